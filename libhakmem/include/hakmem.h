@@ -1,0 +1,24 @@
+/* hakmem.h: the public extension API of libhakmem. The standard allocation functions
+ * (malloc, free, ...) need no header of ours; this adds the hak_* calls. */
+#ifndef HAKMEM_H
+#define HAKMEM_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's version string, e.g. "0.1.0". Calling it also tells a program that
+ * libhakmem is the malloc in use (the symbol exists only in libhakmem). */
+const char *hak_version(void);
+
+/* Return the calling thread's cached blocks to their slabs and give the memory of
+ * empty slabs back to the operating system. */
+void hak_collect(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HAKMEM_H */

@@ -1,0 +1,57 @@
+/* init.c: process start, fork and exit. Initialisation allocates nothing, so it may run
+ * inside the first malloc call, whoever makes it; what may allocate (registering fork
+ * handlers) waits for the library constructor. */
+#include "config.h"
+
+#include <sched.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+_Atomic int hk_init_state; /* 0 not started, 1 running, 2 done */
+
+void hk_process_init(void)
+{
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&hk_init_state, &expected, 1)) {
+        while (atomic_load_explicit(&hk_init_state, memory_order_acquire) != 2) sched_yield();
+        return;
+    }
+    hk_sizeclass_init();
+    for (uint32_t c = 0; c < HK_NCLASSES; c++) hk_heap_global.bins[c].max = hk_class_bin_max[c];
+    hk_options_init();
+    hk_thread_key_init();
+    atomic_store_explicit(&hk_init_state, 2, memory_order_release);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Fork: take every allocator lock before fork so the child inherits them free, in one
+ * order: heaps, then stats (hk_stats_totals never holds both).
+ * ------------------------------------------------------------------------------------- */
+static void prefork(void)
+{
+    pthread_mutex_lock(&hk_heaps_lock);
+}
+
+static void postfork_parent(void)
+{
+    pthread_mutex_unlock(&hk_heaps_lock);
+}
+
+static void postfork_child(void)
+{
+    hk_stats_after_fork_child();
+    hk_heaps_after_fork_child();
+}
+
+static void at_exit(void)
+{
+    hk_report_at_exit();
+}
+
+__attribute__((constructor)) static void hk_constructor(void)
+{
+    hk_ensure_init();
+    pthread_atfork(prefork, postfork_parent, postfork_child);
+    atexit(at_exit);
+}

@@ -1,0 +1,134 @@
+/* internal.h: every cross-file internal function, grouped by the file that defines it,
+ * and the small inline helpers the fast paths share. Nothing here is exported. */
+#ifndef HK_INTERNAL_H
+#define HK_INTERNAL_H
+
+#include "sizeclass.h"
+#include "types.h"
+
+/* ---------------------------------------------------------------------------------------
+ * Pointer to metadata
+ * ------------------------------------------------------------------------------------- */
+HK_INLINE hk_segment_t *hk_segment_of(const void *p)
+{
+    return (hk_segment_t *)(((uintptr_t)p - 1) & ~(uintptr_t)HK_SEGMENT_MASK);
+}
+
+HK_INLINE hk_page_t *hk_page_of(hk_segment_t *seg, const void *p)
+{
+    return &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> HK_PAGE_SHIFT];
+}
+
+HK_INLINE char *hk_page_start(hk_segment_t *seg, const hk_page_t *pg)
+{
+    return (char *)seg + ((size_t)(pg - seg->pages) << HK_PAGE_SHIFT);
+}
+
+HK_INLINE size_t hk_align_up(size_t n, size_t align)
+{
+    return (n + align - 1) & ~(align - 1);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * "thread.c"
+ * ------------------------------------------------------------------------------------- */
+extern __thread hk_heap_t *hk_tls __attribute__((tls_model("initial-exec")));
+extern hk_heap_t hk_heap_empty;
+extern hk_heap_t hk_heap_global;
+extern pthread_mutex_t hk_heaps_lock;
+hk_heap_t *hk_thread_heap(void);       /* the caller's heap, made on first use; NULL if none */
+bool hk_thread_exited(void);
+void hk_thread_key_init(void);
+void hk_heaps_after_fork_child(void);
+void *hk_meta_alloc(size_t size);
+void hk_heap_abandoned_collect(hk_heap_t *h);
+hk_heap_t *hk_heaps_first(void);
+
+/* ---------------------------------------------------------------------------------------
+ * "tcache.c"
+ * ------------------------------------------------------------------------------------- */
+void *hk_malloc_slow(hk_heap_t *h, size_t size);
+void *hk_malloc_class(hk_heap_t *h, uint32_t cls, size_t size);
+void hk_free_slow(void *p);
+void hk_bin_drain(hk_heap_t *h, uint32_t cls, uint32_t keep);
+void hk_heap_flush(hk_heap_t *h);
+
+/* ---------------------------------------------------------------------------------------
+ * "slab.c"
+ * ------------------------------------------------------------------------------------- */
+uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want);
+void hk_slab_put(hk_heap_t *h, hk_page_t *pg, hk_block_t *b);
+void hk_heap_purge(hk_heap_t *h);
+
+/* ---------------------------------------------------------------------------------------
+ * "remote.c"
+ * ------------------------------------------------------------------------------------- */
+void hk_remote_push(hk_heap_t *owner, hk_block_t *b);
+void hk_remote_collect(hk_heap_t *h);
+
+/* ---------------------------------------------------------------------------------------
+ * "large.c"
+ * ------------------------------------------------------------------------------------- */
+void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align);
+void hk_large_free(hk_heap_t *h, hk_segment_t *seg);
+void *hk_large_realloc(hk_heap_t *h, void *p, size_t size);
+size_t hk_large_usable(const void *p);
+
+/* ---------------------------------------------------------------------------------------
+ * "os.c"
+ * ------------------------------------------------------------------------------------- */
+void *hk_os_map(size_t size);
+void *hk_os_map_aligned(size_t size, size_t align);
+void hk_os_unmap(void *p, size_t size);
+void hk_os_purge(void *p, size_t size);
+bool hk_os_remap(void *old, size_t old_size, size_t new_size, void *dest);
+bool hk_os_grow_in_place(void *p, size_t old_size, size_t new_size);
+
+/* ---------------------------------------------------------------------------------------
+ * "init.c"
+ * ------------------------------------------------------------------------------------- */
+void hk_process_init(void);
+extern _Atomic int hk_init_state;
+HK_INLINE void hk_ensure_init(void)
+{
+    if (hk_unlikely(atomic_load_explicit(&hk_init_state, memory_order_acquire) != 2))
+        hk_process_init();
+}
+
+/* ---------------------------------------------------------------------------------------
+ * "options.c"
+ * ------------------------------------------------------------------------------------- */
+typedef struct hk_options_s {
+    bool stats;              /* HAKMEM_STATS */
+    const char *stats_dir;   /* HAKMEM_STATS_DIR */
+    uint32_t stats_slots;    /* HAKMEM_STATS_SLOTS */
+    bool tiny_profile;       /* HAKMEM_TINY_PROFILE */
+    uint32_t profile_sample; /* HAKMEM_PROFILE_SAMPLE */
+    bool fast_stats;         /* HAKMEM_TINY_FAST_STATS */
+} hk_options_t;
+extern hk_options_t hk_opt;
+void hk_options_init(void);
+const char *hk_env_get(const char *name);
+
+/* ---------------------------------------------------------------------------------------
+ * "stats.c"
+ * ------------------------------------------------------------------------------------- */
+void hk_stats_thread_start(hk_heap_t *h);
+void hk_stats_thread_end(hk_heap_t *h);
+void hk_stats_totals(hk_stat_counters_t *out);
+void hk_stats_after_fork_child(void);
+
+/* ---------------------------------------------------------------------------------------
+ * "report.c"
+ * ------------------------------------------------------------------------------------- */
+void hk_report_at_exit(void);
+void hk_report_thread_exit(const hk_stat_counters_t *t);
+
+/* ---------------------------------------------------------------------------------------
+ * "util.c"
+ * ------------------------------------------------------------------------------------- */
+size_t hk_fmt_u64(char *buf, uint64_t v, bool grouped);
+void hk_write_str(int fd, const char *s);
+bool hk_parse_u64(const char *s, uint64_t *out);
+
+#endif /* HK_INTERNAL_H */

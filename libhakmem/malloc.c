@@ -1,0 +1,244 @@
+/* malloc.c: the C and POSIX allocation entry points, and glibc's __libc_* names for
+ * them so that a block from any entry point can be given to any other. Each checks
+ * its arguments (overflow, alignment) and hands over to the thread cache or the large
+ * path. This is the only file that defines these names. */
+#include "config.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hakmem.h"
+#include "internal.h"
+#include "tcache.h"
+
+/* C23 names that glibc 2.36's headers do not declare yet. */
+void free_sized(void *p, size_t size);
+void free_aligned_sized(void *p, size_t align, size_t size);
+
+#define ALIAS(name) __attribute__((alias(#name), copy(name), used, visibility("default")))
+
+/* Requests above this fail with ENOMEM before any arithmetic can overflow. */
+#define HK_SIZE_LIMIT ((size_t)PTRDIFF_MAX - 2 * HK_SEGMENT_SIZE)
+
+static inline hk_heap_t *current_heap(void)
+{
+    hk_heap_t *h = hk_thread_heap();
+    return h ? h : &hk_heap_global;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Aligned allocation
+ * ------------------------------------------------------------------------------------- */
+
+/* A block of `size` bytes at a multiple of `align` (a power of two). Small requests use
+ * the first size class that is a multiple of the alignment: blocks of such a class sit
+ * at multiples of their size, as slabs start at 64 KiB boundaries. */
+static void *aligned_malloc(size_t align, size_t size)
+{
+    if (align <= HK_MIN_ALIGN) return hk_malloc_fast(size);
+    if (size > HK_SIZE_LIMIT || align > HK_SIZE_LIMIT / 2) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (align <= HK_PAGE_SIZE && size <= HK_SMALL_MAX) {
+        uint32_t cls = hk_size_class(size > align ? size : align);
+        while (cls < HK_NCLASSES && hk_class_size[cls] % align) cls++;
+        if (cls < HK_NCLASSES) return hk_malloc_class(hk_tls, cls, size);
+    }
+    hk_heap_t *h = current_heap();
+    bool global = h == &hk_heap_global;
+    if (global) pthread_mutex_lock(&hk_heaps_lock);
+    void *p = hk_large_alloc(h, size, align);
+    if (p) {
+        h->ctr->c[HK_STAT_malloc]++;
+        h->ctr->c[HK_STAT_bytes] += size;
+    }
+    if (global) pthread_mutex_unlock(&hk_heaps_lock);
+    return p;
+}
+
+static void count_call(enum hk_stat_id id)
+{
+    hk_tls->ctr->c[id]++; /* the empty heap's counters absorb calls before a heap exists */
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The standard entry points
+ * ------------------------------------------------------------------------------------- */
+HK_EXPORT void *malloc(size_t size)
+{
+    return hk_malloc_fast(size);
+}
+
+HK_EXPORT void free(void *p)
+{
+    hk_free_fast(p);
+}
+
+HK_EXPORT void *calloc(size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = hk_malloc_fast(total);
+    if (p == NULL) return NULL;
+    count_call(HK_STAT_calloc);
+    /* A fresh large mapping is already zero. */
+    if (total <= HK_SMALL_MAX) memset(p, 0, total);
+    return p;
+}
+
+HK_EXPORT size_t malloc_usable_size(void *p)
+{
+    if (p == NULL) return 0;
+    hk_segment_t *seg = hk_segment_of(p);
+    if (seg->kind == HK_SEG_LARGE) return hk_large_usable(p);
+    return hk_class_size[hk_page_of(seg, p)->cls];
+}
+
+/* realloc(p, 0) frees p and returns NULL, as glibc does. A failed realloc returns NULL
+ * with errno ENOMEM and leaves the old block as it was. */
+HK_EXPORT void *realloc(void *p, size_t size)
+{
+    if (p == NULL) return hk_malloc_fast(size);
+    if (size == 0) {
+        hk_free_fast(p);
+        return NULL;
+    }
+    count_call(HK_STAT_realloc);
+    if (size > HK_SIZE_LIMIT) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    hk_segment_t *seg = hk_segment_of(p);
+    size_t old = malloc_usable_size(p);
+    if (seg->kind == HK_SEG_LARGE && size > HK_SMALL_MAX) {
+        hk_heap_t *h = current_heap();
+        bool global = h == &hk_heap_global;
+        if (global) pthread_mutex_lock(&hk_heaps_lock);
+        int saved = errno;
+        void *q = hk_large_realloc(h, p, size);
+        if (q) errno = saved;
+        if (global) pthread_mutex_unlock(&hk_heaps_lock);
+        return q;
+    }
+    /* Keep the block when it fits and would not waste more than half of it. */
+    if (seg->kind == HK_SEG_SMALL && size <= old && size >= old / 2) return p;
+    void *q = hk_malloc_fast(size);
+    if (q == NULL) return NULL;
+    memcpy(q, p, size < old ? size : old);
+    hk_free_fast(p);
+    return q;
+}
+
+HK_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, total);
+}
+
+HK_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+    if (align < sizeof(void *) || (align & (align - 1)) != 0) return EINVAL;
+    count_call(HK_STAT_aligned);
+    int saved = errno;
+    void *p = aligned_malloc(align, size);
+    errno = saved;
+    if (p == NULL) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+/* C17 allows any size; a non-power-of-two alignment is refused with EINVAL. */
+HK_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+    if (align == 0 || (align & (align - 1)) != 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    count_call(HK_STAT_aligned);
+    return aligned_malloc(align, size);
+}
+
+/* glibc rounds a non-power-of-two alignment up to the next power of two. */
+HK_EXPORT void *memalign(size_t align, size_t size)
+{
+    if (align > HK_SIZE_LIMIT / 2) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t a = HK_MIN_ALIGN;
+    while (a < align) a <<= 1;
+    count_call(HK_STAT_aligned);
+    return aligned_malloc(a, size);
+}
+
+HK_EXPORT void *valloc(size_t size)
+{
+    count_call(HK_STAT_aligned);
+    return aligned_malloc((size_t)sysconf(_SC_PAGESIZE), size);
+}
+
+/* Rounds the size up to whole pages; pvalloc(0) gives one page. */
+HK_EXPORT void *pvalloc(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (size > HK_SIZE_LIMIT) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size = size ? hk_align_up(size, page) : page;
+    count_call(HK_STAT_aligned);
+    return aligned_malloc(page, size);
+}
+
+/* C23: the size and alignment are promises we do not need to check. */
+HK_EXPORT void free_sized(void *p, size_t size)
+{
+    (void)size;
+    hk_free_fast(p);
+}
+
+HK_EXPORT void free_aligned_sized(void *p, size_t align, size_t size)
+{
+    (void)align;
+    (void)size;
+    hk_free_fast(p);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * glibc's internal names, used by programs and libraries that call them directly
+ * ------------------------------------------------------------------------------------- */
+void *__libc_malloc(size_t size) ALIAS(malloc);
+void __libc_free(void *p) ALIAS(free);
+void *__libc_calloc(size_t n, size_t size) ALIAS(calloc);
+void *__libc_realloc(void *p, size_t size) ALIAS(realloc);
+void *__libc_memalign(size_t align, size_t size) ALIAS(memalign);
+void *__libc_valloc(size_t size) ALIAS(valloc);
+void *__libc_pvalloc(size_t size) ALIAS(pvalloc);
+
+/* ---------------------------------------------------------------------------------------
+ * hakmem's own API
+ * ------------------------------------------------------------------------------------- */
+HK_EXPORT const char *hak_version(void)
+{
+    return PACKAGE_VERSION;
+}
+
+HK_EXPORT void hak_collect(void)
+{
+    hk_heap_t *h = hk_tls;
+    if (h == &hk_heap_empty) return;
+    hk_heap_flush(h);
+    hk_remote_collect(h);
+    hk_heap_purge(h);
+}

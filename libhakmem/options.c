@@ -1,0 +1,80 @@
+/* options.c: the HAKMEM_* environment variables, read once at process start straight
+ * from `environ` (no getenv, no allocation). A bad value is reported on stderr and the
+ * default kept. Every variable here is documented in hakmem(3). */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+#include <sys/auxv.h>
+
+#include "internal.h"
+
+extern char **environ;
+
+hk_options_t hk_opt = {
+    .stats = true,
+    .stats_dir = "/dev/shm",
+    .stats_slots = 256,
+    .tiny_profile = false,
+    .profile_sample = 0,
+    .fast_stats = false,
+};
+
+/* Value of environment variable `name`, or NULL. Setuid programs ignore the
+ * environment, as secure_getenv does. */
+const char *hk_env_get(const char *name)
+{
+    if (getauxval(AT_SECURE)) return NULL;
+    size_t len = strlen(name);
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, name, len) == 0 && (*e)[len] == '=') return *e + len + 1;
+    return NULL;
+}
+
+static void warn_bad(const char *name, const char *value, const char *expect)
+{
+    hk_write_str(2, "hakmem: ignoring ");
+    hk_write_str(2, name);
+    hk_write_str(2, "=");
+    hk_write_str(2, value);
+    hk_write_str(2, ": expected ");
+    hk_write_str(2, expect);
+    hk_write_str(2, "\n");
+}
+
+static void opt_bool(const char *name, bool *out)
+{
+    const char *v = hk_env_get(name);
+    if (v == NULL) return;
+    if (!strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcasecmp(v, "true"))
+        *out = true;
+    else if (!strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+             !strcasecmp(v, "false"))
+        *out = false;
+    else
+        warn_bad(name, v, "0 or 1");
+}
+
+static void opt_u32(const char *name, uint32_t *out, uint32_t min, uint32_t max)
+{
+    const char *v = hk_env_get(name);
+    uint64_t n;
+    if (v == NULL) return;
+    if (hk_parse_u64(v, &n) && n >= min && n <= max)
+        *out = (uint32_t)n;
+    else
+        warn_bad(name, v, "a number in range");
+}
+
+void hk_options_init(void)
+{
+    opt_bool("HAKMEM_STATS", &hk_opt.stats);
+    const char *dir = hk_env_get("HAKMEM_STATS_DIR");
+    if (dir && dir[0] == '/') hk_opt.stats_dir = dir;
+    else if (dir) warn_bad("HAKMEM_STATS_DIR", dir, "an absolute path");
+    opt_u32("HAKMEM_STATS_SLOTS", &hk_opt.stats_slots, 1, 4096);
+    opt_bool("HAKMEM_TINY_PROFILE", &hk_opt.tiny_profile);
+    opt_u32("HAKMEM_PROFILE_SAMPLE", &hk_opt.profile_sample, 0, 1u << 30);
+    opt_bool("HAKMEM_TINY_FAST_STATS", &hk_opt.fast_stats);
+    if (hk_opt.tiny_profile) hk_opt.profile_sample = 1;
+}

@@ -1,0 +1,206 @@
+/* slab.c: segments and slabs of one heap. Carves slabs out of 4 MiB segments, hands
+ * their blocks to the thread cache in batches, takes blocks back, and returns empty
+ * slabs and segments to the OS. Only the heap's owner (or whoever holds an abandoned
+ * heap under hk_heaps_lock) calls in here, so nothing is atomic. */
+#include "config.h"
+
+#include "internal.h"
+
+#define ALL_PAGES (~(uint64_t)0 << 1) /* page 0 is the header */
+
+/* ---------------------------------------------------------------------------------------
+ * Partial lists: slabs that have a block to hand out
+ * ------------------------------------------------------------------------------------- */
+static void partial_push(hk_heap_t *h, hk_page_t *s)
+{
+    hk_page_t *head = h->partial[s->cls];
+    s->prev = NULL;
+    s->next = head;
+    if (head) head->prev = s;
+    h->partial[s->cls] = s;
+}
+
+static void partial_remove(hk_heap_t *h, hk_page_t *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        h->partial[s->cls] = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
+static bool slab_has_blocks(const hk_page_t *s)
+{
+    return s->free != NULL || s->bump < s->end;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Segments
+ * ------------------------------------------------------------------------------------- */
+static hk_segment_t *segment_new(hk_heap_t *h)
+{
+    hk_segment_t *seg = hk_os_map_aligned(HK_SEGMENT_SIZE, HK_SEGMENT_SIZE);
+    if (seg == NULL) return NULL;
+    seg->kind = HK_SEG_SMALL;
+    seg->free_pages = ALL_PAGES;
+    seg->dirty_pages = 0;
+    seg->heap = h;
+    seg->prev = NULL;
+    seg->next = h->segments;
+    if (h->segments) h->segments->prev = seg;
+    h->segments = seg;
+    h->ctr->c[HK_STAT_mapped] += HK_SEGMENT_SIZE;
+    return seg;
+}
+
+static void segment_free(hk_heap_t *h, hk_segment_t *seg)
+{
+    if (seg->prev)
+        seg->prev->next = seg->next;
+    else
+        h->segments = seg->next;
+    if (seg->next) seg->next->prev = seg->prev;
+    h->dirty_pages -= (size_t)__builtin_popcountll(seg->dirty_pages);
+    h->ctr->c[HK_STAT_mapped] -= HK_SEGMENT_SIZE;
+    hk_os_unmap(seg, HK_SEGMENT_SIZE);
+}
+
+/* First index of a run of n set bits in mask, or -1. */
+static int find_run(uint64_t mask, uint32_t n)
+{
+    uint64_t m = mask;
+    for (uint32_t i = 1; i < n && m; i++) m &= mask >> i;
+    return m ? __builtin_ctzll(m) : -1;
+}
+
+static uint64_t run_bits(uint32_t first, uint32_t n)
+{
+    return (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << first;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Slabs
+ * ------------------------------------------------------------------------------------- */
+static hk_page_t *slab_new(hk_heap_t *h, uint32_t cls)
+{
+    uint32_t npages = hk_class_pages[cls];
+    hk_segment_t *seg;
+    int first = -1;
+    for (seg = h->segments; seg; seg = seg->next)
+        if ((first = find_run(seg->free_pages, npages)) >= 0) break;
+    if (seg == NULL) {
+        seg = segment_new(h);
+        if (seg == NULL) return NULL;
+        first = find_run(seg->free_pages, npages);
+    }
+    uint64_t bits = run_bits((uint32_t)first, npages);
+    seg->free_pages &= ~bits;
+    h->dirty_pages -= (size_t)__builtin_popcountll(seg->dirty_pages & bits);
+    seg->dirty_pages &= ~bits;
+
+    hk_page_t *s = &seg->pages[first];
+    for (uint32_t i = 0; i < npages; i++) {
+        s[i].heap = h;
+        s[i].cls = cls;
+        s[i].first = s;
+    }
+    uint32_t size = hk_class_size[cls];
+    s->npages = npages;
+    s->capacity = (uint32_t)((npages * HK_PAGE_SIZE) / size);
+    s->used = 0;
+    s->free = NULL;
+    s->bump = hk_page_start(seg, s);
+    s->end = s->bump + (size_t)s->capacity * size;
+    partial_push(h, s);
+    h->ctr->c[HK_STAT_slab_new]++;
+    return s;
+}
+
+/* An empty slab goes back to its segment; its pages stay resident ("dirty") until the
+ * heap holds more than HK_PURGE_PAGES of them, so a slab that empties and refills in a
+ * loop costs no system call. A segment with no slab left is unmapped, except the
+ * heap's last one. */
+static void slab_release(hk_heap_t *h, hk_page_t *s)
+{
+    hk_segment_t *seg = hk_segment_of(s);
+    uint32_t first = (uint32_t)(s - seg->pages), npages = s->npages;
+    for (uint32_t i = 0; i < npages; i++) {
+        s[i].heap = NULL;
+        s[i].first = NULL;
+    }
+    uint64_t bits = run_bits(first, npages);
+    seg->free_pages |= bits;
+    seg->dirty_pages |= bits;
+    h->dirty_pages += npages;
+    h->ctr->c[HK_STAT_slab_empty]++;
+    if (seg->free_pages == ALL_PAGES && (seg->prev || seg->next))
+        segment_free(h, seg);
+    else if (h->dirty_pages > HK_PURGE_PAGES)
+        hk_heap_purge(h);
+}
+
+void hk_heap_purge(hk_heap_t *h)
+{
+    for (hk_segment_t *seg = h->segments; seg; seg = seg->next) {
+        uint64_t dirty = seg->dirty_pages;
+        while (dirty) {
+            uint32_t first = (uint32_t)__builtin_ctzll(dirty);
+            uint64_t rest = dirty >> first;
+            uint32_t n = rest == ~(uint64_t)0 ? 64 - first : (uint32_t)__builtin_ctzll(~rest);
+            hk_os_purge((char *)seg + ((size_t)first << HK_PAGE_SHIFT), (size_t)n << HK_PAGE_SHIFT);
+            dirty &= ~run_bits(first, n);
+        }
+        seg->dirty_pages = 0;
+    }
+    h->dirty_pages = 0;
+}
+
+/* Move up to `want` blocks of class `cls` into `bin`, carving new slabs as needed.
+ * Returns how many were moved; fewer only when the OS refuses memory. */
+uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
+{
+    uint32_t n = 0, size = hk_class_size[cls];
+    hk_block_t *head = bin->head;
+    while (n < want) {
+        hk_page_t *s = h->partial[cls];
+        if (s == NULL && (s = slab_new(h, cls)) == NULL) break;
+        uint32_t start = n;
+        while (n < want && s->free) {
+            hk_block_t *b = s->free;
+            s->free = b->next;
+            b->next = head;
+            head = b;
+            n++;
+        }
+        /* Carve from the top down so the cache hands out ascending addresses. */
+        uint32_t carve = want - n, left = (uint32_t)((size_t)(s->end - s->bump) / size);
+        if (carve > left) carve = left;
+        char *b = s->bump + (size_t)carve * size;
+        for (uint32_t i = 0; i < carve; i++) {
+            b -= size;
+            ((hk_block_t *)b)->next = head;
+            head = (hk_block_t *)b;
+        }
+        s->bump += (size_t)carve * size;
+        n += carve;
+        s->used += n - start;
+        if (!slab_has_blocks(s)) partial_remove(h, s);
+    }
+    bin->head = head;
+    bin->count += n;
+    return n;
+}
+
+/* Give block b back to the slab that page pg belongs to. */
+void hk_slab_put(hk_heap_t *h, hk_page_t *pg, hk_block_t *b)
+{
+    hk_page_t *s = pg->first;
+    if (!slab_has_blocks(s)) partial_push(h, s);
+    b->next = s->free;
+    s->free = b;
+    if (--s->used == 0 && (h->partial[s->cls] != s || s->next != NULL)) {
+        partial_remove(h, s);
+        slab_release(h, s);
+    }
+}

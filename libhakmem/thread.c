@@ -1,0 +1,144 @@
+/* thread.c: heap lifecycle. A thread gets a heap on its first allocation (adopting one
+ * an exited thread left, or a new one), and gives it back from a TLS destructor: cache
+ * flushed to the slabs, empty memory returned, the rest abandoned for the next thread.
+ * Heaps and their metadata are never unmapped, so a pointer to a heap stays valid. */
+#include "config.h"
+
+#include <string.h>
+
+#include "internal.h"
+
+__thread hk_heap_t *hk_tls __attribute__((tls_model("initial-exec"))) = &hk_heap_empty;
+static __thread bool hk_tls_exited __attribute__((tls_model("initial-exec")));
+
+static hk_stat_counters_t empty_counters; /* written by nobody: the empty heap never hits */
+hk_heap_t hk_heap_empty = {.ctr = &empty_counters, .slot = HK_NO_SLOT};
+hk_heap_t hk_heap_global = {.ctr = &hk_heap_global.own, .slot = HK_NO_SLOT, .global = true,
+                            .abandoned = true};
+
+/* Guards the heap lists, the metadata arena, the global heap and abandoned heaps. */
+pthread_mutex_t hk_heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+static hk_heap_t *all_heaps;
+static hk_heap_t *abandoned_heaps;
+static pthread_key_t thread_key;
+
+/* ---------------------------------------------------------------------------------------
+ * Metadata arena: bump allocation from mapped chunks, never freed. Caller holds the lock.
+ * ------------------------------------------------------------------------------------- */
+#define META_CHUNK (256 * 1024)
+static char *meta_next, *meta_end;
+
+void *hk_meta_alloc(size_t size)
+{
+    size = hk_align_up(size, 64);
+    if (meta_next == NULL || (size_t)(meta_end - meta_next) < size) {
+        size_t chunk = size > META_CHUNK ? hk_align_up(size, HK_OS_PAGE) : META_CHUNK;
+        char *p = hk_os_map(chunk);
+        if (p == NULL) return NULL;
+        meta_next = p;
+        meta_end = p + chunk;
+    }
+    void *p = meta_next;
+    meta_next += size;
+    return p;
+}
+
+static void heap_init(hk_heap_t *h)
+{
+    for (uint32_t c = 0; c < HK_NCLASSES; c++) h->bins[c].max = hk_class_bin_max[c];
+    h->slot = HK_NO_SLOT;
+    h->ctr = &h->own;
+}
+
+hk_heap_t *hk_heaps_first(void)
+{
+    return all_heaps;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Thread start and exit
+ * ------------------------------------------------------------------------------------- */
+bool hk_thread_exited(void)
+{
+    return hk_tls_exited;
+}
+
+hk_heap_t *hk_thread_heap(void)
+{
+    hk_heap_t *h = hk_tls;
+    if (h != &hk_heap_empty) return h;
+    if (hk_tls_exited) return NULL;
+    hk_ensure_init();
+
+    pthread_mutex_lock(&hk_heaps_lock);
+    h = abandoned_heaps;
+    if (h) {
+        abandoned_heaps = h->next_free;
+        __atomic_store_n(&h->abandoned, false, __ATOMIC_RELAXED);
+    } else if ((h = hk_meta_alloc(sizeof(hk_heap_t))) != NULL) {
+        heap_init(h);
+        h->next_all = all_heaps;
+        all_heaps = h;
+    }
+    pthread_mutex_unlock(&hk_heaps_lock);
+    if (h == NULL) return NULL;
+
+    hk_stats_thread_start(h);
+    hk_tls = h;
+    pthread_setspecific(thread_key, h);
+    return h;
+}
+
+/* Give a heap nobody runs to the next new thread. Caller holds the lock. */
+static void heap_abandon(hk_heap_t *h)
+{
+    __atomic_store_n(&h->abandoned, true, __ATOMIC_RELAXED);
+    h->next_free = abandoned_heaps;
+    abandoned_heaps = h;
+}
+
+static void thread_exit(void *arg)
+{
+    hk_heap_t *h = arg;
+    if (h == NULL || h != hk_tls) return;
+    /* From here on this thread allocates from the locked global heap. */
+    hk_tls = &hk_heap_empty;
+    hk_tls_exited = true;
+    hk_heap_flush(h);
+    hk_remote_collect(h);
+    hk_heap_purge(h);
+    hk_report_thread_exit(h->ctr);
+    hk_stats_thread_end(h);
+    pthread_mutex_lock(&hk_heaps_lock);
+    heap_abandon(h);
+    pthread_mutex_unlock(&hk_heaps_lock);
+}
+
+void hk_thread_key_init(void)
+{
+    pthread_key_create(&thread_key, thread_exit);
+}
+
+/* A block was freed to an abandoned heap: collect it now, unless someone holds the lock
+ * (then the next one to do so will). */
+void hk_heap_abandoned_collect(hk_heap_t *h)
+{
+    if (pthread_mutex_trylock(&hk_heaps_lock) != 0) return;
+    if (__atomic_load_n(&h->abandoned, __ATOMIC_RELAXED)) {
+        hk_remote_collect(h);
+        hk_heap_purge(h);
+    }
+    pthread_mutex_unlock(&hk_heaps_lock);
+}
+
+/* In a fork child only the forking thread exists: every other running heap is
+ * abandoned, to be adopted by the child's next threads. */
+void hk_heaps_after_fork_child(void)
+{
+    pthread_mutex_init(&hk_heaps_lock, NULL);
+    for (hk_heap_t *h = all_heaps; h; h = h->next_all)
+        if (h != hk_tls && !h->abandoned) {
+            hk_stats_thread_end(h);
+            heap_abandon(h);
+        }
+}

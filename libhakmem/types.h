@@ -1,0 +1,132 @@
+/* types.h: every internal structure of libhakmem and its tuning constants. The layout
+ * decisions that the fast paths rely on are written next to the data. */
+#ifndef HK_TYPES_H
+#define HK_TYPES_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hakmem_stats.h"
+
+/* ---------------------------------------------------------------------------------------
+ * Attributes
+ * ------------------------------------------------------------------------------------- */
+#define HK_EXPORT      __attribute__((visibility("default")))
+#define HK_NOINLINE    __attribute__((noinline))
+#define HK_INLINE      static inline __attribute__((always_inline))
+#define HK_COLD        __attribute__((cold))
+#define hk_likely(x)   __builtin_expect(!!(x), 1)
+#define hk_unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---------------------------------------------------------------------------------------
+ * Geometry
+ *
+ * All memory lives in segments: 4 MiB-aligned mappings whose header sits at the start.
+ * For any block p the header is at (p - 1) rounded down to 4 MiB; no block starts at a
+ * segment's first byte, so this also holds for a large block aligned to 4 MiB or more,
+ * whose header is the 4 MiB just below it. A small segment is cut into 64 KiB pages;
+ * page 0 holds the header, a slab is a run of pages serving one size class.
+ * ------------------------------------------------------------------------------------- */
+#define HK_SEGMENT_SHIFT 22
+#define HK_SEGMENT_SIZE  ((size_t)1 << HK_SEGMENT_SHIFT)
+#define HK_SEGMENT_MASK  (HK_SEGMENT_SIZE - 1)
+#define HK_PAGE_SHIFT    16
+#define HK_PAGE_SIZE     ((size_t)1 << HK_PAGE_SHIFT)
+#define HK_PAGES         (HK_SEGMENT_SIZE / HK_PAGE_SIZE) /* 64, so a page set is one word */
+#define HK_OS_PAGE       4096
+
+#define HK_NCLASSES      HK_STATS_NCLASSES
+#define HK_TINY_MAX      1024     /* sizes up to here map to a class through one table load */
+#define HK_SMALL_MAX     131072   /* largest class; bigger blocks are mapped on their own */
+#define HK_MIN_ALIGN     16
+#define HK_SLAB_MIN_BLOCKS 8      /* a slab spans enough pages to hold this many blocks */
+
+#define HK_PURGE_PAGES   64       /* dirty free pages a heap keeps before madvise */
+
+/* ---------------------------------------------------------------------------------------
+ * Blocks, bins, slabs
+ * ------------------------------------------------------------------------------------- */
+typedef struct hk_block_s {
+    struct hk_block_s *next;
+} hk_block_t;
+
+/* One size class of a thread cache: a LIFO list of free blocks. Invariant: `count` is
+ * the length of the list and never exceeds `max`. */
+typedef struct hk_bin_s {
+    hk_block_t *head;
+    uint32_t count;
+    uint32_t max;
+} hk_bin_t;
+
+struct hk_heap_s;
+
+/* Per-page descriptor. The first two fields are all the free fast path reads; they are
+ * the same on every page of a slab. The rest describes the slab and is valid on the
+ * slab's first page only (`first` points there from every page).
+ * Invariants: used = capacity - (length of `free`) - (blocks not yet carved past `bump`);
+ * a slab is on its heap's partial list exactly when it has a block to hand out. */
+typedef struct hk_page_s {
+    struct hk_heap_s *heap;   /* owner; NULL for free pages and large blocks */
+    uint32_t cls;             /* size class of the slab */
+    uint32_t npages;          /* pages in the slab (first page) or free run length */
+    struct hk_page_s *first;  /* the slab's first page */
+    hk_block_t *free;         /* blocks returned to the slab */
+    char *bump;               /* next never-used block */
+    char *end;                /* end of the last whole block */
+    uint32_t used;            /* blocks handed out (to a cache or a program) */
+    uint32_t capacity;        /* blocks in the slab */
+    struct hk_page_s *next;   /* partial list of the heap's class */
+    struct hk_page_s *prev;
+} hk_page_t;
+
+enum hk_segment_kind { HK_SEG_SMALL = 1, HK_SEG_LARGE = 2 };
+
+/* Segment header. For a large block only `pages` (all zero, so every lookup misses the
+ * fast path), `kind` and the mapping fields are used. */
+typedef struct hk_segment_s {
+    hk_page_t pages[HK_PAGES + 1];  /* the extra one stays zero: the page a lookup finds
+                                       for a large block that starts 4 MiB past here */
+    uint32_t kind;
+    uint64_t free_pages;            /* small: bit i set when page i is free */
+    uint64_t dirty_pages;           /* small: free pages whose memory is still resident */
+    struct hk_heap_s *heap;         /* small: owner */
+    struct hk_segment_s *next;      /* small: the heap's segment list */
+    struct hk_segment_s *prev;
+    void *map_base;                 /* large: the whole mapping */
+    size_t map_size;
+    size_t usable;                  /* large: bytes usable from the block's start */
+} hk_segment_t;
+
+/* ---------------------------------------------------------------------------------------
+ * Heaps
+ *
+ * A heap is a thread's cache plus the slabs it owns. A thread reaches its heap through
+ * one initial-exec TLS pointer that starts at a static empty heap, so an uninitialised
+ * thread misses in the cache instead of testing a flag. When a thread exits, its cache
+ * goes back to its slabs and the heap (with whatever is still in use) is abandoned for
+ * the next new thread to adopt; heaps are never unmapped, so a remote free may always
+ * dereference the owner.
+ * ------------------------------------------------------------------------------------- */
+typedef struct hk_heap_s {
+    hk_bin_t bins[HK_NCLASSES];
+    hk_stat_counters_t *ctr;             /* this thread's counters (its stats slot) */
+    hk_stat_counters_t own;              /* counters kept here when no slot is free */
+    int64_t prof_left;                   /* calls until the next timed call */
+    uint32_t prof_period;                /* time one call in this many; 0 = off */
+    uint32_t slot;                       /* stats slot index, or HK_NO_SLOT */
+    hk_page_t *partial[HK_NCLASSES];     /* slabs with blocks to hand out */
+    hk_segment_t *segments;
+    size_t dirty_pages;
+    bool abandoned;
+    bool global;                         /* the shared, locked heap of exiting threads */
+    struct hk_heap_s *next_all;          /* every heap ever made */
+    struct hk_heap_s *next_free;         /* abandoned heaps waiting for a thread */
+    _Alignas(64) _Atomic(hk_block_t *) remote; /* blocks freed by other threads */
+} hk_heap_t;
+
+#define HK_NO_SLOT UINT32_MAX
+
+#endif /* HK_TYPES_H */

@@ -1,0 +1,51 @@
+/* util.c: string and number helpers that never allocate, for code that runs inside
+ * malloc or before libc is fully up. */
+#include "config.h"
+
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Decimal form of v in buf (at least 27 bytes), with comma thousands separators when
+ * grouped, as the seed's reports print them. Returns the length. */
+size_t hk_fmt_u64(char *buf, uint64_t v, bool grouped)
+{
+    char tmp[32];
+    size_t n = 0, digits = 0;
+    do {
+        if (grouped && digits && digits % 3 == 0) tmp[n++] = ',';
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+        digits++;
+    } while (v);
+    for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return n;
+}
+
+void hk_write_str(int fd, const char *s)
+{
+    size_t len = 0;
+    while (s[len]) len++;
+    while (len) {
+        ssize_t w = write(fd, s, len);
+        if (w <= 0) return;
+        s += w;
+        len -= (size_t)w;
+    }
+}
+
+/* Parse a decimal number; false for anything else (empty, signs, junk, overflow). */
+bool hk_parse_u64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (*s == '\0') return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return false;
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
