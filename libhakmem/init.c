@@ -20,6 +20,8 @@ void hk_process_init(void)
     hk_sizeclass_init();
     for (uint32_t c = 0; c < HK_NCLASSES; c++) hk_heap_global.bins[c].max = hk_class_bin_max[c];
     hk_options_init();
+    hk_prof_init();
+    hk_stats_init();
     hk_thread_key_init();
     atomic_store_explicit(&hk_init_state, 2, memory_order_release);
 }
@@ -47,6 +49,7 @@ static void postfork_child(void)
 static void at_exit(void)
 {
     hk_report_at_exit();
+    hk_shm_remove();
 }
 
 __attribute__((constructor)) static void hk_constructor(void)

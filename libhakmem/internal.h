@@ -63,7 +63,8 @@ void hk_heap_purge(hk_heap_t *h);
 /* ---------------------------------------------------------------------------------------
  * "remote.c"
  * ------------------------------------------------------------------------------------- */
-void hk_remote_push(hk_heap_t *owner, hk_block_t *b);
+void hk_remote_push(hk_heap_t *h, hk_heap_t *owner, hk_block_t *b);
+void hk_remote_flush(hk_heap_t *h);
 void hk_remote_collect(hk_heap_t *h);
 
 /* ---------------------------------------------------------------------------------------
@@ -113,10 +114,30 @@ const char *hk_env_get(const char *name);
 /* ---------------------------------------------------------------------------------------
  * "stats.c"
  * ------------------------------------------------------------------------------------- */
+extern hk_stats_header_t *hk_sh;
+void hk_stats_init(void);
 void hk_stats_thread_start(hk_heap_t *h);
 void hk_stats_thread_end(hk_heap_t *h);
+void hk_stats_publish_unslotted(hk_heap_t *h);
 void hk_stats_totals(hk_stat_counters_t *out);
 void hk_stats_after_fork_child(void);
+
+/* ---------------------------------------------------------------------------------------
+ * "shm.c"
+ * ------------------------------------------------------------------------------------- */
+hk_stats_header_t *hk_shm_create(void);
+void hk_shm_detach(hk_stats_header_t *seg);
+void hk_shm_remove(void);
+
+/* ---------------------------------------------------------------------------------------
+ * "prof.c"
+ * ------------------------------------------------------------------------------------- */
+void hk_prof_init(void);
+uint64_t hk_prof_tsc_hz(void);
+void hk_prof_sync(hk_heap_t *h);
+void hk_prof_heap_start(hk_heap_t *h);
+void *hk_prof_malloc(size_t size);
+void hk_prof_free(void *p);
 
 /* ---------------------------------------------------------------------------------------
  * "report.c"

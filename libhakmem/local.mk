@@ -27,6 +27,9 @@ noinst_LTLIBRARIES += %D%/libhakmem-core.la
 	%D%/options.c \
 	%D%/stats.c \
 	%D%/report.c \
+	%D%/prof.h \
+	%D%/prof.c \
+	%D%/shm.c \
 	%D%/util.c
 
 lib_LTLIBRARIES += %D%/libhakmem.la

@@ -68,13 +68,17 @@ static void count_call(enum hk_stat_id id)
 /* ---------------------------------------------------------------------------------------
  * The standard entry points
  * ------------------------------------------------------------------------------------- */
+/* The countdown is the whole cost of profiling when it is off: it starts so high that
+ * it never runs out. */
 HK_EXPORT void *malloc(size_t size)
 {
+    if (hk_unlikely(--hk_tls->prof_left < 0)) return hk_prof_malloc(size);
     return hk_malloc_fast(size);
 }
 
 HK_EXPORT void free(void *p)
 {
+    if (hk_unlikely(--hk_tls->prof_left < 0)) return hk_prof_free(p);
     hk_free_fast(p);
 }
 
@@ -238,6 +242,7 @@ HK_EXPORT void hak_collect(void)
 {
     hk_heap_t *h = hk_tls;
     if (h == &hk_heap_empty) return;
+    hk_remote_flush(h);
     hk_heap_flush(h);
     hk_remote_collect(h);
     hk_heap_purge(h);

@@ -14,7 +14,7 @@ extern char **environ;
 hk_options_t hk_opt = {
     .stats = true,
     .stats_dir = "/dev/shm",
-    .stats_slots = 256,
+    .stats_slots = 128,
     .tiny_profile = false,
     .profile_sample = 0,
     .fast_stats = false,

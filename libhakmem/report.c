@@ -91,8 +91,10 @@ static void fast_stats_line(const char *who, uint64_t tid, const hk_stat_counter
     put(&l, "[FAST_STATS] ");
     put(&l, who);
     if (tid) {
+        char num[32];
+        hk_fmt_u64(num, tid, false);
         put(&l, "=");
-        put_u64(&l, tid);
+        put(&l, num);
     }
     put(&l, " mallocs=");
     put_u64(&l, c[HK_STAT_malloc]);

@@ -1,13 +1,20 @@
-/* stats.c: where each thread's counters live and what happens to them when the thread
- * exits: they are folded into the process totals, so nothing is ever lost. */
+/* stats.c: where each thread's counters live. A thread counts into its own slot of the
+ * stats segment; with no segment, or no free slot, into its heap. When a thread exits
+ * its counts are folded into the header's `retired` totals, so nothing is ever lost.
+ * The owner's fast path only ever does plain increments through h->ctr. */
 #include "config.h"
 
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
+/* The header in force: the segment's, or this private one when there is no segment. */
+static hk_stats_header_t local_header;
+hk_stats_header_t *hk_sh = &local_header;
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
-static hk_stat_counters_t retired; /* counts of threads that have exited */
 
 static void counters_add(hk_stat_counters_t *dst, const hk_stat_counters_t *src)
 {
@@ -18,33 +25,136 @@ static void counters_add(hk_stat_counters_t *dst, const hk_stat_counters_t *src)
     }
 }
 
+static hk_stat_slot_t *slots(void)
+{
+    return (hk_stat_slot_t *)((char *)hk_sh + hk_sh->slot_offset);
+}
+
+/* Writers bracket a change with these so a reader can tell it raced one. */
+static void gen_begin(uint64_t *gen)
+{
+    __atomic_store_n(gen, *gen + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void gen_end(uint64_t *gen)
+{
+    __atomic_store_n(gen, *gen + 1, __ATOMIC_RELEASE);
+}
+
+static uint64_t realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Thread start and end
+ * ------------------------------------------------------------------------------------- */
 void hk_stats_thread_start(hk_heap_t *h)
 {
     memset(&h->own, 0, sizeof(h->own));
     h->ctr = &h->own;
+    h->slot = HK_NO_SLOT;
+    pthread_mutex_lock(&stats_lock);
+    hk_stat_slot_t *s = slots();
+    for (uint32_t i = 0; i < hk_sh->nslots; i++) {
+        if (s[i].state != HK_SLOT_FREE) continue;
+        gen_begin(&s[i].gen);
+        s[i].state = HK_SLOT_LIVE;
+        s[i].tid = (uint64_t)syscall(SYS_gettid);
+        s[i].start_ns = realtime_ns();
+        memset(&s[i].ctr, 0, sizeof(s[i].ctr));
+        gen_end(&s[i].gen);
+        h->slot = i;
+        h->ctr = &s[i].ctr;
+        break;
+    }
+    if (h->slot == HK_NO_SLOT) hk_sh->unslotted++;
+    pthread_mutex_unlock(&stats_lock);
+    hk_prof_heap_start(h);
+}
+
+/* Fold a thread's counts into the totals. With `release`, the thread is gone and its
+ * slot becomes free; without, an unslotted thread just publishes what it has so far. */
+static void fold(hk_heap_t *h, bool release)
+{
+    pthread_mutex_lock(&stats_lock);
+    gen_begin(&hk_sh->retired_gen);
+    counters_add(&hk_sh->retired, h->ctr);
+    memset(h->ctr, 0, sizeof(*h->ctr));
+    if (release && h->slot != HK_NO_SLOT) {
+        hk_stat_slot_t *s = &slots()[h->slot];
+        gen_begin(&s->gen);
+        s->state = HK_SLOT_FREE;
+        gen_end(&s->gen);
+    } else if (release) {
+        hk_sh->unslotted--;
+    }
+    gen_end(&hk_sh->retired_gen);
+    pthread_mutex_unlock(&stats_lock);
+    if (release) {
+        h->ctr = &h->own;
+        h->slot = HK_NO_SLOT;
+    }
 }
 
 void hk_stats_thread_end(hk_heap_t *h)
 {
-    pthread_mutex_lock(&stats_lock);
-    counters_add(&retired, h->ctr);
-    memset(h->ctr, 0, sizeof(*h->ctr));
-    pthread_mutex_unlock(&stats_lock);
+    fold(h, true);
+}
+
+/* A thread without a slot would be invisible to readers until it exits; it publishes
+ * its counts into the totals on every refill instead. */
+void hk_stats_publish_unslotted(hk_heap_t *h)
+{
+    if (h->slot == HK_NO_SLOT && hk_sh != &local_header) fold(h, false);
 }
 
 /* Sum of exited threads, live threads and the global heap. Live threads keep counting
- * while this runs, so the sum is a moment's approximation, exact once they stop. */
+ * while this runs, so the sum is exact only once they stop. */
 void hk_stats_totals(hk_stat_counters_t *out)
 {
     pthread_mutex_lock(&stats_lock);
-    *out = retired;
+    *out = hk_sh->retired;
     pthread_mutex_unlock(&stats_lock);
     for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all)
         if (!h->abandoned) counters_add(out, h->ctr);
     counters_add(out, hk_heap_global.ctr);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Process start and fork
+ * ------------------------------------------------------------------------------------- */
+void hk_stats_init(void)
+{
+    for (uint32_t c = 0; c < HK_NCLASSES; c++) local_header.class_size[c] = hk_class_size[c];
+    local_header.slot_offset = sizeof(local_header); /* no slots: nslots is 0 */
+    hk_stats_header_t *seg = hk_shm_create();
+    if (seg) hk_sh = seg;
+    __atomic_store_n(&hk_sh->control, hk_opt.profile_sample, __ATOMIC_RELAXED);
+}
+
+/* The child must not write into its parent's segment, which it shares: every heap
+ * goes back to private counters (the child starts counting from zero), the child makes
+ * a segment of its own, and the forking thread takes a slot in it. */
 void hk_stats_after_fork_child(void)
 {
     pthread_mutex_init(&stats_lock, NULL);
+    for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all) {
+        memset(&h->own, 0, sizeof(h->own));
+        h->ctr = &h->own;
+        h->slot = HK_NO_SLOT;
+    }
+    memset(&hk_heap_global.own, 0, sizeof(hk_heap_global.own));
+    uint64_t control = hk_sh->control;
+    if (hk_sh != &local_header) hk_shm_detach(hk_sh);
+    memset(&local_header.retired, 0, sizeof(local_header.retired));
+    local_header.unslotted = 0;
+    hk_sh = &local_header;
+    hk_stats_header_t *seg = hk_shm_create();
+    if (seg) hk_sh = seg;
+    hk_sh->control = control;
+    if (hk_tls != &hk_heap_empty) hk_stats_thread_start(hk_tls);
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "internal.h"
+#include "prof.h"
 #include "tcache.h"
 
 /* Pop a block of class cls from h's cache, refilling it first when empty. */
@@ -15,12 +16,19 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
     if (bin->head == NULL) {
         if (atomic_load_explicit(&h->remote, memory_order_relaxed) != NULL)
             hk_remote_collect(h);
+        hk_prof_sync(h);
+        hk_stats_publish_unslotted(h);
+        hk_remote_flush(h);
+        uint32_t cap = hk_class_bin_max[cls];
+        if (bin->max < cap) bin->max = bin->max * 2 < cap ? bin->max * 2 : cap;
         uint32_t want = bin->max / 2 ? bin->max / 2 : 1;
+        uint64_t t0 = h->prof_period ? hk_tsc_begin() : 0;
         uint32_t got = hk_slab_take(h, cls, bin, want);
         if (got == 0) {
             errno = ENOMEM;
             return NULL;
         }
+        if (h->prof_period) hk_prof_record(h, HK_STAT_prof_refill_n, t0, hk_tsc_end());
         h->ctr->c[HK_STAT_refill]++;
         h->ctr->c[HK_STAT_refill_blocks] += got;
     }
@@ -127,7 +135,8 @@ void hk_free_slow(void *p)
         count_free(h, cls);
     } else {
         uint32_t cls = pg->cls;
-        hk_remote_push(pg->heap, p);
+        hk_remote_push(h, pg->heap, p);
+        if (locked) hk_remote_flush(h); /* the global heap keeps nothing pending */
         h->ctr->c[HK_STAT_remote_free]++;
         count_free(h, cls);
     }

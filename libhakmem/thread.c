@@ -7,14 +7,15 @@
 #include <string.h>
 
 #include "internal.h"
+#include "prof.h"
 
 __thread hk_heap_t *hk_tls __attribute__((tls_model("initial-exec"))) = &hk_heap_empty;
 static __thread bool hk_tls_exited __attribute__((tls_model("initial-exec")));
 
 static hk_stat_counters_t empty_counters; /* written by nobody: the empty heap never hits */
-hk_heap_t hk_heap_empty = {.ctr = &empty_counters, .slot = HK_NO_SLOT};
+hk_heap_t hk_heap_empty = {.ctr = &empty_counters, .slot = HK_NO_SLOT, .prof_left = HK_PROF_NEVER};
 hk_heap_t hk_heap_global = {.ctr = &hk_heap_global.own, .slot = HK_NO_SLOT, .global = true,
-                            .abandoned = true};
+                            .abandoned = true, .prof_left = HK_PROF_NEVER};
 
 /* Guards the heap lists, the metadata arena, the global heap and abandoned heaps. */
 pthread_mutex_t hk_heaps_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -43,9 +44,17 @@ void *hk_meta_alloc(size_t size)
     return p;
 }
 
+/* A heap's caches start small for each new thread, so a short-lived thread does not
+ * fill (and at exit drain) caches it will barely use. */
+static void heap_reset_bins(hk_heap_t *h)
+{
+    for (uint32_t c = 0; c < HK_NCLASSES; c++)
+        h->bins[c].max = hk_class_bin_max[c] < HK_BIN_START ? hk_class_bin_max[c] : HK_BIN_START;
+}
+
 static void heap_init(hk_heap_t *h)
 {
-    for (uint32_t c = 0; c < HK_NCLASSES; c++) h->bins[c].max = hk_class_bin_max[c];
+    heap_reset_bins(h);
     h->slot = HK_NO_SLOT;
     h->ctr = &h->own;
 }
@@ -75,6 +84,7 @@ hk_heap_t *hk_thread_heap(void)
     if (h) {
         abandoned_heaps = h->next_free;
         __atomic_store_n(&h->abandoned, false, __ATOMIC_RELAXED);
+        heap_reset_bins(h);
     } else if ((h = hk_meta_alloc(sizeof(hk_heap_t))) != NULL) {
         heap_init(h);
         h->next_all = all_heaps;
@@ -104,9 +114,9 @@ static void thread_exit(void *arg)
     /* From here on this thread allocates from the locked global heap. */
     hk_tls = &hk_heap_empty;
     hk_tls_exited = true;
+    hk_remote_flush(h);
     hk_heap_flush(h);
     hk_remote_collect(h);
-    hk_heap_purge(h);
     hk_report_thread_exit(h->ctr);
     hk_stats_thread_end(h);
     pthread_mutex_lock(&hk_heaps_lock);
@@ -137,8 +147,5 @@ void hk_heaps_after_fork_child(void)
 {
     pthread_mutex_init(&hk_heaps_lock, NULL);
     for (hk_heap_t *h = all_heaps; h; h = h->next_all)
-        if (h != hk_tls && !h->abandoned) {
-            hk_stats_thread_end(h);
-            heap_abandon(h);
-        }
+        if (h != hk_tls && !h->abandoned) heap_abandon(h);
 }

@@ -45,6 +45,9 @@
 #define HK_SLAB_MIN_BLOCKS 8      /* a slab spans enough pages to hold this many blocks */
 
 #define HK_PURGE_PAGES   64       /* dirty free pages a heap keeps before madvise */
+#define HK_BIN_START     16       /* a new thread's cache starts this small and doubles
+                                     at each refill up to the class's capacity */
+#define HK_REMOTE_BATCH  32       /* remote frees to one owner sent with one CAS */
 
 /* ---------------------------------------------------------------------------------------
  * Blocks, bins, slabs
@@ -120,6 +123,10 @@ typedef struct hk_heap_s {
     hk_page_t *partial[HK_NCLASSES];     /* slabs with blocks to hand out */
     hk_segment_t *segments;
     size_t dirty_pages;
+    struct hk_heap_s *out_owner;         /* remote frees not yet sent: owner, chain, length */
+    hk_block_t *out_head;
+    hk_block_t *out_tail;
+    uint32_t out_count;
     bool abandoned;
     bool global;                         /* the shared, locked heap of exiting threads */
     struct hk_heap_s *next_all;          /* every heap ever made */

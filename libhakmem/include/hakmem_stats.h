@@ -65,4 +65,58 @@ typedef struct hk_stat_counters_s {
     uint64_t class_free[HK_STATS_NCLASSES];  /* blocks freed per size class */
 } hk_stat_counters_t;
 
+/* Describes one counter for readers: generated from HK_STAT_COUNTERS. */
+typedef struct hk_stat_desc_s {
+    char name[HK_STATS_NAME_LEN]; /* e.g. "malloc" */
+    char unit[HK_STATS_NAME_LEN]; /* "blocks", "bytes", "cycles", ... */
+    char doc[HK_STATS_DOC_LEN];   /* one line */
+} hk_stat_desc_t;
+
+enum hk_slot_state { HK_SLOT_FREE = 0, HK_SLOT_LIVE = 1 };
+
+/* One thread's slot. `gen` goes up by one when the slot starts changing hands (odd) and
+ * again when it is done (even), so (index, gen) names one thread's use of the slot. */
+typedef struct hk_stat_slot_s {
+    uint64_t gen;
+    uint64_t state;    /* enum hk_slot_state */
+    uint64_t tid;      /* kernel thread id */
+    uint64_t start_ns; /* CLOCK_REALTIME when the thread took the slot */
+    hk_stat_counters_t ctr;
+} hk_stat_slot_t;
+
+/* Header flags. */
+#define HK_STATS_F_PROF_BUILT 1u /* the library can time operations with RDTSC */
+
+/* The file starts with this header; descriptors, then slots follow at the offsets given.
+ * A reader checks magic, abi_major, the sizes and that every offset + size lies within
+ * file_size before reading further. Fields after `control` are written by the process;
+ * `control` may be written by a reader that can open the file for writing. */
+typedef struct hk_stats_header_s {
+    uint64_t magic;             /* HK_STATS_MAGIC */
+    uint32_t abi_major;         /* HK_STATS_ABI_MAJOR */
+    uint32_t abi_minor;         /* HK_STATS_ABI_MINOR */
+    uint32_t header_size;       /* sizeof(hk_stats_header_t) */
+    uint32_t desc_size;         /* sizeof(hk_stat_desc_t) */
+    uint32_t slot_size;         /* sizeof(hk_stat_slot_t) */
+    uint32_t nslots;            /* slots in the file */
+    uint32_t ncounters;         /* HK_STAT_NCOUNTERS of the writer */
+    uint32_t nclasses;          /* HK_STATS_NCLASSES of the writer */
+    uint64_t file_size;         /* bytes */
+    uint64_t desc_offset;       /* ncounters descriptors */
+    uint64_t slot_offset;       /* nslots slots */
+    int64_t pid;
+    uint64_t start_time;        /* field 22 of /proc/PID/stat: clock ticks after boot */
+    uint64_t start_ns;          /* CLOCK_REALTIME at process start */
+    char comm[HK_STATS_COMM_LEN]; /* command name, from /proc/PID/comm */
+    uint64_t tsc_hz;            /* measured TSC ticks per second; 0 until known */
+    uint64_t flags;             /* HK_STATS_F_* */
+    uint64_t control;           /* profiling period asked for by a reader: 0 = off,
+                                   N = time one call in N; honoured within one refill */
+    uint64_t prof_period;       /* the period in force, set by the process */
+    uint64_t retired_gen;       /* odd while `retired` and a slot are being updated */
+    uint64_t unslotted;         /* live threads counting outside the slots (too many) */
+    uint32_t class_size[HK_STATS_NCLASSES]; /* bytes per size class */
+    hk_stat_counters_t retired; /* sum over threads that have exited or had no slot */
+} hk_stats_header_t;
+
 #endif /* HAKMEM_STATS_H */

@@ -1,0 +1,108 @@
+/* prof.c: sampled timing of malloc and free, the profiling period (from the
+ * environment or changed live through the stats segment's control word), and the TSC
+ * frequency, measured against the monotonic clock so cycles can be shown as time. */
+#include "config.h"
+
+#include <time.h>
+
+#include "prof.h"
+#include "tcache.h"
+
+uint64_t hk_prof_overhead; /* cycles two back-to-back fenced reads cost */
+static uint64_t tsc0, ns0;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void hk_prof_init(void)
+{
+#ifdef HAKMEM_PROF
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < 64; i++) {
+        uint64_t t0 = hk_tsc_begin(), t1 = hk_tsc_end();
+        if (t1 - t0 < best) best = t1 - t0;
+    }
+    hk_prof_overhead = best;
+    tsc0 = __rdtsc();
+    ns0 = now_ns();
+#endif
+}
+
+/* TSC ticks per second from the time since start; 0 until 50 ms have passed. */
+uint64_t hk_prof_tsc_hz(void)
+{
+#ifdef HAKMEM_PROF
+    uint64_t dns = now_ns() - ns0, dt = __rdtsc() - tsc0;
+    if (dns < 50000000u) return 0;
+    return (uint64_t)((double)dt * 1e9 / (double)dns);
+#else
+    return 0;
+#endif
+}
+
+/* malloc.c times a call when the countdown goes below zero: period - 1 untimed calls,
+ * then a timed one. */
+static int64_t countdown(uint64_t period)
+{
+    return period ? (int64_t)period - 1 : HK_PROF_NEVER;
+}
+
+/* Pick up a period change a reader wrote into the segment. Called on refills. */
+void hk_prof_sync(hk_heap_t *h)
+{
+    uint64_t want = __atomic_load_n(&hk_sh->control, __ATOMIC_RELAXED);
+#ifndef HAKMEM_PROF
+    want = 0;
+#endif
+    if (want > (1u << 30)) want = 1u << 30;
+    if (want != h->prof_period) {
+        h->prof_period = (uint32_t)want;
+        h->prof_left = countdown(want);
+        hk_sh->prof_period = want;
+    }
+    if (hk_sh->tsc_hz == 0) hk_sh->tsc_hz = hk_prof_tsc_hz();
+}
+
+void hk_prof_heap_start(hk_heap_t *h)
+{
+    h->prof_period = 0;
+    h->prof_left = HK_PROF_NEVER;
+    hk_prof_sync(h);
+}
+
+void *hk_prof_malloc(size_t size)
+{
+    uint64_t t0 = hk_tsc_begin();
+    void *p = hk_malloc_fast(size);
+    uint64_t t1 = hk_tsc_end();
+    hk_heap_t *h = hk_tls; /* the call may have given the thread its heap */
+    if (h != &hk_heap_empty) {
+        hk_prof_record(h, HK_STAT_prof_malloc_n, t0, t1);
+        h->prof_left = countdown(h->prof_period);
+    }
+    return p;
+}
+
+void hk_prof_free(void *p)
+{
+    hk_heap_t *h = hk_tls;
+    if (p == NULL) {
+        h->prof_left = countdown(h->prof_period);
+        return;
+    }
+    hk_segment_t *seg = hk_segment_of(p);
+    bool remote = seg->kind == HK_SEG_SMALL && hk_page_of(seg, p)->heap != h;
+    uint64_t t0 = hk_tsc_begin();
+    hk_free_fast(p);
+    uint64_t t1 = hk_tsc_end();
+    h = hk_tls;
+    if (h != &hk_heap_empty) {
+        hk_prof_record(h, HK_STAT_prof_free_n, t0, t1);
+        if (remote) hk_prof_record(h, HK_STAT_prof_remote_n, t0, t1);
+        h->prof_left = countdown(h->prof_period);
+    }
+}

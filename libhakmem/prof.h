@@ -1,0 +1,51 @@
+/* prof.h: RDTSC cycle profiling. A sampled call is timed between two fenced TSC reads
+ * and the cost of the reads themselves (measured at start) is taken off, so the figures
+ * are the operation's own cycles. With profiling off the only cost is the countdown
+ * that malloc.c decrements on every call. */
+#ifndef HK_PROF_H
+#define HK_PROF_H
+
+#include "internal.h"
+
+#ifdef HAKMEM_PROF
+#include <x86intrin.h>
+
+HK_INLINE uint64_t hk_tsc_begin(void)
+{
+    _mm_lfence(); /* earlier work retires before the read */
+    return __rdtsc();
+}
+
+HK_INLINE uint64_t hk_tsc_end(void)
+{
+    unsigned aux;
+    uint64_t t = __rdtscp(&aux); /* waits for the timed work */
+    _mm_lfence();
+    return t;
+}
+#else
+HK_INLINE uint64_t hk_tsc_begin(void)
+{
+    return 0;
+}
+
+HK_INLINE uint64_t hk_tsc_end(void)
+{
+    return 0;
+}
+#endif
+
+/* Countdown value meaning "never": 2^62 calls. */
+#define HK_PROF_NEVER ((int64_t)1 << 62)
+
+/* Add one timed sample of `kind` (the _n counter; _cyc follows it) to h. */
+HK_INLINE void hk_prof_record(hk_heap_t *h, enum hk_stat_id kind_n, uint64_t t0, uint64_t t1)
+{
+    extern uint64_t hk_prof_overhead;
+    uint64_t cyc = t1 - t0;
+    cyc = cyc > hk_prof_overhead ? cyc - hk_prof_overhead : 0;
+    h->ctr->c[kind_n]++;
+    h->ctr->c[kind_n + 1] += cyc;
+}
+
+#endif /* HK_PROF_H */

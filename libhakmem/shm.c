@@ -1,0 +1,248 @@
+/* shm.c: the stats segment file. One per process, at
+ * $HAKMEM_STATS_DIR/hakmem.<uid>.<pid>.<starttime>, created exclusively (never following
+ * or reusing a file someone else put there), mode 0600, fully reserved up front so a
+ * full tmpfs fails here rather than with SIGBUS later, and unlinked at exit. When any of
+ * that fails the process runs on without a segment. Only system calls; no allocation. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static char shm_path[256];
+static pid_t shm_pid;     /* the process that created the file, which alone removes it */
+static size_t shm_size;
+
+/* Read up to len-1 bytes of a small /proc file into buf; returns the length or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n < 0) return -1;
+    buf[n] = '\0';
+    return n;
+}
+
+/* Field 22 of /proc/self/stat: the process start time in clock ticks after boot. The
+ * command name (field 2) may hold spaces and parentheses, so count from the last ')'. */
+static uint64_t start_time_of(const char *stat_path)
+{
+    char buf[1024];
+    if (read_small(stat_path, buf, sizeof(buf)) < 0) return 0;
+    char *p = strrchr(buf, ')');
+    if (p == NULL) return 0;
+    int field = 2;
+    for (; *p && field < 22; p++)
+        if (*p == ' ') field++;
+    uint64_t v = 0;
+    for (; *p >= '0' && *p <= '9'; p++) v = v * 10 + (uint64_t)(*p - '0');
+    return v;
+}
+
+static size_t append(char *dst, size_t at, size_t cap, const char *s)
+{
+    while (*s && at + 1 < cap) dst[at++] = *s++;
+    dst[at] = '\0';
+    return at;
+}
+
+static size_t append_u64(char *dst, size_t at, size_t cap, uint64_t v)
+{
+    char num[32];
+    hk_fmt_u64(num, v, false);
+    return append(dst, at, cap, num);
+}
+
+static void copy_name(char *dst, size_t cap, const char *src)
+{
+    size_t i = 0;
+    for (; src[i] && i + 1 < cap; i++) dst[i] = src[i];
+    memset(dst + i, 0, cap - i);
+}
+
+static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uint64_t start)
+{
+    hd->abi_major = HK_STATS_ABI_MAJOR;
+    hd->abi_minor = HK_STATS_ABI_MINOR;
+    hd->header_size = sizeof(hk_stats_header_t);
+    hd->desc_size = sizeof(hk_stat_desc_t);
+    hd->slot_size = sizeof(hk_stat_slot_t);
+    hd->nslots = nslots;
+    hd->ncounters = HK_STAT_NCOUNTERS;
+    hd->nclasses = HK_NCLASSES;
+    hd->file_size = size;
+    hd->desc_offset = hk_align_up(sizeof(hk_stats_header_t), 64);
+    hd->slot_offset = hk_align_up(hd->desc_offset + HK_STAT_NCOUNTERS * sizeof(hk_stat_desc_t), 64);
+    hd->pid = getpid();
+    hd->start_time = start;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    hd->start_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    char comm[HK_STATS_COMM_LEN];
+    ssize_t n = read_small("/proc/self/comm", comm, sizeof(comm));
+    if (n > 0 && comm[n - 1] == '\n') comm[n - 1] = '\0';
+    copy_name(hd->comm, sizeof(hd->comm), n > 0 ? comm : "");
+#ifdef HAKMEM_PROF
+    hd->flags |= HK_STATS_F_PROF_BUILT;
+#endif
+    for (uint32_t c = 0; c < HK_NCLASSES; c++) hd->class_size[c] = hk_class_size[c];
+
+    static const struct {
+        const char *name, *unit, *doc;
+    } descs[] = {
+#define HK_STAT_DESC(n, u, d) {#n, u, d},
+        HK_STAT_COUNTERS(HK_STAT_DESC)
+#undef HK_STAT_DESC
+    };
+    hk_stat_desc_t *dd = (hk_stat_desc_t *)((char *)hd + hd->desc_offset);
+    for (int i = 0; i < HK_STAT_NCOUNTERS; i++) {
+        copy_name(dd[i].name, sizeof(dd[i].name), descs[i].name);
+        copy_name(dd[i].unit, sizeof(dd[i].unit), descs[i].unit);
+        copy_name(dd[i].doc, sizeof(dd[i].doc), descs[i].doc);
+    }
+    /* The magic goes last: a reader that sees it sees a complete header. */
+    __atomic_store_n(&hd->magic, HK_STATS_MAGIC, __ATOMIC_RELEASE);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Stale segments: a process killed by a signal or leaving through _exit (as dash does)
+ * never removes its file. Like the JVM's hsperfdata, each new process removes the files
+ * of this user's processes that are gone (or whose pid now names a newer process).
+ * ------------------------------------------------------------------------------------- */
+struct dirent64_raw {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+/* Parse "hakmem.<uid>.<pid>.<start>"; false for any other name. */
+static bool parse_name(const char *name, uint64_t f[3])
+{
+    static const char prefix[] = "hakmem.";
+    if (strncmp(name, prefix, sizeof(prefix) - 1) != 0) return false;
+    const char *p = name + sizeof(prefix) - 1;
+    for (int i = 0; i < 3; i++) {
+        uint64_t v = 0;
+        const char *start = p;
+        for (; *p >= '0' && *p <= '9'; p++) v = v * 10 + (uint64_t)(*p - '0');
+        if (p == start || *p != (i < 2 ? '.' : '\0')) return false;
+        f[i] = v;
+        p++;
+    }
+    return true;
+}
+
+static void remove_stale(void)
+{
+    int dfd = open(hk_opt.stats_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return;
+    char buf[4096];
+    long n;
+    while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+        for (long at = 0; at < n;) {
+            struct dirent64_raw *d = (struct dirent64_raw *)(buf + at);
+            at += d->reclen;
+            uint64_t f[3];
+            if (!parse_name(d->name, f) || f[0] != geteuid() || f[1] > INT32_MAX) continue;
+            char path[64];
+            size_t len = append(path, 0, sizeof(path), "/proc/");
+            len = append_u64(path, len, sizeof(path), f[1]);
+            append(path, len, sizeof(path), "/stat");
+            bool gone = kill((pid_t)f[1], 0) != 0 && errno == ESRCH;
+            uint64_t start = gone ? 0 : start_time_of(path); /* 0: cannot tell */
+            if (gone || (start != 0 && start != f[2])) unlinkat(dfd, d->name, 0);
+        }
+    }
+    close(dfd);
+}
+
+/* A file at our name that is a segment this very process left before it exec'd (same
+ * pid and start time, ours, a plain file) may be replaced; nothing else may. */
+static bool is_own_leftover(const char *path, uint64_t start)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st;
+    hk_stats_header_t hd;
+    bool own = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+               st.st_nlink == 1 && pread(fd, &hd, sizeof(hd), 0) == (ssize_t)sizeof(hd) &&
+               hd.magic == HK_STATS_MAGIC && hd.pid == getpid() && hd.start_time == start;
+    close(fd);
+    return own;
+}
+
+hk_stats_header_t *hk_shm_create(void)
+{
+    if (!hk_opt.stats) return NULL;
+    int saved_errno = errno;
+    uint64_t start = start_time_of("/proc/self/stat");
+    remove_stale();
+    size_t at = append(shm_path, 0, sizeof(shm_path), hk_opt.stats_dir);
+    at = append(shm_path, at, sizeof(shm_path), "/hakmem.");
+    at = append_u64(shm_path, at, sizeof(shm_path), geteuid());
+    at = append(shm_path, at, sizeof(shm_path), ".");
+    at = append_u64(shm_path, at, sizeof(shm_path), (uint64_t)getpid());
+    at = append(shm_path, at, sizeof(shm_path), ".");
+    at = append_u64(shm_path, at, sizeof(shm_path), start);
+    if (at + 1 >= sizeof(shm_path)) goto fail;
+
+    uint32_t nslots = hk_opt.stats_slots;
+    size_t size = hk_align_up(sizeof(hk_stats_header_t), 64) +
+                  hk_align_up(HK_STAT_NCOUNTERS * sizeof(hk_stat_desc_t), 64) +
+                  (size_t)nslots * sizeof(hk_stat_slot_t);
+    size = hk_align_up(size, HK_OS_PAGE);
+
+    int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = open(shm_path, flags, 0600);
+    if (fd < 0 && errno == EEXIST && is_own_leftover(shm_path, start)) {
+        unlink(shm_path);
+        fd = open(shm_path, flags, 0600);
+    }
+    if (fd < 0) goto fail;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        st.st_nlink != 1 || fallocate(fd, 0, 0, (off_t)size) != 0) {
+        unlink(shm_path);
+        close(fd);
+        goto fail;
+    }
+    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        unlink(shm_path);
+        goto fail;
+    }
+    fill_header(map, nslots, size, start);
+    shm_pid = getpid();
+    shm_size = size;
+    errno = saved_errno;
+    return map;
+fail:
+    shm_path[0] = '\0';
+    errno = saved_errno;
+    return NULL;
+}
+
+/* Unmap a segment inherited from the parent, leaving its file alone. */
+void hk_shm_detach(hk_stats_header_t *seg)
+{
+    munmap(seg, shm_size);
+    shm_path[0] = '\0';
+}
+
+void hk_shm_remove(void)
+{
+    if (shm_path[0] && shm_pid == getpid()) unlink(shm_path);
+}
