@@ -48,6 +48,7 @@ hk_heap_t *hk_heaps_first(void);
  * "tcache.c"
  * ------------------------------------------------------------------------------------- */
 void *hk_malloc_slow(hk_heap_t *h, size_t size);
+void *hk_malloc_unsampled(size_t size);
 void *hk_malloc_class(hk_heap_t *h, uint32_t cls, size_t size);
 void hk_free_slow(void *p);
 void hk_bin_drain(hk_heap_t *h, uint32_t cls, uint32_t keep);

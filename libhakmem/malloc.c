@@ -68,17 +68,13 @@ static void count_call(enum hk_stat_id id)
 /* ---------------------------------------------------------------------------------------
  * The standard entry points
  * ------------------------------------------------------------------------------------- */
-/* The countdown is the whole cost of profiling when it is off: it starts so high that
- * it never runs out. */
 HK_EXPORT void *malloc(size_t size)
 {
-    if (hk_unlikely(--hk_tls->prof_left < 0)) return hk_prof_malloc(size);
     return hk_malloc_fast(size);
 }
 
 HK_EXPORT void free(void *p)
 {
-    if (hk_unlikely(--hk_tls->prof_left < 0)) return hk_prof_free(p);
     hk_free_fast(p);
 }
 

@@ -44,14 +44,8 @@ uint64_t hk_prof_tsc_hz(void)
 #endif
 }
 
-/* malloc.c times a call when the countdown goes below zero: period - 1 untimed calls,
- * then a timed one. */
-static int64_t countdown(uint64_t period)
-{
-    return period ? (int64_t)period - 1 : HK_PROF_NEVER;
-}
-
-/* Pick up a period change a reader wrote into the segment. Called on refills. */
+/* Pick up a period change a reader wrote into the segment. Called on refills. The
+ * period is rounded up to a power of two so that sampling is a mask test. */
 void hk_prof_sync(hk_heap_t *h)
 {
     uint64_t want = __atomic_load_n(&hk_sh->control, __ATOMIC_RELAXED);
@@ -59,10 +53,13 @@ void hk_prof_sync(hk_heap_t *h)
     want = 0;
 #endif
     if (want > (1u << 30)) want = 1u << 30;
-    if (want != h->prof_period) {
-        h->prof_period = (uint32_t)want;
-        h->prof_left = countdown(want);
-        hk_sh->prof_period = want;
+    uint64_t period = 1;
+    while (period < want) period <<= 1;
+    if (want == 0) period = 0;
+    if (period != h->prof_period) {
+        h->prof_period = (uint32_t)period;
+        h->prof_mask = period ? period - 1 : HK_PROF_OFF;
+        hk_sh->prof_period = period;
     }
     if (hk_sh->tsc_hz == 0) hk_sh->tsc_hz = hk_prof_tsc_hz();
 }
@@ -70,39 +67,24 @@ void hk_prof_sync(hk_heap_t *h)
 void hk_prof_heap_start(hk_heap_t *h)
 {
     h->prof_period = 0;
-    h->prof_left = HK_PROF_NEVER;
+    h->prof_mask = HK_PROF_OFF;
     hk_prof_sync(h);
 }
 
+/* A sampled fast-path call, timed; the slow paths time themselves. */
 void *hk_prof_malloc(size_t size)
 {
     uint64_t t0 = hk_tsc_begin();
-    void *p = hk_malloc_fast(size);
+    void *p = hk_malloc_unsampled(size);
     uint64_t t1 = hk_tsc_end();
-    hk_heap_t *h = hk_tls; /* the call may have given the thread its heap */
-    if (h != &hk_heap_empty) {
-        hk_prof_record(h, HK_STAT_prof_malloc_n, t0, t1);
-        h->prof_left = countdown(h->prof_period);
-    }
+    hk_prof_record(hk_tls, HK_STAT_prof_malloc_n, t0, t1);
     return p;
 }
 
 void hk_prof_free(void *p)
 {
-    hk_heap_t *h = hk_tls;
-    if (p == NULL) {
-        h->prof_left = countdown(h->prof_period);
-        return;
-    }
-    hk_segment_t *seg = hk_segment_of(p);
-    bool remote = seg->kind == HK_SEG_SMALL && hk_page_of(seg, p)->heap != h;
     uint64_t t0 = hk_tsc_begin();
-    hk_free_fast(p);
+    hk_free_inline(p, false);
     uint64_t t1 = hk_tsc_end();
-    h = hk_tls;
-    if (h != &hk_heap_empty) {
-        hk_prof_record(h, HK_STAT_prof_free_n, t0, t1);
-        if (remote) hk_prof_record(h, HK_STAT_prof_remote_n, t0, t1);
-        h->prof_left = countdown(h->prof_period);
-    }
+    hk_prof_record(hk_tls, HK_STAT_prof_free_n, t0, t1);
 }

@@ -1,7 +1,6 @@
 /* prof.h: RDTSC cycle profiling. A sampled call is timed between two fenced TSC reads
  * and the cost of the reads themselves (measured at start) is taken off, so the figures
- * are the operation's own cycles. With profiling off the only cost is the countdown
- * that malloc.c decrements on every call. */
+ * are the operation's own cycles. Which calls are timed is decided in tcache.h. */
 #ifndef HK_PROF_H
 #define HK_PROF_H
 
@@ -35,8 +34,14 @@ HK_INLINE uint64_t hk_tsc_end(void)
 }
 #endif
 
-/* Countdown value meaning "never": 2^62 calls. */
-#define HK_PROF_NEVER ((int64_t)1 << 62)
+/* prof_mask when profiling is off: only a count of exactly 2^64 would match. */
+#define HK_PROF_OFF (~(uint64_t)0)
+
+/* Timing around a slow path: a sample when the count the call will have matches. */
+HK_INLINE bool hk_prof_sampled(const hk_heap_t *h, uint64_t count_after)
+{
+    return (count_after & h->prof_mask) == 0;
+}
 
 /* Add one timed sample of `kind` (the _n counter; _cyc follows it) to h. */
 HK_INLINE void hk_prof_record(hk_heap_t *h, enum hk_stat_id kind_n, uint64_t t0, uint64_t t1)

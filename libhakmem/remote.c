@@ -40,14 +40,23 @@ void hk_remote_push(hk_heap_t *h, hk_heap_t *owner, hk_block_t *b)
     if (++h->out_count >= HK_REMOTE_BATCH) hk_remote_flush(h);
 }
 
+/* Take every block other threads sent to h: into h's cache while its bin has room
+ * (the block is reused at once), else back to its slab. */
 void hk_remote_collect(hk_heap_t *h)
 {
     hk_block_t *b = atomic_exchange_explicit(&h->remote, NULL, memory_order_acquire);
     uint64_t n = 0;
     while (b) {
         hk_block_t *next = b->next;
-        hk_segment_t *seg = hk_segment_of(b);
-        hk_slab_put(h, hk_page_of(seg, b), b);
+        hk_page_t *pg = hk_page_of(hk_segment_of(b), b);
+        hk_bin_t *bin = &h->bins[pg->cls];
+        if (bin->count < bin->max) {
+            b->next = bin->head;
+            bin->head = b;
+            bin->count++;
+        } else {
+            hk_slab_put(h, pg, b);
+        }
         b = next;
         n++;
     }

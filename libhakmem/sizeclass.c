@@ -24,12 +24,12 @@ void hk_sizeclass_init(void)
         hk_class_size[c] = size;
         uint32_t pages = (uint32_t)((size * HK_SLAB_MIN_BLOCKS + HK_PAGE_SIZE - 1) / HK_PAGE_SIZE);
         hk_class_pages[c] = pages;
-        /* Cache about 32 KiB per class, within [4, 256] blocks, but never more than a
-         * quarter of a slab for the big classes so a cache cannot pin many slabs. */
-        uint32_t max = 32768 / size;
-        if (max > 256) max = 256;
-        if (max < 4) max = 4;
-        if (size > 16384) max = 2;
+        /* Cache about 64 KiB per class, within [8, 512] blocks, and only a few blocks of
+         * the big classes so a cache cannot pin many slabs. */
+        uint32_t max = 65536 / size;
+        if (max > 512) max = 512;
+        if (max < 8) max = 8;
+        if (size > 16384) max = 4;
         hk_class_bin_max[c] = max;
     }
     uint32_t c = 0;

@@ -103,10 +103,10 @@ static hk_page_t *slab_new(hk_heap_t *h, uint32_t cls)
     for (uint32_t i = 0; i < npages; i++) {
         s[i].heap = h;
         s[i].cls = cls;
-        s[i].first = s;
+        s[i].offset = (uint16_t)i;
     }
     uint32_t size = hk_class_size[cls];
-    s->npages = npages;
+    s->npages = (uint16_t)npages;
     s->capacity = (uint32_t)((npages * HK_PAGE_SIZE) / size);
     s->used = 0;
     s->free = NULL;
@@ -127,7 +127,7 @@ static void slab_release(hk_heap_t *h, hk_page_t *s)
     uint32_t first = (uint32_t)(s - seg->pages), npages = s->npages;
     for (uint32_t i = 0; i < npages; i++) {
         s[i].heap = NULL;
-        s[i].first = NULL;
+        s[i].offset = 0;
     }
     uint64_t bits = run_bits(first, npages);
     seg->free_pages |= bits;
@@ -195,7 +195,7 @@ uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
 /* Give block b back to the slab that page pg belongs to. */
 void hk_slab_put(hk_heap_t *h, hk_page_t *pg, hk_block_t *b)
 {
-    hk_page_t *s = pg->first;
+    hk_page_t *s = pg - pg->offset;
     if (!slab_has_blocks(s)) partial_push(h, s);
     b->next = s->free;
     s->free = b;

@@ -13,17 +13,26 @@
 static void *class_pop(hk_heap_t *h, uint32_t cls)
 {
     hk_bin_t *bin = &h->bins[cls];
+    if (atomic_load_explicit(&h->remote, memory_order_relaxed) != NULL) hk_remote_collect(h);
     if (bin->head == NULL) {
-        if (atomic_load_explicit(&h->remote, memory_order_relaxed) != NULL)
-            hk_remote_collect(h);
         hk_prof_sync(h);
         hk_stats_publish_unslotted(h);
         hk_remote_flush(h);
         uint32_t cap = hk_class_bin_max[cls];
         if (bin->max < cap) bin->max = bin->max * 2 < cap ? bin->max * 2 : cap;
         uint32_t want = bin->max / 2 ? bin->max / 2 : 1;
+        if (want > HK_SLAB_BATCH) want = HK_SLAB_BATCH;
         uint64_t t0 = h->prof_period ? hk_tsc_begin() : 0;
-        uint32_t got = hk_slab_take(h, cls, bin, want);
+        uint32_t got, i = HK_STASH_CHAINS;
+        hk_bin_t *stash = h->stash[cls];
+        while (i > 0 && stash[i - 1].count == 0) i--;
+        if (i > 0) {
+            got = stash[i - 1].count;
+            *bin = (hk_bin_t){.head = stash[i - 1].head, .count = got, .max = bin->max};
+            stash[i - 1] = (hk_bin_t){0};
+        } else {
+            got = hk_slab_take(h, cls, bin, want);
+        }
         if (got == 0) {
             errno = ENOMEM;
             return NULL;
@@ -40,18 +49,26 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
 
 static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size)
 {
+    hk_stat_counters_t *ctr = h->ctr;
     void *p;
     if (size > HK_SMALL_MAX) {
+        bool timed = hk_prof_sampled(h, ctr->c[HK_STAT_large_alloc] + 1);
+        uint64_t t0 = timed ? hk_tsc_begin() : 0;
         p = hk_large_alloc(h, size, 0);
         if (p == NULL) return NULL;
+        if (timed) hk_prof_record(h, HK_STAT_prof_malloc_n, t0, hk_tsc_end());
     } else {
+        bool timed = hk_prof_sampled(h, ctr->class_alloc[cls] + 1);
+        uint64_t t0 = timed ? hk_tsc_begin() : 0;
         p = class_pop(h, cls);
         if (p == NULL) return NULL;
-        h->ctr->c[HK_STAT_fast_miss]++;
-        h->ctr->class_alloc[cls]++;
+        ctr = h->ctr; /* a refill may have moved an unslotted thread's counters */
+        if (timed) hk_prof_record(h, HK_STAT_prof_malloc_n, t0, hk_tsc_end());
+        ctr->c[HK_STAT_fast_miss]++;
+        ctr->class_alloc[cls]++;
     }
-    h->ctr->c[HK_STAT_malloc]++;
-    h->ctr->c[HK_STAT_bytes] += size;
+    ctr->c[HK_STAT_malloc]++;
+    ctr->c[HK_STAT_bytes] += size;
     return p;
 }
 
@@ -73,32 +90,91 @@ void *hk_malloc_class(hk_heap_t *h, uint32_t cls, size_t size)
     return heap_malloc(h, cls, size);
 }
 
-void *hk_malloc_slow(hk_heap_t *h, size_t size)
+/* Everything the inline path does not serve: a cache miss, a size above HK_TINY_MAX
+ * (whose class is a few instructions to compute), a large block, no heap yet. */
+static void *malloc_slow(hk_heap_t *h, size_t size, bool sampling)
 {
-    uint32_t cls = size <= HK_SMALL_MAX ? hk_size_class(size) : 0;
+    if (size > HK_SMALL_MAX) return hk_malloc_class(h, 0, size);
+    uint32_t cls = hk_size_class(size);
+    hk_bin_t *bin = &h->bins[cls];
+    hk_block_t *b = bin->head;
+    if (b != NULL) {
+        hk_stat_counters_t *ctr = h->ctr;
+        uint64_t n = ctr->class_alloc[cls] + 1;
+        if (sampling && hk_unlikely(hk_prof_sampled(h, n))) return hk_prof_malloc(size);
+        bin->head = b->next;
+        bin->count--;
+        ctr->c[HK_STAT_malloc]++;
+        ctr->c[HK_STAT_bytes] += size;
+        ctr->class_alloc[cls] = n;
+        return b;
+    }
     return hk_malloc_class(h, cls, size);
 }
 
+void *hk_malloc_slow(hk_heap_t *h, size_t size)
+{
+    return malloc_slow(h, size, true);
+}
+
+/* The same paths without the sampling test, for prof.c to time. */
+void *hk_malloc_unsampled(size_t size)
+{
+    if (size <= HK_TINY_MAX) return hk_malloc_inline(size, false);
+    return malloc_slow(hk_tls, size, false);
+}
+
 /* Return all but `keep` blocks of a bin to their slabs. */
+static void chain_to_slabs(hk_heap_t *h, hk_block_t *b)
+{
+    while (b) {
+        hk_block_t *next = b->next;
+        hk_slab_put(h, hk_page_of(hk_segment_of(b), b), b);
+        b = next;
+    }
+}
+
+/* A full bin keeps its `keep` most recent blocks. The rest were freed moments ago and
+ * are still in cache, so cutting them off costs little; they become the class's stash
+ * if that is empty (the next refill takes them back whole), else go to their slabs. */
 void hk_bin_drain(hk_heap_t *h, uint32_t cls, uint32_t keep)
 {
     hk_bin_t *bin = &h->bins[cls];
-    uint32_t n = 0;
-    while (bin->count > keep) {
-        hk_block_t *b = bin->head;
-        bin->head = b->next;
-        bin->count--;
-        hk_slab_put(h, hk_page_of(hk_segment_of(b), b), b);
-        n++;
+    uint32_t n = bin->count - keep;
+    if (n == 0) return;
+    hk_block_t *rest = bin->head;
+    if (keep) {
+        hk_block_t *last = bin->head;
+        for (uint32_t i = 1; i < keep; i++) last = last->next;
+        rest = last->next;
+        last->next = NULL;
+    } else {
+        bin->head = NULL;
+    }
+    bin->count = keep;
+    hk_bin_t *stash = h->stash[cls];
+    uint32_t i = 0;
+    while (i < HK_STASH_CHAINS && stash[i].count) i++;
+    if (i < HK_STASH_CHAINS && keep) {
+        stash[i].head = rest;
+        stash[i].count = n;
+    } else {
+        chain_to_slabs(h, rest);
     }
     h->ctr->c[HK_STAT_drain]++;
     h->ctr->c[HK_STAT_drain_blocks] += n;
 }
 
+/* Everything cached goes back to the slabs (thread exit, hak_collect). */
 void hk_heap_flush(hk_heap_t *h)
 {
-    for (uint32_t cls = 0; cls < HK_NCLASSES; cls++)
+    for (uint32_t cls = 0; cls < HK_NCLASSES; cls++) {
         if (h->bins[cls].count) hk_bin_drain(h, cls, 0);
+        for (uint32_t i = 0; i < HK_STASH_CHAINS; i++) {
+            chain_to_slabs(h, h->stash[cls][i].head);
+            h->stash[cls][i] = (hk_bin_t){0};
+        }
+    }
 }
 
 static void count_free(hk_heap_t *h, uint32_t cls)
@@ -122,22 +198,33 @@ void hk_free_slow(void *p)
     }
 
     if (seg->kind == HK_SEG_LARGE) {
+        bool timed = hk_prof_sampled(h, h->ctr->c[HK_STAT_large_free] + 1);
+        uint64_t t0 = timed ? hk_tsc_begin() : 0;
         hk_large_free(h, seg);
-    } else if (pg->heap == h) {
-        /* Our own block and a full bin: make room for half a bin, then cache it. */
-        uint32_t cls = pg->cls;
-        hk_bin_t *bin = &h->bins[cls];
-        if (bin->count >= bin->max) hk_bin_drain(h, cls, bin->max / 2);
-        hk_block_t *b = p;
-        b->next = bin->head;
-        bin->head = b;
-        bin->count++;
-        count_free(h, cls);
+        if (timed) hk_prof_record(h, HK_STAT_prof_free_n, t0, hk_tsc_end());
     } else {
         uint32_t cls = pg->cls;
-        hk_remote_push(h, pg->heap, p);
-        if (locked) hk_remote_flush(h); /* the global heap keeps nothing pending */
-        h->ctr->c[HK_STAT_remote_free]++;
+        bool timed = hk_prof_sampled(h, h->ctr->class_free[cls] + 1);
+        uint64_t t0 = timed ? hk_tsc_begin() : 0;
+        bool remote = pg->heap != h;
+        if (!remote) {
+            /* Our own block and a full bin: make room for half a bin, then cache it. */
+            hk_bin_t *bin = &h->bins[cls];
+            if (bin->count >= bin->max) hk_bin_drain(h, cls, bin->max / 2);
+            hk_block_t *b = p;
+            b->next = bin->head;
+            bin->head = b;
+            bin->count++;
+        } else {
+            hk_remote_push(h, pg->heap, p);
+            if (locked) hk_remote_flush(h); /* the global heap keeps nothing pending */
+            h->ctr->c[HK_STAT_remote_free]++;
+        }
+        if (timed) {
+            uint64_t t1 = hk_tsc_end();
+            hk_prof_record(h, HK_STAT_prof_free_n, t0, t1);
+            if (remote) hk_prof_record(h, HK_STAT_prof_remote_n, t0, t1);
+        }
         count_free(h, cls);
     }
 

@@ -7,27 +7,33 @@
 
 #include "internal.h"
 
-HK_INLINE void *hk_malloc_fast(size_t size)
+/* Profiling samples by the per-class counts the fast paths keep anyway: a call whose
+ * count has the heap's prof_mask bits clear is handed to prof.c, which times the same
+ * path (with `sampling` false). Off, the mask is all ones, and the cost is one load and
+ * one test. */
+HK_INLINE void *hk_malloc_inline(size_t size, bool sampling)
 {
     hk_heap_t *h = hk_tls;
-    if (hk_likely(size <= HK_SMALL_MAX)) {
-        uint32_t cls = hk_size_class(size);
+    if (hk_likely(size <= HK_TINY_MAX)) {
+        uint32_t cls = hk_tiny_class[(size + 15) >> 4];
         hk_bin_t *bin = &h->bins[cls];
         hk_block_t *b = bin->head;
         if (hk_likely(b != NULL)) {
+            hk_stat_counters_t *ctr = h->ctr;
+            uint64_t n = ctr->class_alloc[cls] + 1;
+            if (sampling && hk_unlikely((n & h->prof_mask) == 0)) return hk_prof_malloc(size);
             bin->head = b->next;
             bin->count--;
-            hk_stat_counters_t *ctr = h->ctr;
             ctr->c[HK_STAT_malloc]++;
             ctr->c[HK_STAT_bytes] += size;
-            ctr->class_alloc[cls]++;
+            ctr->class_alloc[cls] = n;
             return b;
         }
     }
     return hk_malloc_slow(h, size);
 }
 
-HK_INLINE void hk_free_fast(void *p)
+HK_INLINE void hk_free_inline(void *p, bool sampling)
 {
     if (hk_unlikely(p == NULL)) return;
     hk_segment_t *seg = hk_segment_of(p);
@@ -37,17 +43,32 @@ HK_INLINE void hk_free_fast(void *p)
         uint32_t cls = pg->cls;
         hk_bin_t *bin = &h->bins[cls];
         if (hk_likely(bin->count < bin->max)) {
+            hk_stat_counters_t *ctr = h->ctr;
+            uint64_t n = ctr->class_free[cls] + 1;
+            if (sampling && hk_unlikely((n & h->prof_mask) == 0)) {
+                hk_prof_free(p);
+                return;
+            }
             hk_block_t *b = p;
             b->next = bin->head;
             bin->head = b;
             bin->count++;
-            hk_stat_counters_t *ctr = h->ctr;
             ctr->c[HK_STAT_free]++;
-            ctr->class_free[cls]++;
+            ctr->class_free[cls] = n;
             return;
         }
     }
     hk_free_slow(p);
+}
+
+HK_INLINE void *hk_malloc_fast(size_t size)
+{
+    return hk_malloc_inline(size, true);
+}
+
+HK_INLINE void hk_free_fast(void *p)
+{
+    hk_free_inline(p, true);
 }
 
 #endif /* HK_TCACHE_H */

@@ -48,6 +48,8 @@
 #define HK_BIN_START     16       /* a new thread's cache starts this small and doubles
                                      at each refill up to the class's capacity */
 #define HK_REMOTE_BATCH  32       /* remote frees to one owner sent with one CAS */
+#define HK_STASH_CHAINS  4        /* drained chains a heap keeps per class */
+#define HK_SLAB_BATCH    32       /* most blocks a refill walks out of slabs */
 
 /* ---------------------------------------------------------------------------------------
  * Blocks, bins, slabs
@@ -66,16 +68,16 @@ typedef struct hk_bin_s {
 
 struct hk_heap_s;
 
-/* Per-page descriptor. The first two fields are all the free fast path reads; they are
- * the same on every page of a slab. The rest describes the slab and is valid on the
- * slab's first page only (`first` points there from every page).
+/* Per-page descriptor, 64 bytes so a lookup is a shift. The first two fields are all
+ * the free fast path reads; they are the same on every page of a slab. The rest
+ * describes the slab and is valid on the slab's first page only, `offset` pages back.
  * Invariants: used = capacity - (length of `free`) - (blocks not yet carved past `bump`);
  * a slab is on its heap's partial list exactly when it has a block to hand out. */
 typedef struct hk_page_s {
     struct hk_heap_s *heap;   /* owner; NULL for free pages and large blocks */
     uint32_t cls;             /* size class of the slab */
-    uint32_t npages;          /* pages in the slab (first page) or free run length */
-    struct hk_page_s *first;  /* the slab's first page */
+    uint16_t npages;          /* pages in the slab */
+    uint16_t offset;          /* this page's index within its slab */
     hk_block_t *free;         /* blocks returned to the slab */
     char *bump;               /* next never-used block */
     char *end;                /* end of the last whole block */
@@ -84,6 +86,8 @@ typedef struct hk_page_s {
     struct hk_page_s *next;   /* partial list of the heap's class */
     struct hk_page_s *prev;
 } hk_page_t;
+
+_Static_assert(sizeof(hk_page_t) == 64, "page descriptors are indexed by shifting");
 
 enum hk_segment_kind { HK_SEG_SMALL = 1, HK_SEG_LARGE = 2 };
 
@@ -115,9 +119,13 @@ typedef struct hk_segment_s {
  * ------------------------------------------------------------------------------------- */
 typedef struct hk_heap_s {
     hk_bin_t bins[HK_NCLASSES];
+    hk_bin_t stash[HK_NCLASSES][HK_STASH_CHAINS]; /* chains drains set aside for later
+                                            refills: both moves are O(1); `count` 0 =
+                                            empty */
     hk_stat_counters_t *ctr;             /* this thread's counters (its stats slot) */
     hk_stat_counters_t own;              /* counters kept here when no slot is free */
-    int64_t prof_left;                   /* calls until the next timed call */
+    uint64_t prof_mask;                  /* a call is timed when its class's count has
+                                            these bits clear; all ones = off */
     uint32_t prof_period;                /* time one call in this many; 0 = off */
     uint32_t slot;                       /* stats slot index, or HK_NO_SLOT */
     hk_page_t *partial[HK_NCLASSES];     /* slabs with blocks to hand out */
