@@ -75,7 +75,7 @@ static void report_profile(const hk_stat_counters_t *t)
     const uint64_t *c = t->c;
     profile_line("[MALLOC]", c[HK_STAT_malloc], c[HK_STAT_prof_malloc_n], c[HK_STAT_prof_malloc_cyc]);
     profile_line("[FREE]", c[HK_STAT_free], c[HK_STAT_prof_free_n], c[HK_STAT_prof_free_cyc]);
-    profile_line("[REFILL]", c[HK_STAT_refill], c[HK_STAT_prof_refill_n], c[HK_STAT_prof_refill_cyc]);
+    profile_line("[REFILL]", c[HK_STAT_refills], c[HK_STAT_prof_refill_n], c[HK_STAT_prof_refill_cyc]);
     profile_line("[REMOTE]", c[HK_STAT_remote_free], c[HK_STAT_prof_remote_n],
                  c[HK_STAT_prof_remote_cyc]);
 }
@@ -101,13 +101,13 @@ static void fast_stats_line(const char *who, uint64_t tid, const hk_stat_counter
     put(&l, " frees=");
     put_u64(&l, c[HK_STAT_free]);
     put(&l, " refills=");
-    put_u64(&l, c[HK_STAT_refill]);
+    put_u64(&l, c[HK_STAT_refills]);
     put(&l, " drains=");
-    put_u64(&l, c[HK_STAT_drain]);
+    put_u64(&l, c[HK_STAT_drains]);
     put(&l, " refill_blocks=");
     put_u64(&l, c[HK_STAT_refill_blocks]);
     put(&l, " refill_rate=");
-    put_pct(&l, c[HK_STAT_refill], small);
+    put_pct(&l, c[HK_STAT_refills], small);
     put(&l, " hit_rate=");
     put_pct(&l, small - (c[HK_STAT_fast_miss] < small ? c[HK_STAT_fast_miss] : small), small);
     put(&l, " remote_frees=");

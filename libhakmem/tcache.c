@@ -38,7 +38,7 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
             return NULL;
         }
         if (h->prof_period) hk_prof_record(h, HK_STAT_prof_refill_n, t0, hk_tsc_end());
-        h->ctr->c[HK_STAT_refill]++;
+        h->ctr->c[HK_STAT_refills]++;
         h->ctr->c[HK_STAT_refill_blocks] += got;
     }
     hk_block_t *b = bin->head;
@@ -161,7 +161,7 @@ void hk_bin_drain(hk_heap_t *h, uint32_t cls, uint32_t keep)
     } else {
         chain_to_slabs(h, rest);
     }
-    h->ctr->c[HK_STAT_drain]++;
+    h->ctr->c[HK_STAT_drains]++;
     h->ctr->c[HK_STAT_drain_blocks] += n;
 }
 

@@ -31,9 +31,9 @@
     X(aligned, "calls", "calls to the aligned allocators")                                    \
     X(fast_miss, "blocks", "small allocations that found their thread cache empty")           \
     X(free_slow, "blocks", "frees that did not end in the thread cache")                      \
-    X(refill, "events", "thread-cache refills from slabs")                                    \
+    X(refills, "events", "thread-cache refills from slabs")                                    \
     X(refill_blocks, "blocks", "blocks moved into the thread cache by refills")               \
-    X(drain, "events", "thread-cache drains because a cache was full")                        \
+    X(drains, "events", "thread-cache drains because a cache was full")                        \
     X(drain_blocks, "blocks", "blocks moved from the thread cache back to slabs")             \
     X(remote_free, "blocks", "frees of blocks another thread owns")                           \
     X(remote_collect, "blocks", "blocks other threads freed, collected by this owner")        \

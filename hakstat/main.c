@@ -1,0 +1,358 @@
+/* main.c: hakstat's command line: parse options, pick the mode (screen on a terminal,
+ * batch text otherwise, JSON or OpenMetrics when asked, or the process list) and run
+ * it. Exit statuses are enum hs_status (seg.h), documented in hakstat(1). */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "out.h"
+#include "seg.h"
+#include "snap.h"
+#include "table.h"
+#include "view.h"
+
+static const struct {
+    int key;
+    const char *name, *arg, *help;
+} option_table[] = {
+#define HS_OPT_ROW(k, n, a, h) {k, n, a, h},
+    HS_OPTIONS(HS_OPT_ROW)
+#undef HS_OPT_ROW
+};
+#define NOPTIONS (sizeof(option_table) / sizeof(option_table[0]))
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: hakstat -p PID [options]   watch a process using libhakmem\n"
+               "       hakstat -l | --gc           list (or clean up) statistics segments\n\n");
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        char left[40];
+        snprintf(left, sizeof(left), "-%c, --%s%s%s", option_table[i].key, option_table[i].name,
+                 option_table[i].arg ? " " : "", option_table[i].arg ? option_table[i].arg : "");
+        fprintf(f, "  %-26s %s\n", left, option_table[i].help);
+    }
+    fprintf(f, "\nOn a terminal hakstat shows a live screen (press h for its keys); otherwise it\n"
+               "prints text. Exit status: 0 ok, 1 usage, 2 no such process, 3 no segment,\n"
+               "4 permission denied, 5 unknown segment version, 6 corrupt segment,\n"
+               "7 process exited, 8 system error.\n");
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "hakstat: ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'hakstat --help'.\n");
+    return HS_ERR_USAGE;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || isnan(v)) return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) return false;
+    *out = v;
+    return true;
+}
+
+static int parse_args(int argc, char **argv, hs_opts_t *o)
+{
+    struct option longs[NOPTIONS + 1];
+    char shorts[NOPTIONS * 2 + 2];
+    size_t s = 0;
+    shorts[s++] = ':';
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        longs[i] = (struct option){option_table[i].name, option_table[i].arg ? 1 : 0, NULL,
+                                   option_table[i].key};
+        shorts[s++] = (char)option_table[i].key;
+        if (option_table[i].arg) shorts[s++] = ':';
+    }
+    shorts[s] = '\0';
+    longs[NOPTIONS] = (struct option){0};
+
+    memset(o, 0, sizeof(*o));
+    o->delay = 1.0;
+    o->format = isatty(STDOUT_FILENO) ? HS_FMT_SCREEN : HS_FMT_TEXT;
+    bool pid_given = false;
+    int c;
+    long v;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (!parse_long(optarg, 1, INT32_MAX, &v)) return usage_error("bad PID '%s'", optarg);
+            o->pid = (pid_t)v;
+            pid_given = true;
+            break;
+        case 'l': o->list = true; break;
+        case 'G': o->gc = o->list = true; break;
+        case 'b': o->format = HS_FMT_TEXT; break;
+        case 'j': o->format = HS_FMT_JSON; break;
+        case 'o':
+            if (!strcmp(optarg, "screen")) o->format = HS_FMT_SCREEN;
+            else if (!strcmp(optarg, "text")) o->format = HS_FMT_TEXT;
+            else if (!strcmp(optarg, "json")) o->format = HS_FMT_JSON;
+            else if (!strcmp(optarg, "openmetrics")) o->format = HS_FMT_OPENMETRICS;
+            else return usage_error("unknown output format '%s'", optarg);
+            break;
+        case 'd':
+            if (!parse_double(optarg, &o->delay) || o->delay < 0.1 || o->delay > 3600)
+                return usage_error("bad delay '%s' (0.1 to 3600 seconds)", optarg);
+            o->delay_given = true;
+            break;
+        case 'n':
+            if (!parse_long(optarg, 1, 1L << 40, &o->count))
+                return usage_error("bad count '%s'", optarg);
+            o->count_given = true;
+            break;
+        case 'v':
+            if (!strcmp(optarg, "threads")) o->view = HS_VIEW_THREADS;
+            else if (!strcmp(optarg, "classes")) o->view = HS_VIEW_CLASSES;
+            else if (!strcmp(optarg, "totals")) o->view = HS_VIEW_TOTALS;
+            else return usage_error("unknown view '%s' (threads, classes, totals)", optarg);
+            break;
+        case 's': snprintf(o->sort, sizeof(o->sort), "%s", optarg); break;
+        case 't': o->totals = true; break;
+        case 'P':
+            if (!parse_long(optarg, 0, 1L << 30, &v))
+                return usage_error("bad profiling period '%s'", optarg);
+            o->set_profile = true;
+            o->profile_period = (uint64_t)v;
+            break;
+        case 'h': usage(stdout); exit(0);
+        case 'V': printf("hakstat %s\n", PACKAGE_VERSION); exit(0);
+        case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
+    if (!o->list && !pid_given) return usage_error("%s", "give -p PID or -l");
+    if (o->set_profile && !pid_given) return usage_error("%s", "--profile needs -p PID");
+    if (o->sort[0]) {
+        int n;
+        const hs_col_t *cols = hs_view_cols(o->view, &n);
+        bool found = false;
+        for (int i = 0; i < n; i++) found |= strcasecmp(cols[i].name, o->sort) == 0;
+        if (!found) return usage_error("no column '%s' in this view", o->sort);
+    }
+    return HS_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * -l and --gc
+ * ------------------------------------------------------------------------------------- */
+typedef struct listing_s {
+    hs_seg_entry_t e[1024];
+    int n;
+} listing_t;
+
+static void collect(const hs_seg_entry_t *e, void *arg)
+{
+    listing_t *l = arg;
+    if (l->n < (int)(sizeof(l->e) / sizeof(l->e[0]))) l->e[l->n++] = *e;
+}
+
+static int list_segments(const hs_opts_t *o)
+{
+    static listing_t l;
+    if (hs_seg_list(collect, &l) < 0) {
+        fprintf(stderr, "hakstat: cannot read %s: %s\n", hs_seg_dir(), strerror(errno));
+        return HS_ERR_SYSTEM;
+    }
+    if (o->gc) {
+        int removed = 0;
+        for (int i = 0; i < l.n; i++) {
+            if (!l.e[i].stale || l.e[i].uid != geteuid()) continue;
+            char path[768];
+            snprintf(path, sizeof(path), "%s/%s", hs_seg_dir(), l.e[i].name);
+            if (unlink(path) == 0) {
+                removed++;
+                l.e[i].name[0] = '\0';
+            }
+        }
+        fprintf(o->format == HS_FMT_JSON ? stderr : stdout, "removed %d stale segment%s\n",
+                removed, removed == 1 ? "" : "s");
+    }
+    /* Two snapshots of every readable live segment, 200 ms apart, for ops/s. */
+    static hs_seg_t segs[1024];
+    static hs_snap_t a[1024], b[1024];
+    static bool ok[1024];
+    for (int i = 0; i < l.n; i++) {
+        ok[i] = false;
+        if (!l.e[i].name[0] || l.e[i].stale || !l.e[i].readable) continue;
+        char path[768];
+        snprintf(path, sizeof(path), "%s/%s", hs_seg_dir(), l.e[i].name);
+        ok[i] = hs_seg_open_path(&segs[i], path, false) == HS_OK &&
+                hs_snap_take(&segs[i], &a[i]) == HS_OK;
+    }
+    struct timespec pause = {0, 200000000};
+    nanosleep(&pause, NULL);
+    bool json = o->format == HS_FMT_JSON;
+    if (json)
+        fputs("[", stdout);
+    else
+        printf("%7s %-10s %7s %10s %9s  %s\n", "PID", "USER", "THREADS", "UPTIME", "OPS/S",
+               "COMMAND");
+    bool first = true;
+    for (int i = 0; i < l.n; i++) {
+        if (!l.e[i].name[0]) continue;
+        struct passwd *pw = getpwuid(l.e[i].uid);
+        char user[32];
+        snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "?");
+        if (pw == NULL) snprintf(user, sizeof(user), "%u", (unsigned)l.e[i].uid);
+        double rate = NAN, up = NAN;
+        unsigned threads = 0;
+        const char *comm = "";
+        if (ok[i] && hs_snap_take(&segs[i], &b[i]) == HS_OK) {
+            hs_metrics_t m;
+            hs_metrics(&segs[i], &b[i].total, &a[i].total, b[i].t - a[i].t, 1, &m);
+            rate = m.malloc_rate + m.free_rate;
+            up = hs_snap_uptime(&b[i]);
+            threads = b[i].nthreads;
+            comm = segs[i].comm;
+            hs_snap_free(&b[i]);
+        }
+        const char *state = l.e[i].stale ? "stale" : !l.e[i].readable ? "unreadable" : "live";
+        if (json) {
+            printf("%s{\"pid\":%d,\"user\":", first ? "" : ",", (int)l.e[i].pid);
+            out_json_string(stdout, user);
+            printf(",\"state\":\"%s\",\"threads\":%u,\"uptime_s\":", state, threads);
+            isnan(up) ? printf("null") : printf("%.1f", up);
+            printf(",\"ops_per_s\":");
+            isnan(rate) ? printf("null") : printf("%.0f", rate);
+            printf(",\"command\":");
+            out_json_string(stdout, comm);
+            printf(",\"file\":");
+            out_json_string(stdout, l.e[i].name);
+            printf("}");
+        } else {
+            char r[32], u[32];
+            hs_fmt_count(r, sizeof(r), rate);
+            if (isnan(up))
+                snprintf(u, sizeof(u), "-");
+            else
+                snprintf(u, sizeof(u), "%llu:%02llu:%02llu", (unsigned long long)up / 3600,
+                         (unsigned long long)up / 60 % 60, (unsigned long long)up % 60);
+            printf("%7d %-10.10s %7u %10s %9s  %s%s%s\n", (int)l.e[i].pid, user, threads, u, r,
+                   comm, l.e[i].stale ? "[stale] " : "", !l.e[i].readable ? "[unreadable]" : "");
+        }
+        first = false;
+        if (ok[i]) {
+            hs_snap_free(&a[i]);
+            hs_seg_close(&segs[i]);
+        }
+    }
+    if (json) fputs("]\n", stdout);
+    return HS_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Batch, JSON and OpenMetrics
+ * ------------------------------------------------------------------------------------- */
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static void sleep_seconds(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    while (!stop && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
+{
+    /* JSON and OpenMetrics print one document unless -n or -d asks for more; text runs
+     * until the process exits (or -n intervals). */
+    bool once = (o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS) &&
+                !o->count_given && !o->delay_given;
+    long count = once ? 1 : o->count_given ? o->count : -1;
+    hs_snap_t prev, now;
+    bool have_prev = false;
+    int status = HS_OK;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    for (long i = 0; (count < 0 || i < count) && !stop; i++) {
+        if (i > 0) sleep_seconds(o->delay);
+        status = hs_snap_take(seg, &now);
+        if (status != HS_OK) {
+            fprintf(stderr, "hakstat: %s\n", seg->error);
+            break;
+        }
+        if (o->format == HS_FMT_JSON)
+            out_json(stdout, seg, &now, have_prev ? &prev : NULL, o);
+        else if (o->format == HS_FMT_OPENMETRICS)
+            out_prom(stdout, seg, &now);
+        else
+            out_text(stdout, seg, &now, have_prev ? &prev : NULL, o);
+        if (have_prev) hs_snap_free(&prev);
+        prev = now;
+        have_prev = true;
+        if (!now.alive) {
+            fprintf(stderr, "hakstat: process %d (%s) exited\n", (int)seg->pid, seg->comm);
+            status = HS_ERR_EXITED;
+            break;
+        }
+    }
+    if (have_prev) hs_snap_free(&prev);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    hs_opts_t o;
+    int status = parse_args(argc, argv, &o);
+    if (status != HS_OK) return status;
+    if (o.list) return list_segments(&o);
+
+    hs_seg_t seg;
+    bool writable = o.set_profile || o.format == HS_FMT_SCREEN;
+    status = hs_seg_open_pid(&seg, o.pid, writable);
+    if (status != HS_OK) {
+        fprintf(stderr, "hakstat: %s\n", seg.error);
+        return status;
+    }
+    if (o.set_profile) {
+        status = hs_seg_set_profiling(&seg, o.profile_period);
+        if (status != HS_OK)
+            fprintf(stderr, "hakstat: %s\n", seg.error);
+        else
+            printf("profiling period of process %d set to %llu%s\n", (int)o.pid,
+                   (unsigned long long)o.profile_period, o.profile_period ? "" : " (off)");
+    } else if (o.format == HS_FMT_SCREEN) {
+        status = view_run(&seg, &o);
+    } else {
+        status = run_batch(&seg, &o);
+    }
+    hs_seg_close(&seg);
+    return status;
+}

@@ -1,0 +1,144 @@
+/* out_json.c: one JSON document per interval, on one line, for scripts. The schema
+ * (documented in hakstat(1)) carries its own version, "schema". Counters appear under
+ * the names the segment's descriptors give them, so new counters need no change here. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "out.h"
+#include "table.h"
+
+void out_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void num(FILE *f, const char *key, double v)
+{
+    fprintf(f, "\"%s\":", key);
+    if (isnan(v) || isinf(v))
+        fputs("null", f);
+    else
+        fprintf(f, "%.6g", v);
+}
+
+/* Every counter of `n` by descriptor name, then the derived ones. */
+static void counters(FILE *f, const hs_seg_t *seg, const hs_counts_t *n)
+{
+    for (uint32_t i = 0; i < seg->ncounters; i++) {
+        out_json_string(f, seg->desc[i].name);
+        if (strcmp(seg->desc[i].name, "mapped") == 0)
+            fprintf(f, ":%lld,", (long long)(int64_t)n->c[i]);
+        else
+            fprintf(f, ":%llu,", (unsigned long long)n->c[i]);
+    }
+    hs_metrics_t m;
+    hs_metrics(seg, n, NULL, 0, 1, &m);
+    fprintf(f, "\"fast_hits\":%llu,", (unsigned long long)m.fast_hits);
+    num(f, "coverage", m.coverage);
+    fputc(',', f);
+    num(f, "hit_rate", m.hit_rate);
+    fputc(',', f);
+    num(f, "avg_cycles_malloc", m.cyc_malloc);
+    fputc(',', f);
+    num(f, "avg_cycles_free", m.cyc_free);
+    fputc(',', f);
+    num(f, "avg_cycles_refill", m.cyc_refill);
+    fputc(',', f);
+    num(f, "avg_cycles_remote", m.cyc_remote);
+}
+
+static void rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev,
+                  double dt, double age)
+{
+    hs_metrics_t m;
+    hs_metrics(seg, now, prev, dt, age, &m);
+    fputs("\"rates\":{", f);
+    num(f, "malloc_per_s", m.malloc_rate);
+    fputc(',', f);
+    num(f, "free_per_s", m.free_rate);
+    fputc(',', f);
+    num(f, "bytes_per_s", m.bytes_rate);
+    fputc(',', f);
+    num(f, "refills_per_s", m.refill_rate);
+    fputc(',', f);
+    num(f, "remote_free_per_s", m.remote_rate);
+    fputc('}', f);
+}
+
+void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_t *prev,
+              const hs_opts_t *o)
+{
+    (void)o;
+    double dt = prev ? now->t - prev->t : 0;
+    double up = hs_snap_uptime(now);
+    fprintf(f, "{\"schema\":%d,\"abi\":\"%d\",\"time\":%.3f,\"pid\":%d,\"command\":", HS_JSON_SCHEMA,
+            HK_STATS_ABI_MAJOR, (double)now->now_ns / 1e9, (int)seg->pid);
+    out_json_string(f, seg->comm);
+    fprintf(f, ",\"alive\":%s,", now->alive ? "true" : "false");
+    num(f, "uptime_s", up);
+    fprintf(f, ",\"interval_s\":");
+    if (dt > 0)
+        fprintf(f, "%.3f", dt);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"tsc_hz\":%llu,\"profiling_period\":%llu,\"unslotted_threads\":%llu,",
+            (unsigned long long)now->tsc_hz, (unsigned long long)now->prof_period,
+            (unsigned long long)now->unslotted);
+
+    fputs("\"counters\":[", f);
+    for (uint32_t i = 0; i < seg->ncounters; i++) {
+        fputs(i ? ",{\"name\":" : "{\"name\":", f);
+        out_json_string(f, seg->desc[i].name);
+        fputs(",\"unit\":", f);
+        out_json_string(f, seg->desc[i].unit);
+        fputs(",\"doc\":", f);
+        out_json_string(f, seg->desc[i].doc);
+        fputc('}', f);
+    }
+    fputs("],\"threads\":[", f);
+    for (uint32_t i = 0; i < now->nthreads; i++) {
+        const hs_thread_t *t = &now->threads[i];
+        const hs_thread_t *p = hs_snap_find(prev, t);
+        double age = now->now_ns > t->start_ns ? (double)(now->now_ns - t->start_ns) / 1e9 : 1;
+        fprintf(f, "%s{\"tid\":%llu,\"name\":", i ? "," : "", (unsigned long long)t->tid);
+        out_json_string(f, t->name);
+        fprintf(f, ",\"slot\":%u,\"gen\":%llu,", t->slot, (unsigned long long)t->gen);
+        counters(f, seg, &t->n);
+        fputc(',', f);
+        rates(f, seg, &t->n, p ? &p->n : NULL, p ? dt : 0, age);
+        fputc('}', f);
+    }
+    fputs("],\"retired\":{", f);
+    counters(f, seg, &now->retired);
+    fputs("},\"totals\":{", f);
+    counters(f, seg, &now->total);
+    fputc(',', f);
+    rates(f, seg, &now->total, prev ? &prev->total : NULL, dt, up > 0 ? up : 1);
+    hs_metrics_t m;
+    hs_metrics(seg, &now->total, NULL, 0, 1, &m);
+    fprintf(f, ",\"in_use_bytes\":%llu,\"live_large_blocks\":%llu", (unsigned long long)m.in_use,
+            (unsigned long long)m.live_large);
+    fputs("},\"classes\":[", f);
+    bool first = true;
+    for (int c = 0; c < HK_STATS_NCLASSES; c++) {
+        uint64_t a = now->total.class_alloc[c], fr = now->total.class_free[c];
+        fprintf(f, "%s{\"class\":%d,\"size\":%u,\"alloc\":%llu,\"free\":%llu,\"live\":%llu}",
+                first ? "" : ",", c, seg->class_size[c], (unsigned long long)a,
+                (unsigned long long)fr, (unsigned long long)(a > fr ? a - fr : 0));
+        first = false;
+    }
+    fputs("]}\n", f);
+    fflush(f);
+}

@@ -1,0 +1,38 @@
+/* out_text.c: batch output for logs: a time-stamped summary and the view's table, once
+ * per interval, plain text. */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "out.h"
+#include "table.h"
+
+void out_text(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_t *prev,
+              const hs_opts_t *o)
+{
+    char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN];
+    int n = hs_summary(lines, seg, now, prev, o->totals);
+    char when[32];
+    time_t secs = (time_t)(now->now_ns / 1000000000u);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    fprintf(f, "=== %s %s\n", when, now->alive ? "" : "(process exited)");
+    for (int i = 0; i < n; i++) fprintf(f, "%s\n", lines[i]);
+
+    hs_table_t t;
+    if (hs_table_build(&t, o->view, seg, now, prev, o->totals) != 0) return;
+    int col = o->sort[0] ? hs_table_col(&t, o->sort) : -1;
+    hs_table_sort(&t, col >= 0 ? col : hs_table_default_sort(o->view), false);
+    for (int c = 0; c < t.ncols; c++)
+        fprintf(f, t.cols[c].numeric ? "%*s " : "%-*s ", t.cols[c].width, t.cols[c].name);
+    fputc('\n', f);
+    for (int r = 0; r < t.nrows; r++) {
+        for (int c = 0; c < t.ncols; c++)
+            fprintf(f, t.cols[c].numeric ? "%*s " : "%-*s ", t.cols[c].width, t.rows[r].cell[c]);
+        fputc('\n', f);
+    }
+    hs_table_free(&t);
+    fflush(f);
+}

@@ -1,0 +1,79 @@
+/* snap.h: the model every output draws from. A snapshot is a consistent copy of one
+ * segment at one moment; two snapshots give rates. Metrics (coverage, hit rate, cycles
+ * per operation) are derived here once, so the screen, batch text, JSON and
+ * OpenMetrics all agree. Knows nothing of output formats. */
+#ifndef HS_SNAP_H
+#define HS_SNAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "seg.h"
+
+#define HS_MAX_COUNTERS (HK_STAT_NCOUNTERS * 4)
+
+/* One thread's counters, in the segment's own counter order (seg->desc). */
+typedef struct hs_counts_s {
+    uint64_t c[HS_MAX_COUNTERS];
+    uint64_t class_alloc[HK_STATS_NCLASSES];
+    uint64_t class_free[HK_STATS_NCLASSES];
+} hs_counts_t;
+
+typedef struct hs_thread_s {
+    uint32_t slot;
+    uint64_t gen;       /* (slot, gen) names one thread's use of a slot */
+    uint64_t tid;
+    uint64_t start_ns;  /* CLOCK_REALTIME */
+    char name[32];      /* from /proc/PID/task/TID/comm, "" if gone */
+    hs_counts_t n;
+} hs_thread_t;
+
+typedef struct hs_snap_s {
+    double t;           /* CLOCK_MONOTONIC seconds when taken */
+    uint64_t now_ns;    /* CLOCK_REALTIME when taken */
+    bool alive;         /* the process still ran when this was taken */
+    uint64_t start_ns, tsc_hz, prof_period, control, unslotted;
+    uint32_t nthreads;  /* live threads with a slot */
+    hs_thread_t *threads; /* nthreads of them, sorted by slot */
+    hs_counts_t retired;  /* exited (and unslotted) threads */
+    hs_counts_t total;    /* retired + live threads */
+} hs_snap_t;
+
+/* Take a consistent snapshot (retried while threads change hands). HS_OK, or an
+ * error with seg->error set. */
+int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap);
+void hs_snap_free(hs_snap_t *snap);
+
+/* Position of a known counter (enum hk_stat_id) in this segment, or -1. */
+int hs_counter_pos(const hs_seg_t *seg, enum hk_stat_id id);
+/* Value of a known counter, 0 when the segment lacks it. */
+uint64_t hs_get(const hs_seg_t *seg, const hs_counts_t *n, enum hk_stat_id id);
+
+/* Figures derived from one set of counts, over `dt` seconds since `prev` (prev NULL
+ * or dt <= 0: rates are averages since `since_s` seconds ago, the thread's or process's
+ * age). Ratios are NaN when undefined (no allocation, profiling off). */
+typedef struct hs_metrics_s {
+    double malloc_rate, free_rate, bytes_rate, refill_rate, remote_rate, large_rate;
+    double coverage;          /* share of allocations in size classes (cache path) */
+    double hit_rate;          /* share of those served from the cache without refill */
+    double blocks_per_refill;
+    double cyc_malloc, cyc_free, cyc_refill, cyc_remote; /* average TSC cycles */
+    uint64_t fast_hits;       /* small allocations served straight from the cache */
+    int64_t mapped;           /* bytes mapped (segments + large blocks), net */
+    uint64_t in_use;          /* bytes in live small blocks, by class size */
+    uint64_t live_large;      /* large blocks not yet freed */
+} hs_metrics_t;
+
+void hs_metrics(const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev, double dt,
+                double since_s, hs_metrics_t *m);
+
+/* Cycles to nanoseconds with the segment's measured TSC rate; NaN if unknown. */
+double hs_cycles_to_ns(const hs_snap_t *snap, double cycles);
+
+/* Find the thread of `prev` that is the same as `t` (slot, gen and tid), or NULL. */
+const hs_thread_t *hs_snap_find(const hs_snap_t *prev, const hs_thread_t *t);
+
+/* Process uptime in seconds at the snapshot. */
+double hs_snap_uptime(const hs_snap_t *snap);
+
+#endif /* HS_SNAP_H */
