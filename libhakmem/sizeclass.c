@@ -8,6 +8,7 @@ uint8_t hk_tiny_class[HK_TINY_MAX / 16 + 1];
 uint32_t hk_class_size[HK_NCLASSES];
 uint32_t hk_class_pages[HK_NCLASSES];
 uint32_t hk_class_bin_max[HK_NCLASSES];
+uint64_t hk_class_recip[HK_NCLASSES];
 
 /* Size of class c: 16 * (c + 1) for the first eight, then four steps per doubling. */
 static uint32_t class_size(uint32_t c)
@@ -24,6 +25,9 @@ void hk_sizeclass_init(void)
         hk_class_size[c] = size;
         uint32_t pages = (uint32_t)((size * HK_SLAB_MIN_BLOCKS + HK_PAGE_SIZE - 1) / HK_PAGE_SIZE);
         hk_class_pages[c] = pages;
+        /* Exact for every block start: i * size * recip = i * 2^32 + i * size * e with
+         * e < 1 and i * size < 2^32, so the shift drops only the error term. */
+        hk_class_recip[c] = ((uint64_t)1 << 32) / size + 1;
         /* Cache about 64 KiB per class, within [8, 512] blocks, and only a few blocks of
          * the big classes so a cache cannot pin many slabs. */
         uint32_t max = 65536 / size;

@@ -4,9 +4,22 @@
  * heap under hk_heaps_lock) calls in here, so nothing is atomic. */
 #include "config.h"
 
+#include <string.h>
+
 #include "internal.h"
 
 #define ALL_PAGES (~(uint64_t)0 << 1) /* page 0 is the header */
+
+/* Each slab's bitmap of returned blocks sits in the header page after the segment
+ * header, 512 bytes per page, indexed by the slab's first page. */
+#define BITMAP_OFFSET ((sizeof(hk_segment_t) + 63) & ~(size_t)63)
+_Static_assert(BITMAP_OFFSET + HK_PAGES * HK_BITMAP_WORDS * 8 <= HK_PAGE_SIZE,
+               "bitmaps fit in the header page");
+
+static uint64_t *slab_bitmap(hk_segment_t *seg, const hk_page_t *s)
+{
+    return (uint64_t *)((char *)seg + BITMAP_OFFSET) + (size_t)(s - seg->pages) * HK_BITMAP_WORDS;
+}
 
 /* ---------------------------------------------------------------------------------------
  * Partial lists: slabs that have a block to hand out
@@ -32,7 +45,7 @@ static void partial_remove(hk_heap_t *h, hk_page_t *s)
 
 static bool slab_has_blocks(const hk_page_t *s)
 {
-    return s->free != NULL || s->bump < s->end;
+    return s->nfree != 0 || s->bump < s->end;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -109,7 +122,9 @@ static hk_page_t *slab_new(hk_heap_t *h, uint32_t cls)
     s->npages = (uint16_t)npages;
     s->capacity = (uint32_t)((npages * HK_PAGE_SIZE) / size);
     s->used = 0;
-    s->free = NULL;
+    s->nfree = 0;
+    s->scan = 0;
+    memset(slab_bitmap(seg, s), 0, HK_BITMAP_WORDS * 8);
     s->bump = hk_page_start(seg, s);
     s->end = s->bump + (size_t)s->capacity * size;
     partial_push(h, s);
@@ -166,12 +181,31 @@ uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
         hk_page_t *s = h->partial[cls];
         if (s == NULL && (s = slab_new(h, cls)) == NULL) break;
         uint32_t start = n;
-        while (n < want && s->free) {
-            hk_block_t *b = s->free;
-            s->free = b->next;
-            b->next = head;
-            head = b;
-            n++;
+        if (s->nfree) {
+            /* Returned blocks, lowest address first; only the bin's links are written. */
+            hk_segment_t *seg = hk_segment_of(s);
+            uint64_t *bm = slab_bitmap(seg, s);
+            char *base = hk_page_start(seg, s);
+            uint32_t i = s->scan, taken = 0, limit = want - n;
+            if (limit > s->nfree) limit = s->nfree;
+            hk_block_t *chain = NULL, **tail = &chain;
+            for (; taken < limit && i < HK_BITMAP_WORDS; i++) {
+                uint64_t w = bm[i];
+                while (w && taken < limit) {
+                    hk_block_t *b = (hk_block_t *)(base + (size_t)(i * 64 + (uint32_t)__builtin_ctzll(w)) * size);
+                    *tail = b;
+                    tail = &b->next;
+                    w &= w - 1;
+                    taken++;
+                }
+                bm[i] = w;
+                if (w) break;
+            }
+            *tail = head;
+            head = chain;
+            s->scan = i;
+            s->nfree -= taken;
+            n += taken;
         }
         /* Carve from the top down so the cache hands out ascending addresses. */
         uint32_t carve = want - n, left = (uint32_t)((size_t)(s->end - s->bump) / size);
@@ -192,13 +226,17 @@ uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
     return n;
 }
 
-/* Give block b back to the slab that page pg belongs to. */
+/* Give block b back to the slab that page pg belongs to: one bit. */
 void hk_slab_put(hk_heap_t *h, hk_page_t *pg, hk_block_t *b)
 {
     hk_page_t *s = pg - pg->offset;
     if (!slab_has_blocks(s)) partial_push(h, s);
-    b->next = s->free;
-    s->free = b;
+    hk_segment_t *seg = hk_segment_of(s);
+    uint64_t off = (uint64_t)((char *)b - hk_page_start(seg, s));
+    uint32_t idx = (uint32_t)((off * hk_class_recip[s->cls]) >> 32);
+    slab_bitmap(seg, s)[idx / 64] |= (uint64_t)1 << (idx % 64);
+    if (idx / 64 < s->scan) s->scan = idx / 64;
+    s->nfree++;
     if (--s->used == 0 && (h->partial[s->cls] != s || s->next != NULL)) {
         partial_remove(h, s);
         slab_release(h, s);

@@ -22,7 +22,9 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling)
             hk_stat_counters_t *ctr = h->ctr;
             uint64_t n = ctr->class_alloc[cls] + 1;
             if (sampling && hk_unlikely((n & h->prof_mask) == 0)) return hk_prof_malloc(size);
-            bin->head = b->next;
+            hk_block_t *next = b->next;
+            __builtin_prefetch(next); /* the next pop reads next->next */
+            bin->head = next;
             bin->count--;
             ctr->c[HK_STAT_malloc]++;
             ctr->c[HK_STAT_bytes] += size;

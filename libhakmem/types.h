@@ -43,6 +43,8 @@
 #define HK_SMALL_MAX     131072   /* largest class; bigger blocks are mapped on their own */
 #define HK_MIN_ALIGN     16
 #define HK_SLAB_MIN_BLOCKS 8      /* a slab spans enough pages to hold this many blocks */
+#define HK_SLAB_MAX_BLOCKS (HK_PAGE_SIZE / 16) /* so a slab's bitmap is 512 bytes */
+#define HK_BITMAP_WORDS  (HK_SLAB_MAX_BLOCKS / 64)
 
 #define HK_PURGE_PAGES   64       /* dirty free pages a heap keeps before madvise */
 #define HK_BIN_START     16       /* a new thread's cache starts this small and doubles
@@ -71,14 +73,17 @@ struct hk_heap_s;
 /* Per-page descriptor, 64 bytes so a lookup is a shift. The first two fields are all
  * the free fast path reads; they are the same on every page of a slab. The rest
  * describes the slab and is valid on the slab's first page only, `offset` pages back.
- * Invariants: used = capacity - (length of `free`) - (blocks not yet carved past `bump`);
- * a slab is on its heap's partial list exactly when it has a block to hand out. */
+ * Blocks returned to a slab are bits in its bitmap (slab.c), not a list through the
+ * blocks: returning one touches no block memory, and a refill reads no block memory.
+ * Invariants: used = capacity - nfree - (blocks not yet carved past `bump`); a slab is
+ * on its heap's partial list exactly when it has a block to hand out. */
 typedef struct hk_page_s {
     struct hk_heap_s *heap;   /* owner; NULL for free pages and large blocks */
     uint32_t cls;             /* size class of the slab */
     uint16_t npages;          /* pages in the slab */
     uint16_t offset;          /* this page's index within its slab */
-    hk_block_t *free;         /* blocks returned to the slab */
+    uint32_t nfree;           /* bits set in the slab's bitmap */
+    uint32_t scan;            /* no bitmap word below this one has a bit set */
     char *bump;               /* next never-used block */
     char *end;                /* end of the last whole block */
     uint32_t used;            /* blocks handed out (to a cache or a program) */
