@@ -47,9 +47,9 @@ hk_heap_t *hk_heaps_first(void);
 /* ---------------------------------------------------------------------------------------
  * "tcache.c"
  * ------------------------------------------------------------------------------------- */
-void *hk_malloc_slow(hk_heap_t *h, size_t size);
-void *hk_malloc_unsampled(size_t size);
-void *hk_malloc_class(hk_heap_t *h, uint32_t cls, size_t size);
+void *hk_malloc_slow(hk_heap_t *h, size_t size, void *ra);
+void *hk_malloc_unsampled(size_t size, void *ra);
+void *hk_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra);
 void hk_free_slow(void *p);
 void hk_bin_drain(hk_heap_t *h, uint32_t cls, uint32_t keep);
 void hk_heap_flush(hk_heap_t *h);
@@ -107,6 +107,7 @@ typedef struct hk_options_s {
     bool tiny_profile;       /* HAKMEM_TINY_PROFILE */
     uint32_t profile_sample; /* HAKMEM_PROFILE_SAMPLE */
     bool fast_stats;         /* HAKMEM_TINY_FAST_STATS */
+    uint64_t site_sample;    /* HAKMEM_SITE_SAMPLE: bytes between site samples, 0 = off */
 } hk_options_t;
 extern hk_options_t hk_opt;
 void hk_options_init(void);
@@ -131,13 +132,19 @@ void hk_shm_detach(hk_stats_header_t *seg);
 void hk_shm_remove(void);
 
 /* ---------------------------------------------------------------------------------------
+ * "site.c"
+ * ------------------------------------------------------------------------------------- */
+void hk_site_sample(hk_heap_t *h, void *ra, size_t size);
+void hk_site_heap_start(hk_heap_t *h, hk_stat_site_t *sites, uint64_t *sites_gen);
+
+/* ---------------------------------------------------------------------------------------
  * "prof.c"
  * ------------------------------------------------------------------------------------- */
 void hk_prof_init(void);
 uint64_t hk_prof_tsc_hz(void);
 void hk_prof_sync(hk_heap_t *h);
 void hk_prof_heap_start(hk_heap_t *h);
-void *hk_prof_malloc(size_t size);
+void *hk_prof_malloc(size_t size, void *ra);
 void hk_prof_free(void *p);
 
 /* ---------------------------------------------------------------------------------------

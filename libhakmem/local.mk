@@ -30,6 +30,7 @@ noinst_LTLIBRARIES += %D%/libhakmem-core.la
 	%D%/prof.h \
 	%D%/prof.c \
 	%D%/shm.c \
+	%D%/site.c \
 	%D%/util.c
 
 lib_LTLIBRARIES += %D%/libhakmem.la

@@ -36,7 +36,7 @@ static inline hk_heap_t *current_heap(void)
 /* A block of `size` bytes at a multiple of `align` (a power of two). Small requests use
  * the first size class that is a multiple of the alignment: blocks of such a class sit
  * at multiples of their size, as slabs start at 64 KiB boundaries. */
-static void *aligned_malloc(size_t align, size_t size)
+static void *aligned_malloc(size_t align, size_t size, void *ra)
 {
     if (align <= HK_MIN_ALIGN) return hk_malloc_fast(size);
     if (size > HK_SIZE_LIMIT || align > HK_SIZE_LIMIT / 2) {
@@ -46,7 +46,7 @@ static void *aligned_malloc(size_t align, size_t size)
     if (align <= HK_PAGE_SIZE && size <= HK_SMALL_MAX) {
         uint32_t cls = hk_size_class(size > align ? size : align);
         while (cls < HK_NCLASSES && hk_class_size[cls] % align) cls++;
-        if (cls < HK_NCLASSES) return hk_malloc_class(hk_tls, cls, size);
+        if (cls < HK_NCLASSES) return hk_malloc_class(hk_tls, cls, size, ra);
     }
     hk_heap_t *h = current_heap();
     bool global = h == &hk_heap_global;
@@ -151,7 +151,7 @@ HK_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     if (align < sizeof(void *) || (align & (align - 1)) != 0) return EINVAL;
     count_call(HK_STAT_aligned);
     int saved = errno;
-    void *p = aligned_malloc(align, size);
+    void *p = aligned_malloc(align, size, __builtin_return_address(0));
     errno = saved;
     if (p == NULL) return ENOMEM;
     *out = p;
@@ -166,7 +166,7 @@ HK_EXPORT void *aligned_alloc(size_t align, size_t size)
         return NULL;
     }
     count_call(HK_STAT_aligned);
-    return aligned_malloc(align, size);
+    return aligned_malloc(align, size, __builtin_return_address(0));
 }
 
 /* glibc rounds a non-power-of-two alignment up to the next power of two. */
@@ -179,13 +179,13 @@ HK_EXPORT void *memalign(size_t align, size_t size)
     size_t a = HK_MIN_ALIGN;
     while (a < align) a <<= 1;
     count_call(HK_STAT_aligned);
-    return aligned_malloc(a, size);
+    return aligned_malloc(a, size, __builtin_return_address(0));
 }
 
 HK_EXPORT void *valloc(size_t size)
 {
     count_call(HK_STAT_aligned);
-    return aligned_malloc((size_t)sysconf(_SC_PAGESIZE), size);
+    return aligned_malloc((size_t)sysconf(_SC_PAGESIZE), size, __builtin_return_address(0));
 }
 
 /* Rounds the size up to whole pages; pvalloc(0) gives one page. */
@@ -198,7 +198,7 @@ HK_EXPORT void *pvalloc(size_t size)
     }
     size = size ? hk_align_up(size, page) : page;
     count_call(HK_STAT_aligned);
-    return aligned_malloc(page, size);
+    return aligned_malloc(page, size, __builtin_return_address(0));
 }
 
 /* C23: the size and alignment are promises we do not need to check. */

@@ -18,6 +18,7 @@ hk_options_t hk_opt = {
     .tiny_profile = false,
     .profile_sample = 0,
     .fast_stats = false,
+    .site_sample = 1024 * 1024,
 };
 
 /* Value of environment variable `name`, or NULL. Setuid programs ignore the
@@ -76,5 +77,11 @@ void hk_options_init(void)
     opt_bool("HAKMEM_TINY_PROFILE", &hk_opt.tiny_profile);
     opt_u32("HAKMEM_PROFILE_SAMPLE", &hk_opt.profile_sample, 0, 1u << 30);
     opt_bool("HAKMEM_TINY_FAST_STATS", &hk_opt.fast_stats);
+    const char *v = hk_env_get("HAKMEM_SITE_SAMPLE");
+    uint64_t n;
+    if (v && hk_parse_u64(v, &n) && (n == 0 || (n >= 256 && n <= ((uint64_t)1 << 40))))
+        hk_opt.site_sample = n;
+    else if (v)
+        warn_bad("HAKMEM_SITE_SAMPLE", v, "0 or a number of bytes from 256 to 2^40");
     if (hk_opt.tiny_profile) hk_opt.profile_sample = 1;
 }

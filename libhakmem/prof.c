@@ -72,10 +72,10 @@ void hk_prof_heap_start(hk_heap_t *h)
 }
 
 /* A sampled fast-path call, timed; the slow paths time themselves. */
-void *hk_prof_malloc(size_t size)
+void *hk_prof_malloc(size_t size, void *ra)
 {
     uint64_t t0 = hk_tsc_begin();
-    void *p = hk_malloc_unsampled(size);
+    void *p = hk_malloc_unsampled(size, ra);
     uint64_t t1 = hk_tsc_end();
     hk_prof_record(hk_tls, HK_STAT_prof_malloc_n, t0, t1);
     return p;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "prof.h"
 
 static char shm_path[256];
 static pid_t shm_pid;     /* the process that created the file, which alone removes it */
@@ -94,6 +95,7 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
     copy_name(hd->comm, sizeof(hd->comm), n > 0 ? comm : "");
 #ifdef HAKMEM_PROF
     hd->flags |= HK_STATS_F_PROF_BUILT;
+    hd->start_tsc = hk_tsc_begin();
 #endif
     for (uint32_t c = 0; c < HK_NCLASSES; c++) hd->class_size[c] = hk_class_size[c];
 

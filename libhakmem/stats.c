@@ -69,9 +69,13 @@ void hk_stats_thread_start(hk_heap_t *h)
         gen_end(&s[i].gen);
         h->slot = i;
         h->ctr = &s[i].ctr;
+        hk_site_heap_start(h, s[i].sites, &s[i].sites_gen);
         break;
     }
-    if (h->slot == HK_NO_SLOT) hk_sh->unslotted++;
+    if (h->slot == HK_NO_SLOT) {
+        hk_sh->unslotted++;
+        hk_site_heap_start(h, h->own_sites, &h->own_sites_gen);
+    }
     pthread_mutex_unlock(&stats_lock);
     hk_prof_heap_start(h);
 }
@@ -97,6 +101,8 @@ static void fold(hk_heap_t *h, bool release)
     if (release) {
         h->ctr = &h->own;
         h->slot = HK_NO_SLOT;
+        h->sites = h->own_sites;
+        h->sites_gen = &h->own_sites_gen;
     }
 }
 
@@ -134,6 +140,7 @@ void hk_stats_init(void)
     hk_stats_header_t *seg = hk_shm_create();
     if (seg) hk_sh = seg;
     __atomic_store_n(&hk_sh->control, hk_opt.profile_sample, __ATOMIC_RELAXED);
+    hk_sh->site_period = hk_opt.site_sample;
 }
 
 /* The child must not write into its parent's segment, which it shares: every heap
@@ -146,6 +153,8 @@ void hk_stats_after_fork_child(void)
         memset(&h->own, 0, sizeof(h->own));
         h->ctr = &h->own;
         h->slot = HK_NO_SLOT;
+        h->sites = h->own_sites;
+        h->sites_gen = &h->own_sites_gen;
     }
     memset(&hk_heap_global.own, 0, sizeof(hk_heap_global.own));
     uint64_t control = hk_sh->control;
@@ -156,5 +165,6 @@ void hk_stats_after_fork_child(void)
     hk_stats_header_t *seg = hk_shm_create();
     if (seg) hk_sh = seg;
     hk_sh->control = control;
+    hk_sh->site_period = hk_opt.site_sample;
     if (hk_tls != &hk_heap_empty) hk_stats_thread_start(hk_tls);
 }

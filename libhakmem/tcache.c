@@ -47,7 +47,7 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
     return b;
 }
 
-static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size)
+static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
 {
     hk_stat_counters_t *ctr = h->ctr;
     void *p;
@@ -69,59 +69,61 @@ static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size)
     }
     ctr->c[HK_STAT_malloc]++;
     ctr->c[HK_STAT_bytes] += size;
+    if (hk_unlikely(ctr->c[HK_STAT_bytes] >= h->site_next)) hk_site_sample(h, ra, size);
     return p;
 }
 
 /* Allocation on behalf of a thread whose heap has been torn down. */
-static void *global_malloc(uint32_t cls, size_t size)
+static void *global_malloc(uint32_t cls, size_t size, void *ra)
 {
     pthread_mutex_lock(&hk_heaps_lock);
-    void *p = heap_malloc(&hk_heap_global, cls, size);
+    void *p = heap_malloc(&hk_heap_global, cls, size, ra);
     pthread_mutex_unlock(&hk_heaps_lock);
     return p;
 }
 
-void *hk_malloc_class(hk_heap_t *h, uint32_t cls, size_t size)
+void *hk_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
 {
     if (hk_unlikely(h == &hk_heap_empty)) {
         h = hk_thread_heap();
-        if (h == NULL) return global_malloc(cls, size);
+        if (h == NULL) return global_malloc(cls, size, ra);
     }
-    return heap_malloc(h, cls, size);
+    return heap_malloc(h, cls, size, ra);
 }
 
 /* Everything the inline path does not serve: a cache miss, a size above HK_TINY_MAX
  * (whose class is a few instructions to compute), a large block, no heap yet. */
-static void *malloc_slow(hk_heap_t *h, size_t size, bool sampling)
+static void *malloc_slow(hk_heap_t *h, size_t size, void *ra, bool sampling)
 {
-    if (size > HK_SMALL_MAX) return hk_malloc_class(h, 0, size);
+    if (size > HK_SMALL_MAX) return hk_malloc_class(h, 0, size, ra);
     uint32_t cls = hk_size_class(size);
     hk_bin_t *bin = &h->bins[cls];
     hk_block_t *b = bin->head;
     if (b != NULL) {
         hk_stat_counters_t *ctr = h->ctr;
         uint64_t n = ctr->class_alloc[cls] + 1;
-        if (sampling && hk_unlikely(hk_prof_sampled(h, n))) return hk_prof_malloc(size);
+        if (sampling && hk_unlikely(hk_prof_sampled(h, n))) return hk_prof_malloc(size, ra);
         bin->head = b->next;
         bin->count--;
         ctr->c[HK_STAT_malloc]++;
         ctr->c[HK_STAT_bytes] += size;
         ctr->class_alloc[cls] = n;
+        if (hk_unlikely(ctr->c[HK_STAT_bytes] >= h->site_next)) hk_site_sample(h, ra, size);
         return b;
     }
-    return hk_malloc_class(h, cls, size);
+    return hk_malloc_class(h, cls, size, ra);
 }
 
-void *hk_malloc_slow(hk_heap_t *h, size_t size)
+void *hk_malloc_slow(hk_heap_t *h, size_t size, void *ra)
 {
-    return malloc_slow(h, size, true);
+    return malloc_slow(h, size, ra, true);
 }
 
-/* The same paths without the sampling test, for prof.c to time. */
-void *hk_malloc_unsampled(size_t size)
+/* The same paths without the profiling test, for prof.c to time. */
+void *hk_malloc_unsampled(size_t size, void *ra)
 {
-    if (size <= HK_TINY_MAX) return hk_malloc_inline(size, false);
-    return malloc_slow(hk_tls, size, false);
+    if (size <= HK_TINY_MAX) return hk_malloc_inline(size, false, ra);
+    return malloc_slow(hk_tls, size, ra, false);
 }
 
 /* Return all but `keep` blocks of a bin to their slabs. */

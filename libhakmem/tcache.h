@@ -7,11 +7,14 @@
 
 #include "internal.h"
 
+/* Allocation sites are sampled by bytes: the running `bytes` count reaching the heap's
+ * threshold sends the call's return address to site.c. */
+
 /* Profiling samples by the per-class counts the fast paths keep anyway: a call whose
  * count has the heap's prof_mask bits clear is handed to prof.c, which times the same
  * path (with `sampling` false). Off, the mask is all ones, and the cost is one load and
  * one test. */
-HK_INLINE void *hk_malloc_inline(size_t size, bool sampling)
+HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra)
 {
     hk_heap_t *h = hk_tls;
     if (hk_likely(size <= HK_TINY_MAX)) {
@@ -21,18 +24,21 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling)
         if (hk_likely(b != NULL)) {
             hk_stat_counters_t *ctr = h->ctr;
             uint64_t n = ctr->class_alloc[cls] + 1;
-            if (sampling && hk_unlikely((n & h->prof_mask) == 0)) return hk_prof_malloc(size);
+            if (sampling && hk_unlikely((n & h->prof_mask) == 0)) return hk_prof_malloc(size, ra);
             hk_block_t *next = b->next;
             __builtin_prefetch(next); /* the next pop reads next->next */
             bin->head = next;
             bin->count--;
             ctr->c[HK_STAT_malloc]++;
-            ctr->c[HK_STAT_bytes] += size;
+            uint64_t bytes = ctr->c[HK_STAT_bytes] + size;
+            ctr->c[HK_STAT_bytes] = bytes;
             ctr->class_alloc[cls] = n;
+            if (hk_unlikely(bytes >= h->site_next))
+                hk_site_sample(h, ra, size);
             return b;
         }
     }
-    return hk_malloc_slow(h, size);
+    return hk_malloc_slow(h, size, ra);
 }
 
 HK_INLINE void hk_free_inline(void *p, bool sampling)
@@ -63,9 +69,10 @@ HK_INLINE void hk_free_inline(void *p, bool sampling)
     hk_free_slow(p);
 }
 
+/* Inlined into each entry point, so the return address is the program's call site. */
 HK_INLINE void *hk_malloc_fast(size_t size)
 {
-    return hk_malloc_inline(size, true);
+    return hk_malloc_inline(size, true, __builtin_return_address(0));
 }
 
 HK_INLINE void hk_free_fast(void *p)

@@ -133,6 +133,12 @@ typedef struct hk_heap_s {
                                             these bits clear; all ones = off */
     uint32_t prof_period;                /* time one call in this many; 0 = off */
     uint32_t slot;                       /* stats slot index, or HK_NO_SLOT */
+    uint64_t site_next;                  /* sample a site when `bytes` reaches this */
+    uint64_t site_rng;                   /* jitters the sampling interval */
+    hk_stat_site_t *sites;               /* this thread's site table (slot or own) */
+    uint64_t *sites_gen;
+    hk_stat_site_t own_sites[HK_STATS_NSITES];
+    uint64_t own_sites_gen;
     hk_page_t *partial[HK_NCLASSES];     /* slabs with blocks to hand out */
     hk_segment_t *segments;
     size_t dirty_pages;

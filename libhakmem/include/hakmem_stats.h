@@ -74,6 +74,23 @@ typedef struct hk_stat_desc_s {
 
 enum hk_slot_state { HK_SLOT_FREE = 0, HK_SLOT_LIVE = 1 };
 
+#define HK_STATS_NSITES 16 /* sampled allocation sites kept per thread */
+
+/* One allocation site: the return address of a sampled malloc (or calloc, realloc,
+ * ...) call. Allocations are sampled about once every `site_period` bytes (header), so
+ * a block of s bytes is sampled with probability about s / site_period: `est_allocs`
+ * adds site_period / s per sample (at least 1) and estimates the site's allocations,
+ * `samples * site_period` its bytes. When the table is full a new site replaces the
+ * one with the fewest samples and starts from that count plus one (space-saving), so
+ * a hot site is never pushed out by a stream of cold ones. */
+typedef struct hk_stat_site_s {
+    uint64_t addr;         /* return address in the caller */
+    uint64_t samples;
+    uint64_t est_allocs;
+    uint64_t bytes;        /* bytes of the sampled allocations themselves */
+    uint64_t first_tsc;    /* TSC when the site entered the table */
+} hk_stat_site_t;
+
 /* One thread's slot. `gen` goes up by one when the slot starts changing hands (odd) and
  * again when it is done (even), so (index, gen) names one thread's use of the slot. */
 typedef struct hk_stat_slot_s {
@@ -82,6 +99,8 @@ typedef struct hk_stat_slot_s {
     uint64_t tid;      /* kernel thread id */
     uint64_t start_ns; /* CLOCK_REALTIME when the thread took the slot */
     hk_stat_counters_t ctr;
+    uint64_t sites_gen; /* odd while the thread updates `sites` */
+    hk_stat_site_t sites[HK_STATS_NSITES];
 } hk_stat_slot_t;
 
 /* Header flags. */
@@ -114,6 +133,8 @@ typedef struct hk_stats_header_s {
                                    N = time one call in N; honoured within one refill */
     uint64_t prof_period;       /* the period in force, set by the process */
     uint64_t retired_gen;       /* odd while `retired` and a slot are being updated */
+    uint64_t site_period;       /* bytes between allocation-site samples; 0 = off */
+    uint64_t start_tsc;         /* TSC at start_ns, to place a site's first_tsc in time */
     uint64_t unslotted;         /* live threads counting outside the slots (too many) */
     uint32_t class_size[HK_STATS_NCLASSES]; /* bytes per size class */
     hk_stat_counters_t retired; /* sum over threads that have exited or had no slot */
