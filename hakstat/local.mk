@@ -8,6 +8,7 @@ noinst_LTLIBRARIES += %D%/libhakstat.la
 	%D%/seg.h %D%/seg.c \
 	%D%/snap.h %D%/snap.c \
 	%D%/table.h %D%/table.c \
+	%D%/sym.h %D%/sym.c \
 	%D%/out.h %D%/out_text.c %D%/out_json.c %D%/out_prom.c \
 	%D%/options.h
 %C%_libhakstat_la_LIBADD = $(LIBELF_LIBS) -lm

@@ -134,7 +134,8 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
             if (!strcmp(optarg, "threads")) o->view = HS_VIEW_THREADS;
             else if (!strcmp(optarg, "classes")) o->view = HS_VIEW_CLASSES;
             else if (!strcmp(optarg, "totals")) o->view = HS_VIEW_TOTALS;
-            else return usage_error("unknown view '%s' (threads, classes, totals)", optarg);
+            else if (!strcmp(optarg, "sites")) o->view = HS_VIEW_SITES;
+            else return usage_error("unknown view '%s' (threads, classes, totals, sites)", optarg);
             break;
         case 's': snprintf(o->sort, sizeof(o->sort), "%s", optarg); break;
         case 't': o->totals = true; break;

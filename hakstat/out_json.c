@@ -4,9 +4,11 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "out.h"
+#include "sym.h"
 #include "table.h"
 
 void out_json_string(FILE *f, const char *s)
@@ -77,6 +79,51 @@ static void rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs
     fputc('}', f);
 }
 
+/* Sampled allocation sites, most samples first, named with the symbolizer. Estimated
+ * bytes are samples times the sampling period; allocations are the weighted count. */
+static void sites(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_t *prev)
+{
+    hs_site_t *cur = NULL, *old = NULL;
+    int n = hs_sites_collect(now, &cur), m = prev ? hs_sites_collect(prev, &old) : 0;
+    double dt = prev ? now->t - prev->t : 0;
+    hs_sym_t *sym = hs_sym_for(seg->pid);
+    fprintf(f, "\"site_period\":%llu,\"sites\":[", (unsigned long long)now->site_period);
+    for (int i = 0; i < n; i++) {
+        const hs_site_t *s = &cur[i], *p = NULL;
+        for (int j = 0; j < m && p == NULL; j++)
+            if (old[j].addr == s->addr) p = &old[j];
+        char func[256], object[512];
+        snprintf(func, sizeof(func), "0x%llx", (unsigned long long)s->addr);
+        object[0] = '\0';
+        if (sym) hs_sym_lookup(sym, s->addr, func, sizeof(func), object, sizeof(object));
+        double est_bytes = (double)s->samples * (double)now->site_period;
+        fprintf(f, "%s{\"addr\":\"0x%llx\",\"function\":", i ? "," : "",
+                (unsigned long long)s->addr);
+        out_json_string(f, func);
+        fputs(",\"object\":", f);
+        out_json_string(f, object);
+        fprintf(f, ",\"samples\":%llu,\"est_allocs\":%llu,\"est_bytes\":%.0f,\"sampled_bytes\":%llu,",
+                (unsigned long long)s->samples, (unsigned long long)s->est_allocs, est_bytes,
+                (unsigned long long)s->bytes);
+        num(f, "avg_size", s->est_allocs ? est_bytes / (double)s->est_allocs : NAN);
+        fprintf(f, ",\"threads\":%u", s->threads);
+        if (dt > 0) {
+            double ds = (double)(s->samples - (p ? p->samples : 0));
+            double da = (double)(s->est_allocs - (p ? p->est_allocs : 0));
+            fputc(',', f);
+            num(f, "samples_per_s", ds / dt);
+            fputc(',', f);
+            num(f, "allocs_per_s", da / dt);
+            fputc(',', f);
+            num(f, "bytes_per_s", ds * (double)now->site_period / dt);
+        }
+        fputc('}', f);
+    }
+    fputs("]", f);
+    free(cur);
+    free(old);
+}
+
 void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_t *prev,
               const hs_opts_t *o)
 {
@@ -139,6 +186,8 @@ void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
                 (unsigned long long)fr, (unsigned long long)(a > fr ? a - fr : 0));
         first = false;
     }
-    fputs("]}\n", f);
+    fputs("],", f);
+    sites(f, seg, now, prev);
+    fputs("}\n", f);
     fflush(f);
 }

@@ -4,9 +4,11 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "out.h"
+#include "sym.h"
 
 /* Label values escape backslash, double quote and newline. */
 static void label(FILE *f, const char *s)
@@ -63,6 +65,28 @@ void out_prom(FILE *f, const hs_seg_t *seg, const hs_snap_t *now)
         else
             fprintf(f, " %llu\n", (unsigned long long)now->retired.c[i]);
     }
+    /* Sampled allocation sites: one series per site, labelled by function and object. */
+    hs_site_t *sites = NULL;
+    int n = hs_sites_collect(now, &sites);
+    hs_sym_t *sym = hs_sym_for(seg->pid);
+    if (n > 0) {
+        fputs("# TYPE hakmem_site_samples counter\n", f);
+        fputs("# HELP hakmem_site_samples sampled allocations at a call site (samples)\n", f);
+        for (int i = 0; i < n; i++) {
+            char func[256], object[512];
+            snprintf(func, sizeof(func), "0x%llx", (unsigned long long)sites[i].addr);
+            object[0] = '\0';
+            if (sym) hs_sym_lookup(sym, sites[i].addr, func, sizeof(func), object, sizeof(object));
+            fprintf(f, "hakmem_site_samples_total{pid=\"%d\",command=", (int)seg->pid);
+            label(f, seg->comm);
+            fputs(",function=", f);
+            label(f, func);
+            fputs(",object=", f);
+            label(f, object);
+            fprintf(f, "} %llu\n", (unsigned long long)sites[i].samples);
+        }
+    }
+    free(sites);
     fputs("# EOF\n", f);
     fflush(f);
 }

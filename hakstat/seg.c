@@ -112,6 +112,11 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
     seg->slot_size = hd->slot_size;
     seg->slot_offset = hd->slot_offset;
     seg->desc_offset = hd->desc_offset;
+    uint64_t sites_at = offsetof(hk_stat_slot_t, ctr) + counters_bytes;
+    seg->sites_offset = hd->slot_size >= sites_at + 8 + sizeof(hk_stat_site_t) * HK_STATS_NSITES
+                            ? sites_at
+                            : 0;
+    seg->site_period = hd->site_period;
     copy_field(seg->comm, hd->comm, sizeof(hd->comm));
     for (uint32_t c = 0; c < HK_STATS_NCLASSES; c++) seg->class_size[c] = hd->class_size[c];
 

@@ -37,6 +37,8 @@ typedef struct hs_seg_s {
     uint64_t start_time;
     uint32_t nslots, ncounters, nclasses, slot_size;
     uint64_t slot_offset, desc_offset;
+    uint64_t sites_offset; /* within a slot, or 0 when the writer keeps no sites */
+    uint64_t site_period;  /* bytes between site samples in the writer */
     char comm[HK_STATS_COMM_LEN + 1];
     hk_stat_desc_t desc[HK_STAT_NCOUNTERS * 4]; /* NUL-terminated copies */
     uint32_t class_size[HK_STATS_NCLASSES];

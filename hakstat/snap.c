@@ -126,6 +126,14 @@ int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap)
             t->tid = word(sa + offsetof(hk_stat_slot_t, tid));
             t->start_ns = word(sa + offsetof(hk_stat_slot_t, start_ns));
             unpack(seg, sa + offsetof(hk_stat_slot_t, ctr), &t->n);
+            if (seg->sites_offset) {
+                uint64_t sg = word(sa + seg->sites_offset);
+                if ((sg & 1) || sg != word(sb + seg->sites_offset)) {
+                    torn = true;
+                    break;
+                }
+                memcpy(t->sites, sa + seg->sites_offset + 8, sizeof(t->sites));
+            }
         }
         if (torn) continue;
         unpack(seg, a + retired_at, &snap->retired);
@@ -135,6 +143,8 @@ int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap)
         snap->prof_period = hd->prof_period;
         snap->control = hd->control;
         snap->unslotted = hd->unslotted;
+        snap->start_tsc = hd->start_tsc;
+        snap->site_period = hd->site_period;
         status = HS_OK;
         break;
     }
@@ -177,6 +187,36 @@ const hs_thread_t *hs_snap_find(const hs_snap_t *prev, const hs_thread_t *t)
         if (p->slot == t->slot && p->gen == t->gen && p->tid == t->tid) return p;
     }
     return NULL;
+}
+
+static int by_samples(const void *a, const void *b)
+{
+    const hs_site_t *x = a, *y = b;
+    return x->samples < y->samples ? 1 : x->samples > y->samples ? -1 : (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+int hs_sites_collect(const hs_snap_t *snap, hs_site_t **out)
+{
+    size_t cap = (size_t)snap->nthreads * HK_STATS_NSITES, n = 0;
+    hs_site_t *s = calloc(cap ? cap : 1, sizeof(*s));
+    if (s == NULL) return -1;
+    for (uint32_t t = 0; t < snap->nthreads; t++) {
+        for (int i = 0; i < HK_STATS_NSITES; i++) {
+            const hk_stat_site_t *in = &snap->threads[t].sites[i];
+            if (in->addr == 0 || in->samples == 0) continue;
+            size_t j = 0;
+            while (j < n && s[j].addr != in->addr) j++;
+            if (j == n) s[n++] = (hs_site_t){.addr = in->addr, .first_tsc = in->first_tsc};
+            s[j].samples += in->samples;
+            s[j].est_allocs += in->est_allocs;
+            s[j].bytes += in->bytes;
+            s[j].threads++;
+            if (in->first_tsc < s[j].first_tsc) s[j].first_tsc = in->first_tsc;
+        }
+    }
+    qsort(s, n, sizeof(*s), by_samples);
+    *out = s;
+    return (int)n;
 }
 
 double hs_snap_uptime(const hs_snap_t *snap)

@@ -26,6 +26,7 @@ typedef struct hs_thread_s {
     uint64_t start_ns;  /* CLOCK_REALTIME */
     char name[32];      /* from /proc/PID/task/TID/comm, "" if gone */
     hs_counts_t n;
+    hk_stat_site_t sites[HK_STATS_NSITES]; /* sampled allocation sites (addr 0 = unused) */
 } hs_thread_t;
 
 typedef struct hs_snap_s {
@@ -33,6 +34,7 @@ typedef struct hs_snap_s {
     uint64_t now_ns;    /* CLOCK_REALTIME when taken */
     bool alive;         /* the process still ran when this was taken */
     uint64_t start_ns, tsc_hz, prof_period, control, unslotted;
+    uint64_t start_tsc, site_period;
     uint32_t nthreads;  /* live threads with a slot */
     hs_thread_t *threads; /* nthreads of them, sorted by slot */
     hs_counts_t retired;  /* exited (and unslotted) threads */
@@ -72,6 +74,16 @@ double hs_cycles_to_ns(const hs_snap_t *snap, double cycles);
 
 /* Find the thread of `prev` that is the same as `t` (slot, gen and tid), or NULL. */
 const hs_thread_t *hs_snap_find(const hs_snap_t *prev, const hs_thread_t *t);
+
+/* Allocation sites merged over the live threads of a snapshot. */
+typedef struct hs_site_s {
+    uint64_t addr, samples, est_allocs, bytes, first_tsc;
+    uint32_t threads;
+} hs_site_t;
+
+/* Merge the threads' sites by address, most samples first. Returns the count (sites
+ * in *out, to free()), or -1 when out of memory. */
+int hs_sites_collect(const hs_snap_t *snap, hs_site_t **out);
 
 /* Process uptime in seconds at the snapshot. */
 double hs_snap_uptime(const hs_snap_t *snap);

@@ -3,6 +3,8 @@
 
 #include "table.h"
 
+#include "sym.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,9 +100,24 @@ static const hs_col_t total_cols[] = {
     [K_DOC] = {"DESCRIPTION", 40, false, "what it counts"},
 };
 
+enum { S_FUNC, S_OBJECT, S_SAMPLES, S_ALLOCS, S_BYTES, S_AVG, S_THREADS, S_AGE };
+static const hs_col_t site_cols[] = {
+    [S_FUNC] = {"FUNCTION", 32, false, "function around the call site (+offset), or object+offset"},
+    [S_OBJECT] = {"OBJECT", 20, false, "executable or shared library"},
+    [S_SAMPLES] = {"SAMPLES", 8, true, "sampled allocations (per second, or total)"},
+    [S_ALLOCS] = {"ALLOCS", 8, true, "estimated allocations"},
+    [S_BYTES] = {"BYTES", 9, true, "estimated bytes allocated"},
+    [S_AVG] = {"AVG_SIZE", 8, true, "estimated average allocation size"},
+    [S_THREADS] = {"THREADS", 7, true, "live threads that allocated here"},
+    [S_AGE] = {"SEEN_S", 7, true, "seconds since the site entered the tables"},
+};
+
 const hs_col_t *hs_view_cols(enum hs_view view, int *ncols)
 {
     switch (view) {
+    case HS_VIEW_SITES:
+        *ncols = (int)(sizeof(site_cols) / sizeof(site_cols[0]));
+        return site_cols;
     case HS_VIEW_CLASSES:
         *ncols = (int)(sizeof(class_cols) / sizeof(class_cols[0]));
         return class_cols;
@@ -115,13 +132,16 @@ const hs_col_t *hs_view_cols(enum hs_view view, int *ncols)
 
 const char *hs_view_name(enum hs_view view)
 {
-    static const char *const names[] = {"threads", "classes", "totals"};
+    static const char *const names[] = {"threads", "classes", "totals", "sites"};
     return view < HS_VIEW_COUNT ? names[view] : "?";
 }
 
 int hs_table_default_sort(enum hs_view view)
 {
-    return view == HS_VIEW_THREADS ? T_MALLOC : view == HS_VIEW_CLASSES ? C_ALLOC : K_NAME;
+    return view == HS_VIEW_THREADS   ? T_MALLOC
+           : view == HS_VIEW_CLASSES ? C_ALLOC
+           : view == HS_VIEW_SITES   ? S_BYTES
+                                     : K_NAME;
 }
 
 int hs_table_col(const hs_table_t *t, const char *name)
@@ -179,6 +199,53 @@ static void thread_row(hs_row_t *r, const hs_seg_t *seg, const hs_snap_t *now,
     cell_cyc(r, T_CYC_R, isnan(m.cyc_refill) ? all.cyc_refill : m.cyc_refill);
 }
 
+/* Sites: figures over the interval when `prev` is given (a site new since then counts
+ * from zero), totals since it entered the tables otherwise. */
+static int sites_rows(hs_table_t *t, const hs_seg_t *seg, const hs_snap_t *now,
+                      const hs_snap_t *prev)
+{
+    hs_site_t *cur = NULL, *old = NULL;
+    int n = hs_sites_collect(now, &cur), m = prev ? hs_sites_collect(prev, &old) : 0;
+    if (n < 0 || m < 0 || (t->rows = calloc(n ? (size_t)n : 1, sizeof(hs_row_t))) == NULL) {
+        free(cur);
+        free(old);
+        return -1;
+    }
+    double dt = prev ? now->t - prev->t : 0;
+    double period = (double)now->site_period;
+    hs_sym_t *sym = hs_sym_for(seg->pid);
+    for (int i = 0; i < n; i++) {
+        const hs_site_t *s = &cur[i], *p = NULL;
+        for (int j = 0; j < m && p == NULL; j++)
+            if (old[j].addr == s->addr) p = &old[j];
+        double samples = (double)(s->samples - (p ? p->samples : 0));
+        double allocs = (double)(s->est_allocs - (p ? p->est_allocs : 0));
+        double div = dt > 0 ? dt : 1;
+        hs_row_t *r = &t->rows[t->nrows++];
+        char func[256], object[512];
+        snprintf(func, sizeof(func), "0x%llx", (unsigned long long)s->addr);
+        object[0] = '\0';
+        if (sym) hs_sym_lookup(sym, s->addr, func, sizeof(func), object, sizeof(object));
+        const char *base = strrchr(object, '/') ? strrchr(object, '/') + 1 : object;
+        snprintf(r->cell[S_FUNC], HS_CELL_LEN, "%.23s", func);
+        snprintf(r->cell[S_OBJECT], HS_CELL_LEN, "%.23s", base);
+        cell_num(r, S_SAMPLES, samples / div);
+        cell_num(r, S_ALLOCS, allocs / div);
+        r->val[S_BYTES] = samples * period / div;
+        hs_fmt_bytes(r->cell[S_BYTES], HS_CELL_LEN, r->val[S_BYTES]);
+        cell_num(r, S_AVG, allocs > 0 ? samples * period / allocs : NAN);
+        cell_num(r, S_THREADS, s->threads);
+        double age = now->tsc_hz && s->first_tsc >= now->start_tsc
+                         ? hs_snap_uptime(now) -
+                               (double)(s->first_tsc - now->start_tsc) / (double)now->tsc_hz
+                         : NAN;
+        cell_num(r, S_AGE, age < 0 ? 0 : age);
+    }
+    free(cur);
+    free(old);
+    return 0;
+}
+
 int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const hs_snap_t *now,
                    const hs_snap_t *prev, bool totals)
 {
@@ -186,6 +253,7 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
     t->view = view;
     t->cols = hs_view_cols(view, &t->ncols);
     double dt = prev && !totals ? now->t - prev->t : 0;
+    if (view == HS_VIEW_SITES) return sites_rows(t, seg, now, dt > 0 ? prev : NULL);
     size_t cap = view == HS_VIEW_THREADS ? now->nthreads
                  : view == HS_VIEW_CLASSES ? HK_STATS_NCLASSES
                                            : seg->ncounters;

@@ -1,0 +1,27 @@
+/* sym.h: names for code addresses in another process, from /proc/PID/maps and the ELF
+ * symbol tables of the mapped objects (read with libelf; .symtab when present, else
+ * .dynsym). No ptrace, no debuginfod. Symbol tables are cached per object. */
+#ifndef HS_SYM_H
+#define HS_SYM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct hs_sym_s hs_sym_t;
+
+/* A symbolizer for process `pid`; NULL when out of memory. Maps are reread on demand. */
+hs_sym_t *hs_sym_open(pid_t pid);
+void hs_sym_close(hs_sym_t *sym);
+
+/* The symbolizer of process `pid`, made on first use and kept (one process at a time). */
+hs_sym_t *hs_sym_for(pid_t pid);
+
+/* Describe `addr`: `func` gets "name+0xoff", or "object+0xoff" when no symbol covers it
+ * (a stripped object), or "?" when no mapping does; `object` gets the mapped file's
+ * path, marked " (replaced)" when the file on disk is no longer the mapped one (then
+ * `func` is never a guess from the new file). Returns 0 when a symbol was found. */
+int hs_sym_lookup(hs_sym_t *sym, uint64_t addr, char *func, size_t func_len, char *object,
+                  size_t object_len);
+
+#endif /* HS_SYM_H */
