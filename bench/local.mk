@@ -1,1 +1,29 @@
 ## ---- bench -------------------------------------------------------------------
+## Workloads that use the system malloc; bench/compare swaps the allocator by
+## LD_PRELOAD and runs them under hakmem and its peers. They are check programs so
+## that bench/smoke.sh can run each briefly in `make check`; `make bench` builds them
+## and libhakmem, then runs the comparison. Pass driver options with BENCH_FLAGS, e.g.
+## `make bench BENCH_FLAGS='-r 5 -t "1 2 4 8 16"'`.
+
+BENCH_PROGS = %D%/larson %D%/pair %D%/prodcons %D%/sweep %D%/churn
+check_PROGRAMS += $(BENCH_PROGS)
+
+%C%_larson_SOURCES = %D%/larson.c %D%/bench.h
+%C%_larson_LDADD = $(PTHREAD_LIBS)
+%C%_pair_SOURCES = %D%/pair.c %D%/bench.h
+%C%_prodcons_SOURCES = %D%/prodcons.c %D%/bench.h
+%C%_prodcons_LDADD = $(PTHREAD_LIBS)
+%C%_sweep_SOURCES = %D%/sweep.c %D%/bench.h
+%C%_churn_SOURCES = %D%/churn.c %D%/bench.h
+%C%_churn_LDADD = $(PTHREAD_LIBS)
+
+TESTS += %D%/smoke.sh
+EXTRA_DIST += %D%/smoke.sh %D%/compare
+
+BENCH_FLAGS =
+bench: $(BENCH_PROGS) libhakmem/libhakmem.la
+	HAKMEM_SO='$(abs_top_builddir)/libhakmem/.libs/libhakmem.so' \
+	BENCH_DIR='$(abs_top_builddir)/%D%' \
+	$(SHELL) '$(srcdir)/%D%/compare' $(BENCH_FLAGS)
+
+.PHONY: bench

@@ -174,7 +174,7 @@ static void remove_stale(void)
  * pid and start time, ours, a plain file) may be replaced; nothing else may. */
 static bool is_own_leftover(const char *path, uint64_t start)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return false;
     struct stat st;
     hk_stats_header_t hd;

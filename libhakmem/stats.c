@@ -54,10 +54,15 @@ static uint64_t realtime_ns(void)
  * ------------------------------------------------------------------------------------- */
 void hk_stats_thread_start(hk_heap_t *h)
 {
-    memset(&h->own, 0, sizeof(h->own));
     h->ctr = &h->own;
     h->slot = HK_NO_SLOT;
     pthread_mutex_lock(&stats_lock);
+    /* An adopted heap may hold counts made for it while no thread ran it (remote
+     * frees collected on its behalf): they belong to the totals, not to this thread. */
+    gen_begin(&hk_sh->retired_gen);
+    counters_add(&hk_sh->retired, &h->own);
+    gen_end(&hk_sh->retired_gen);
+    memset(&h->own, 0, sizeof(h->own));
     hk_stat_slot_t *s = slots();
     for (uint32_t i = 0; i < hk_sh->nslots; i++) {
         if (s[i].state != HK_SLOT_FREE) continue;
@@ -87,14 +92,15 @@ static void fold(hk_heap_t *h, bool release)
     pthread_mutex_lock(&stats_lock);
     gen_begin(&hk_sh->retired_gen);
     counters_add(&hk_sh->retired, h->ctr);
-    memset(h->ctr, 0, sizeof(*h->ctr));
     if (release && h->slot != HK_NO_SLOT) {
         hk_stat_slot_t *s = &slots()[h->slot];
         gen_begin(&s->gen);
+        memset(h->ctr, 0, sizeof(*h->ctr));
         s->state = HK_SLOT_FREE;
         gen_end(&s->gen);
-    } else if (release) {
-        hk_sh->unslotted--;
+    } else {
+        memset(h->ctr, 0, sizeof(*h->ctr));
+        if (release) hk_sh->unslotted--;
     }
     gen_end(&hk_sh->retired_gen);
     pthread_mutex_unlock(&stats_lock);

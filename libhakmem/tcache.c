@@ -60,11 +60,12 @@ static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
     } else {
         bool timed = hk_prof_sampled(h, ctr->class_alloc[cls] + 1);
         uint64_t t0 = timed ? hk_tsc_begin() : 0;
+        bool miss = h->bins[cls].head == NULL;
         p = class_pop(h, cls);
         if (p == NULL) return NULL;
         ctr = h->ctr; /* a refill may have moved an unslotted thread's counters */
         if (timed) hk_prof_record(h, HK_STAT_prof_malloc_n, t0, hk_tsc_end());
-        ctr->c[HK_STAT_fast_miss]++;
+        if (miss) ctr->c[HK_STAT_fast_miss]++;
         ctr->class_alloc[cls]++;
     }
     ctr->c[HK_STAT_malloc]++;

@@ -137,6 +137,7 @@ void hk_heap_abandoned_collect(hk_heap_t *h)
     if (__atomic_load_n(&h->abandoned, __ATOMIC_RELAXED)) {
         hk_remote_collect(h);
         hk_heap_purge(h);
+        hk_stats_publish_unslotted(h); /* what was counted on its behalf */
     }
     pthread_mutex_unlock(&hk_heaps_lock);
 }

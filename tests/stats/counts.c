@@ -5,7 +5,8 @@
  * scenario: A allocates, B frees (B counts remote_free, A's free stays 0), and A collects
  * them (remote_collect), once through hak_collect and once at its next cache refill after
  * B has exited. Finally the totals rule: once the threads have exited, `retired` has grown
- * by exactly what their slots showed. */
+ * by exactly what their slots showed. Last, frees of blocks whose owner has exited: they
+ * are remote frees, and their collection on the abandoned heap's behalf is counted too. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -65,23 +66,31 @@ static void *worker_main(void *arg)
 
     for (size_t j = 0; j < ns; j++) {
         sm[j] = malloc(SMALL_SIZE);
-        if (sm[j] == NULL) w->null++;
-        else tu_fill(sm[j], SMALL_SIZE, base + j);
+        if (sm[j] == NULL)
+            w->null++;
+        else
+            tu_fill(sm[j], SMALL_SIZE, base + j);
     }
     for (size_t j = 0; j < N_MID; j++) {
         mid[j] = malloc(MID_SIZE);
-        if (mid[j] == NULL) w->null++;
-        else tu_fill(mid[j], MID_SIZE, base + 100000 + j);
+        if (mid[j] == NULL)
+            w->null++;
+        else
+            tu_fill(mid[j], MID_SIZE, base + 100000 + j);
     }
     for (size_t j = 0; j < N_LARGE; j++) {
         lg[j] = malloc(LARGE_SIZE);
-        if (lg[j] == NULL) w->null++;
-        else tu_fill(lg[j], LARGE_SIZE, base + 200000 + j);
+        if (lg[j] == NULL)
+            w->null++;
+        else
+            tu_fill(lg[j], LARGE_SIZE, base + 200000 + j);
     }
     for (size_t j = 0; j < N_CALLOC; j++) {
         cz[j] = calloc(CALLOC_N, CALLOC_SIZE);
-        if (cz[j] == NULL) w->null++;
-        else if (tu_check_bytes(cz[j], CALLOC_N * CALLOC_SIZE, 0) != SIZE_MAX) w->bad++;
+        if (cz[j] == NULL)
+            w->null++;
+        else if (tu_check_bytes(cz[j], CALLOC_N * CALLOC_SIZE, 0) != SIZE_MAX)
+            w->bad++;
     }
     /* Reallocs that must move: 24 -> 2000 bytes. The first bytes travel along. */
     for (size_t j = 0; j < N_REALLOC; j++) {
@@ -109,11 +118,16 @@ static void *worker_main(void *arg)
         if (mid[j] && tu_check(mid[j], MID_SIZE, base + 100000 + j) != SIZE_MAX) w->bad++;
     for (size_t j = 0; j < N_LARGE; j++)
         if (lg[j] && tu_check(lg[j], LARGE_SIZE, base + 200000 + j) != SIZE_MAX) w->bad++;
-    for (size_t j = 0; j < ns; j++) free(sm[j]);
-    for (size_t j = 0; j < N_MID; j++) free(mid[j]);
-    for (size_t j = 0; j < N_LARGE; j++) free(lg[j]);
-    for (size_t j = 0; j < N_CALLOC; j++) free(cz[j]);
-    for (size_t j = 0; j < N_ALIGNED; j++) free(al[j]);
+    for (size_t j = 0; j < ns; j++)
+        free(sm[j]);
+    for (size_t j = 0; j < N_MID; j++)
+        free(mid[j]);
+    for (size_t j = 0; j < N_LARGE; j++)
+        free(lg[j]);
+    for (size_t j = 0; j < N_CALLOC; j++)
+        free(cz[j]);
+    for (size_t j = 0; j < N_ALIGNED; j++)
+        free(al[j]);
     munmap(p, bytes);
 
     pthread_barrier_wait(&bar_done); /* the test reads our slot now */
@@ -139,11 +153,14 @@ static void expected_of(const struct worker *w, hk_stat_counters_t *e)
     e->c[HK_STAT_large_alloc] = N_LARGE;
     e->c[HK_STAT_large_free] = N_LARGE;
     uint32_t c_al = st_class_of(hd, ALIGN_SIZE > ALIGN ? ALIGN_SIZE : ALIGN);
-    while (hd->class_size[c_al] % ALIGN) c_al++;
+    while (hd->class_size[c_al] % ALIGN)
+        c_al++;
     struct {
         size_t size;
         uint64_t n;
-    } mix[] = {{SMALL_SIZE, ns}, {MID_SIZE, N_MID}, {CALLOC_N * CALLOC_SIZE, N_CALLOC},
+    } mix[] = {{SMALL_SIZE, ns},
+               {MID_SIZE, N_MID},
+               {CALLOC_N * CALLOC_SIZE, N_CALLOC},
                {REALLOC_TO, N_REALLOC}};
     for (size_t i = 0; i < sizeof mix / sizeof mix[0]; i++) {
         e->class_alloc[st_class_of(hd, mix[i].size)] += mix[i].n;
@@ -164,7 +181,8 @@ static int class_mismatch(const uint64_t *got, const uint64_t *want)
 static uint64_t sum_classes(const uint64_t *v)
 {
     uint64_t s = 0;
-    for (int c = 0; c < HK_STATS_NCLASSES; c++) s += v[c];
+    for (int c = 0; c < HK_STATS_NCLASSES; c++)
+        s += v[c];
     return s;
 }
 
@@ -175,14 +193,16 @@ static void check_worker(const struct worker *w, hk_stat_counters_t *final)
     hk_stat_slot_t sl;
     int idx = st_find_tid(&seg, (uint64_t)w->tid, &sl);
     if (!tap_ok(idx >= 0, "worker %d (tid %d) has a live slot", w->idx, (int)w->tid)) {
-        for (int i = 1; i < N_WORKER_CHECKS; i++) tap_ok(0, "worker %d: no slot to check", w->idx);
+        for (int i = 1; i < N_WORKER_CHECKS; i++)
+            tap_ok(0, "worker %d: no slot to check", w->idx);
         return;
     }
     *final = sl.ctr;
     hk_stat_counters_t e;
     expected_of(w, &e);
     const uint64_t *c = sl.ctr.c;
-    TAP_EQ_U64(w->null + w->bad, 0, "worker %d: every block valid (no NULL, patterns intact)", w->idx);
+    TAP_EQ_U64(w->null + w->bad, 0, "worker %d: every block valid (no NULL, patterns intact)",
+               w->idx);
     TAP_EQ_U64(sl.gen % 2, 0, "worker %d: slot gen %" PRIu64 " is even", w->idx, sl.gen);
     TAP_EQ_U64(c[HK_STAT_malloc], e.c[HK_STAT_malloc], "worker %d: malloc", w->idx);
     TAP_EQ_U64(c[HK_STAT_free], e.c[HK_STAT_free], "worker %d: free", w->idx);
@@ -220,35 +240,40 @@ static void check_worker(const struct worker *w, hk_stat_counters_t *final)
 /* ---------------------------------------------------------------------------------------
  * Remote frees: A owns, B frees
  * ------------------------------------------------------------------------------------- */
-static atomic_int step;           /* set by the test */
-static atomic_int a_at, b_at;     /* last step each thread finished */
+static atomic_int step;       /* set by the test */
+static atomic_int a_at, b_at; /* last step each thread finished */
 static void *blocks[N_REMOTE];
 static pid_t tid_a, tid_b;
 static atomic_ulong remote_bad;
 
 static void wait_step(int k)
 {
-    while (atomic_load(&step) < k) sched_yield();
+    while (atomic_load(&step) < k)
+        sched_yield();
 }
 
 static void wait_at(atomic_int *at, int k)
 {
-    while (atomic_load(at) < k) sched_yield();
+    while (atomic_load(at) < k)
+        sched_yield();
 }
 
 static void alloc_batch(uint64_t round)
 {
     for (int i = 0; i < N_REMOTE; i++) {
         blocks[i] = malloc(REMOTE_SIZE);
-        if (blocks[i] == NULL) atomic_fetch_add(&remote_bad, 1);
-        else tu_fill(blocks[i], REMOTE_SIZE, round * N_REMOTE + (uint64_t)i);
+        if (blocks[i] == NULL)
+            atomic_fetch_add(&remote_bad, 1);
+        else
+            tu_fill(blocks[i], REMOTE_SIZE, round * N_REMOTE + (uint64_t)i);
     }
 }
 
 static void free_batch(uint64_t round)
 {
     for (int i = 0; i < N_REMOTE; i++) {
-        if (blocks[i] && tu_check(blocks[i], REMOTE_SIZE, round * N_REMOTE + (uint64_t)i) != SIZE_MAX)
+        if (blocks[i] &&
+            tu_check(blocks[i], REMOTE_SIZE, round * N_REMOTE + (uint64_t)i) != SIZE_MAX)
             atomic_fetch_add(&remote_bad, 1);
         free(blocks[i]);
     }
@@ -265,7 +290,7 @@ static void *thread_a(void *arg)
     wait_step(4);
     alloc_batch(2);
     atomic_store(&a_at, 4);
-    wait_step(7); /* B has exited */
+    wait_step(7);                                 /* B has exited */
     void *probe = tu_launder(malloc(PROBE_SIZE)); /* an empty cache: the refill collects */
     atomic_store(&a_at, 7);
     wait_step(8);
@@ -359,11 +384,58 @@ static void remote_scenario(hk_stat_counters_t *fin_a, hk_stat_counters_t *fin_b
     pthread_join(a, NULL);
 }
 
-int main(void)
+/* ---------------------------------------------------------------------------------------
+ * Remote frees to a heap whose thread has exited: B2 (which has a heap of its own) frees
+ * the blocks A2 left behind. They are collected on the abandoned heap's behalf, and that
+ * collection must be counted somewhere a reader sees, like every other count.
+ * ------------------------------------------------------------------------------------- */
+static atomic_int orphan_step;
+
+static void *thread_a2(void *arg)
 {
+    alloc_batch(3);
+    return arg;
+}
+
+static void *thread_b2(void *arg)
+{
+    free(tu_launder(malloc(REMOTE_SIZE))); /* a heap of our own before A2 starts */
+    atomic_store(&orphan_step, 1);
+    while (atomic_load(&orphan_step) < 2)
+        sched_yield();
+    free_batch(3);
+    return arg;
+}
+
+#define N_ORPHAN_CHECKS 3
+
+static void orphan_scenario(void)
+{
+    hk_stat_counters_t before, after;
+    if (!st_totals(&seg, &before)) tap_bail("no consistent totals");
+    pthread_t a2, b2;
+    pthread_create(&b2, NULL, thread_b2, NULL);
+    while (atomic_load(&orphan_step) < 1)
+        sched_yield();
+    pthread_create(&a2, NULL, thread_a2, NULL);
+    pthread_join(a2, NULL);
+    atomic_store(&orphan_step, 2);
+    pthread_join(b2, NULL);
+    if (!st_totals(&seg, &after)) tap_bail("no consistent totals");
+    TAP_EQ_U64(atomic_load(&remote_bad), 0, "orphan: every block arrived intact");
+    TAP_EQ_U64(after.c[HK_STAT_remote_free] - before.c[HK_STAT_remote_free], N_REMOTE,
+               "orphan: B2's frees of the exited A2's blocks are remote frees");
+    TAP_EQ_U64(after.c[HK_STAT_remote_collect] - before.c[HK_STAT_remote_collect], N_REMOTE,
+               "orphan: collecting them for the abandoned heap is counted (retired + slots)");
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    st_reexec_clean(argv, NULL);
     free(tu_launder(malloc(1))); /* the main thread takes its slot first */
     if (!st_map_self(&seg, false)) tap_bail("cannot map our own segment: %s", seg.why);
-    tap_plan(1 + NWORKERS * N_WORKER_CHECKS + N_REMOTE_CHECKS + 10);
+    tap_plan(1 + NWORKERS * N_WORKER_CHECKS + N_REMOTE_CHECKS + 10 + N_ORPHAN_CHECKS);
 
     hk_stat_slot_t main_slot;
     tap_ok(st_find_tid(&seg, (uint64_t)getpid(), &main_slot) >= 0,
@@ -383,9 +455,11 @@ int main(void)
     pthread_barrier_wait(&bar_done);
     hk_stat_counters_t fin[NWORKERS + 2];
     memset(fin, 0, sizeof fin);
-    for (int i = 0; i < NWORKERS; i++) check_worker(&w[i], &fin[i]);
+    for (int i = 0; i < NWORKERS; i++)
+        check_worker(&w[i], &fin[i]);
     pthread_barrier_wait(&bar_exit);
-    for (int i = 0; i < NWORKERS; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < NWORKERS; i++)
+        pthread_join(th[i], NULL);
 
     remote_scenario(&fin[NWORKERS], &fin[NWORKERS + 1]);
 
@@ -393,10 +467,11 @@ int main(void)
     if (!st_copy_retired(&seg, &after)) tap_bail("no consistent read of retired");
     hk_stat_counters_t sum;
     memset(&sum, 0, sizeof sum);
-    for (int i = 0; i < NWORKERS + 2; i++) st_add(&sum, &fin[i]);
+    for (int i = 0; i < NWORKERS + 2; i++)
+        st_add(&sum, &fin[i]);
     static const enum hk_stat_id exact[] = {
-        HK_STAT_malloc,      HK_STAT_free,        HK_STAT_bytes,       HK_STAT_calloc,
-        HK_STAT_realloc,     HK_STAT_aligned,     HK_STAT_remote_free, HK_STAT_remote_collect,
+        HK_STAT_malloc,  HK_STAT_free,    HK_STAT_bytes,       HK_STAT_calloc,
+        HK_STAT_realloc, HK_STAT_aligned, HK_STAT_remote_free, HK_STAT_remote_collect,
     };
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
         TAP_EQ_U64(after.c[exact[i]] - before.c[exact[i]], sum.c[exact[i]],
@@ -410,6 +485,7 @@ int main(void)
                  sum.class_alloc[bad]);
     TAP_EQ_U64(after.c[HK_STAT_large_alloc] - before.c[HK_STAT_large_alloc],
                sum.c[HK_STAT_large_alloc], "retired large_alloc grew by the threads' large_alloc");
+    orphan_scenario();
     st_unmap(&seg);
     return tap_done();
 }

@@ -1,0 +1,120 @@
+/* slots.c: more threads than slots. The program re-executes itself with
+ * HAKMEM_STATS_SLOTS=2: the main thread takes one slot, so of 8 workers one gets the
+ * other and 7 count privately. While all 8 are alive, `unslotted` says 7 and the
+ * unslotted ones have published what they counted up to their latest refill into
+ * `retired`. After they exit nothing is lost: retired plus the live slots hold exactly
+ * the workers' allocations and frees of a size class nothing else here uses (12 KiB),
+ * and retired's malloc and free grew by exactly the workers' totals. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../tap.h"
+#include "../testutil.h"
+#include "stats-util.h"
+
+#define NSLOTS   2
+#define NWORKERS 8
+#define N_ALLOC  300
+#define SIZE     (12 * 1024)
+
+static st_seg_t seg;
+static pthread_barrier_t bar_alloc, bar_freed, bar_exit;
+static pid_t tids[NWORKERS];
+static atomic_ulong bad;
+
+static void *worker(void *arg)
+{
+    int idx = (int)(intptr_t)arg;
+    tids[idx] = st_gettid();
+    void *p[N_ALLOC];
+    for (int i = 0; i < N_ALLOC; i++) {
+        p[i] = malloc(SIZE);
+        if (p[i] == NULL)
+            atomic_fetch_add(&bad, 1);
+        else
+            tu_fill(p[i], 64, (uint64_t)idx * N_ALLOC + (uint64_t)i);
+    }
+    pthread_barrier_wait(&bar_alloc); /* all alive, all holding their blocks */
+    for (int i = 0; i < N_ALLOC; i++) {
+        if (p[i] && tu_check(p[i], 64, (uint64_t)idx * N_ALLOC + (uint64_t)i) != SIZE_MAX)
+            atomic_fetch_add(&bad, 1);
+        free(p[i]);
+    }
+    pthread_barrier_wait(&bar_freed);
+    pthread_barrier_wait(&bar_exit);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const env[] = {"HAKMEM_STATS_SLOTS=2", NULL};
+    st_reexec_clean(argv, env);
+    (void)argc;
+    free(tu_launder(malloc(1))); /* the main thread takes slot 0 */
+    if (!st_map_self(&seg, false)) tap_bail("cannot map our own segment: %s", seg.why);
+    tap_plan(14);
+    TAP_EQ_U64(seg.hd->nslots, NSLOTS, "the segment has %d slots", NSLOTS);
+    tap_ok(st_find_tid(&seg, (uint64_t)getpid(), NULL) >= 0, "the main thread has one of them");
+    uint32_t cls = st_class_of(seg.hd, SIZE);
+    tap_ok(seg.hd->class_size[cls] == SIZE, "12 KiB is a size class of its own (class %u)", cls);
+
+    hk_stat_counters_t before, mid, after;
+    if (!st_totals(&seg, &before)) tap_bail("no consistent totals");
+    hk_stat_counters_t ret_before, ret_after;
+    st_copy_retired(&seg, &ret_before);
+
+    pthread_barrier_init(&bar_alloc, NULL, NWORKERS + 1);
+    pthread_barrier_init(&bar_freed, NULL, NWORKERS + 1);
+    pthread_barrier_init(&bar_exit, NULL, NWORKERS + 1);
+    pthread_t th[NWORKERS];
+    for (intptr_t i = 0; i < NWORKERS; i++)
+        if (pthread_create(&th[i], NULL, worker, (void *)i) != 0) tap_bail("pthread_create");
+    pthread_barrier_wait(&bar_alloc);
+
+    TAP_EQ_U64(seg.hd->unslotted, NWORKERS - 1, "7 of the 8 live workers count without a slot");
+    int slotted = 0;
+    for (int i = 0; i < NWORKERS; i++)
+        if (st_find_tid(&seg, (uint64_t)tids[i], NULL) >= 0) slotted++;
+    TAP_EQ_I64(slotted, 1, "exactly one worker has a slot");
+    st_totals(&seg, &mid);
+    uint64_t seen = mid.class_alloc[cls] - before.class_alloc[cls];
+    /* Unslotted threads publish at every refill, so at most the blocks of one refill per
+     * thread can be unseen. */
+    tap_ok(seen <= (uint64_t)NWORKERS * N_ALLOC && seen >= (uint64_t)NWORKERS * N_ALLOC / 2,
+           "while they run, retired + slots already show %" PRIu64 " of %d allocations", seen,
+           NWORKERS * N_ALLOC);
+    hk_stat_counters_t ret_mid;
+    st_copy_retired(&seg, &ret_mid);
+    TAP_LE_U64((uint64_t)(NWORKERS - 1) * N_ALLOC / 2,
+               ret_mid.class_alloc[cls] - ret_before.class_alloc[cls],
+               "the unslotted workers' allocations are in retired before they exit");
+
+    pthread_barrier_wait(&bar_freed);
+    pthread_barrier_wait(&bar_exit);
+    for (int i = 0; i < NWORKERS; i++)
+        pthread_join(th[i], NULL);
+
+    TAP_EQ_U64(atomic_load(&bad), 0, "every block was sound");
+    TAP_EQ_U64(seg.hd->unslotted, 0, "no unslotted thread is left");
+    if (!st_totals(&seg, &after)) tap_bail("no consistent totals");
+    TAP_EQ_U64(after.class_alloc[cls] - before.class_alloc[cls], (uint64_t)NWORKERS * N_ALLOC,
+               "after exit: retired + slots hold every 12 KiB allocation, exactly");
+    TAP_EQ_U64(after.class_free[cls] - before.class_free[cls], (uint64_t)NWORKERS * N_ALLOC,
+               "after exit: and every 12 KiB free, exactly");
+    st_copy_retired(&seg, &ret_after);
+    TAP_EQ_U64(ret_after.c[HK_STAT_malloc] - ret_before.c[HK_STAT_malloc],
+               (uint64_t)NWORKERS * N_ALLOC, "retired malloc grew by exactly the workers' mallocs");
+    TAP_EQ_U64(ret_after.c[HK_STAT_free] - ret_before.c[HK_STAT_free], (uint64_t)NWORKERS * N_ALLOC,
+               "retired free grew by exactly the workers' frees");
+    int live = 0;
+    for (uint32_t i = 0; i < seg.hd->nslots; i++) {
+        hk_stat_slot_t sl;
+        if (st_copy_slot(&seg, i, &sl) && sl.state == HK_SLOT_LIVE) live++;
+    }
+    TAP_EQ_I64(live, 1, "only the main thread's slot is live again");
+    st_unmap(&seg);
+    return tap_done();
+}
