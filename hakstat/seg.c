@@ -31,10 +31,13 @@ static int fail(hs_seg_t *seg, int status, const char *fmt, ...)
     return status;
 }
 
-uint64_t hs_proc_start_time(pid_t pid)
+/* Field 22 (start time) of /proc/PID/stat, and whether field 3 says it is a zombie.
+ * The command name (field 2) may hold spaces and parentheses: count from the last ')'. */
+static uint64_t proc_stat(pid_t pid, bool *zombie)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    *zombie = false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -43,10 +46,17 @@ uint64_t hs_proc_start_time(pid_t pid)
     buf[n] = '\0';
     char *p = strrchr(buf, ')');
     if (p == NULL) return 0;
+    *zombie = p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
     int field = 2;
     for (; *p && field < 22; p++)
         if (*p == ' ') field++;
     return strtoull(p, NULL, 10);
+}
+
+uint64_t hs_proc_start_time(pid_t pid)
+{
+    bool zombie;
+    return proc_stat(pid, &zombie);
 }
 
 /* Copy a fixed-size, maybe unterminated, maybe hostile string field: stop at NUL or the
@@ -227,9 +237,11 @@ void hs_seg_close(hs_seg_t *seg)
     seg->fd = -1;
 }
 
+/* A zombie has exited: it still has its start time until its parent reaps it. */
 bool hs_seg_alive(const hs_seg_t *seg)
 {
-    return hs_proc_start_time(seg->pid) == seg->start_time && seg->start_time != 0;
+    bool zombie;
+    return proc_stat(seg->pid, &zombie) == seg->start_time && seg->start_time != 0 && !zombie;
 }
 
 int hs_seg_set_profiling(hs_seg_t *seg, uint64_t period)

@@ -64,7 +64,7 @@ void hk_heap_purge(hk_heap_t *h);
 /* ---------------------------------------------------------------------------------------
  * "remote.c"
  * ------------------------------------------------------------------------------------- */
-void hk_remote_push(hk_heap_t *h, hk_heap_t *owner, hk_block_t *b);
+void hk_remote_push(hk_heap_t *h, hk_heap_t *owner, uint32_t cls, hk_block_t *b);
 void hk_remote_flush(hk_heap_t *h);
 void hk_remote_collect(hk_heap_t *h);
 

@@ -219,7 +219,7 @@ void hk_free_slow(void *p)
             bin->head = b;
             bin->count++;
         } else {
-            hk_remote_push(h, pg->heap, p);
+            hk_remote_push(h, pg->heap, cls, p);
             if (locked) hk_remote_flush(h); /* the global heap keeps nothing pending */
             h->ctr->c[HK_STAT_remote_free]++;
         }

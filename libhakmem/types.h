@@ -49,7 +49,8 @@
 #define HK_PURGE_PAGES   64       /* dirty free pages a heap keeps before madvise */
 #define HK_BIN_START     16       /* a new thread's cache starts this small and doubles
                                      at each refill up to the class's capacity */
-#define HK_REMOTE_BATCH  32       /* remote frees to one owner sent with one CAS */
+#define HK_REMOTE_BATCH  16       /* remote frees of one class sent with one CAS; at most
+                                     16, the count travels in a pointer's low 4 bits */
 #define HK_STASH_CHAINS  4        /* drained chains a heap keeps per class */
 #define HK_SLAB_BATCH    32       /* most blocks a refill walks out of slabs */
 
@@ -69,6 +70,14 @@ typedef struct hk_bin_s {
 } hk_bin_t;
 
 struct hk_heap_s;
+
+/* Remote frees of one class waiting to go to one owner as a single chain. */
+typedef struct hk_outbox_s {
+    struct hk_heap_s *owner;
+    hk_block_t *head;
+    hk_block_t *tail;
+    uint32_t count;
+} hk_outbox_t;
 
 /* Per-page descriptor, 64 bytes so a lookup is a shift. The first two fields are all
  * the free fast path reads; they are the same on every page of a slab. The rest
@@ -142,15 +151,13 @@ typedef struct hk_heap_s {
     hk_page_t *partial[HK_NCLASSES];     /* slabs with blocks to hand out */
     hk_segment_t *segments;
     size_t dirty_pages;
-    struct hk_heap_s *out_owner;         /* remote frees not yet sent: owner, chain, length */
-    hk_block_t *out_head;
-    hk_block_t *out_tail;
-    uint32_t out_count;
+    hk_outbox_t out[HK_NCLASSES];        /* remote frees not yet sent, per class */
+    uint64_t out_mask;                   /* classes with something in `out` */
     bool abandoned;
     bool global;                         /* the shared, locked heap of exiting threads */
     struct hk_heap_s *next_all;          /* every heap ever made */
     struct hk_heap_s *next_free;         /* abandoned heaps waiting for a thread */
-    _Alignas(64) _Atomic(hk_block_t *) remote; /* blocks freed by other threads */
+    _Alignas(64) _Atomic(hk_block_t *) remote; /* chains freed by other threads (remote.c) */
 } hk_heap_t;
 
 #define HK_NO_SLOT UINT32_MAX

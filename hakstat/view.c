@@ -1,0 +1,870 @@
+/* view.c: the interactive screen. The loop samples (hs_snap_take), builds the rows of
+ * the current view (hs_table_build, hs_table_sort) and the summary (hs_summary), then
+ * draws them; drawing never reads the segment and never computes a figure. Keys come
+ * from the single table in keys.h.
+ *
+ * Layout, top to bottom: summary lines, the ops/s sparkline, the column heading
+ * (reverse video, sort column marked), the rows, and one status line. When the terminal
+ * is short the sparkline goes first, then summary lines, so that a few rows stay. */
+#include "config.h"
+
+#include "view.h"
+
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <wchar.h>
+
+#ifndef NCURSES_WIDECHAR
+#define NCURSES_WIDECHAR 1
+#endif
+#include <curses.h>
+
+#include "keys.h"
+#include "snap.h"
+#include "table.h"
+
+#define VIEW_MIN_COLS    60
+#define VIEW_MIN_LINES   10
+#define VIEW_MIN_ROWS    3  /* rows kept visible before summary lines are dropped */
+#define VIEW_SPARK_LEN   60 /* ops/s values kept for the sparkline */
+#define VIEW_DELAY_MIN   0.1
+#define VIEW_DELAY_MAX   3600.0
+#define VIEW_PROF_PERIOD 256 /* what P asks for: time one call in this many */
+#define VIEW_MSG_SECONDS 4.0 /* how long a status message stays */
+#define VIEW_MAX_WAIT_MS 500 /* longest getch wait, so signals are seen soon */
+
+/* One key binding, from keys.h. */
+typedef struct view_key_s {
+    enum hs_key_action action;
+    int key, key2;
+    const char *label, *help;
+} view_key_t;
+
+static const view_key_t view_keys[] = {
+#define VIEW_KEY(action, key, key2, label, help) {HS_KEY_##action, key, key2, label, help},
+    HS_KEYS(VIEW_KEY)
+#undef VIEW_KEY
+};
+#define VIEW_NKEYS ((int)(sizeof(view_keys) / sizeof(view_keys[0])))
+
+/* Everything the screen remembers between frames. Figures live only in the snapshots;
+ * the table is rebuilt from them for every frame. */
+typedef struct view_s {
+    hs_seg_t *seg;
+    hs_snap_t now, prev;
+    bool has_now, has_prev;
+    double last_sample; /* CLOCK_MONOTONIC seconds of the last sampling attempt */
+    long samples;       /* snapshots taken */
+    long count;         /* stop after this many intervals, 0 = never */
+
+    enum hs_view view;
+    int sort_col[HS_VIEW_COUNT]; /* -1: the view's default */
+    bool invert[HS_VIEW_COUNT];
+    int scroll;  /* first row shown */
+    int hscroll; /* columns skipped after the first (which never scrolls) */
+    int page;    /* rows shown by the last frame, for PgUp/PgDn */
+
+    bool totals, paused, exited, help, utf8;
+    bool help_fits; /* the last help frame showed every line */
+    int help_scroll;
+    double delay;
+
+    double spark[VIEW_SPARK_LEN]; /* ring of total ops/s (malloc + free) */
+    int spark_n, spark_head;
+
+    char msg[256]; /* transient status message */
+    bool msg_error;
+    double msg_until;
+    char failure[256]; /* why sampling fails while the process still runs */
+
+    bool prompt; /* typing a refresh interval (d) */
+    char input[16];
+    int input_len;
+} view_t;
+
+static volatile sig_atomic_t view_stop;
+
+static void view_on_signal(int sig)
+{
+    (void)sig;
+    view_stop = 1;
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void set_msg(view_t *v, bool error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_msg(view_t *v, bool error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->msg, sizeof(v->msg), fmt, ap);
+    va_end(ap);
+    v->msg_error = error;
+    v->msg_until = mono() + VIEW_MSG_SECONDS;
+}
+
+/* Copy a string, cut to fit. */
+static void copy_str(char *dst, size_t len, const char *src)
+{
+    size_t n = strnlen(src, len - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/*---- sampling ----------------------------------------------------------------------*/
+
+static void spark_push(view_t *v, double value)
+{
+    v->spark[v->spark_head] = value;
+    v->spark_head = (v->spark_head + 1) % VIEW_SPARK_LEN;
+    if (v->spark_n < VIEW_SPARK_LEN) v->spark_n++;
+}
+
+/* The i-th newest sparkline value (0 = newest). */
+static double spark_get(const view_t *v, int i)
+{
+    return v->spark[(v->spark_head - 1 - i + 2 * VIEW_SPARK_LEN) % VIEW_SPARK_LEN];
+}
+
+/* Take a snapshot; the previous one is kept for rates. A failure or a dead process
+ * stops sampling and keeps the last figures on screen. */
+static void sample(view_t *v)
+{
+    v->last_sample = mono();
+    hs_snap_t s;
+    int status = hs_snap_take(v->seg, &s);
+    if (status != HS_OK) {
+        if (!hs_seg_alive(v->seg)) {
+            v->exited = true;
+        } else {
+            copy_str(v->failure, sizeof(v->failure), v->seg->error);
+        }
+        return;
+    }
+    v->failure[0] = '\0';
+    if (v->has_prev) hs_snap_free(&v->prev);
+    v->prev = v->now;
+    v->has_prev = v->has_now;
+    v->now = s;
+    v->has_now = true;
+    v->samples++;
+    if (!s.alive) v->exited = true;
+
+    if (v->has_prev && v->now.t > v->prev.t) {
+        hs_metrics_t m;
+        hs_metrics(v->seg, &v->now.total, &v->prev.total, v->now.t - v->prev.t,
+                   hs_snap_uptime(&v->now), &m);
+        double ops =
+            (isnan(m.malloc_rate) ? 0 : m.malloc_rate) + (isnan(m.free_rate) ? 0 : m.free_rate);
+        spark_push(v, ops > 0 ? ops : 0);
+    }
+}
+
+/*---- drawing helpers ---------------------------------------------------------------*/
+
+/* Print at most `width` columns of `s` at (y, x); never past the right edge. */
+static void put(int y, int x, const char *s, int width)
+{
+    int cols = getmaxx(stdscr);
+    if (x >= cols || width <= 0) return;
+    if (x + width > cols) width = cols - x;
+    mvaddnstr(y, x, s, width);
+}
+
+/* Fill a whole line with the current attributes (for the reverse-video heading). */
+static void fill_line(int y)
+{
+    int cols = getmaxx(stdscr);
+    move(y, 0);
+    for (int x = 0; x < cols; x++)
+        addch(' ');
+}
+
+/* Centre `text` on the screen, wrapped at spaces to the screen's width. */
+static void draw_centered(const char *text)
+{
+    int lines, cols;
+    getmaxyx(stdscr, lines, cols);
+    if (cols < 1 || lines < 1) return;
+    char wrapped[8][128];
+    int n = 0;
+    const char *p = text;
+    while (*p && n < 8) {
+        while (*p == ' ')
+            p++;
+        int len = (int)strlen(p);
+        int take = len;
+        if (take > cols) {
+            take = cols;
+            while (take > 0 && p[take] != ' ')
+                take--;
+            if (take == 0) take = cols; /* one word longer than the line: cut it */
+        }
+        if (take > (int)sizeof(wrapped[0]) - 1) take = (int)sizeof(wrapped[0]) - 1;
+        memcpy(wrapped[n], p, (size_t)take);
+        wrapped[n][take] = '\0';
+        while (take > 0 && wrapped[n][take - 1] == ' ')
+            wrapped[n][--take] = '\0';
+        n++;
+        p += take;
+    }
+    int y0 = (lines - n) / 2;
+    if (y0 < 0) y0 = 0;
+    for (int i = 0; i < n && y0 + i < lines; i++) {
+        int len = (int)strlen(wrapped[i]);
+        int x = (cols - len) / 2;
+        put(y0 + i, x < 0 ? 0 : x, wrapped[i], cols);
+    }
+}
+
+/* The sparkline of total ops/s: the newest value at the right, scaled to the largest
+ * value shown. Block characters in a UTF-8 locale, _.-=# otherwise. */
+static void draw_spark(const view_t *v, int y)
+{
+    static const wchar_t blocks[] = L"\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588";
+    static const char ascii[] = "_.-=#";
+    int cols = getmaxx(stdscr);
+    char now[32] = "-", max[32] = "-";
+    double top = 0;
+    if (v->spark_n > 0) {
+        for (int i = 0; i < v->spark_n; i++)
+            if (spark_get(v, i) > top) top = spark_get(v, i);
+        hs_fmt_count(now, sizeof(now), spark_get(v, 0));
+        hs_fmt_count(max, sizeof(max), top);
+    }
+    const char *label = "ops/s ";
+    int lx = (int)strlen(label);
+    char tail[96];
+    snprintf(tail, sizeof(tail), " now %s  max %s", now, max);
+    int width = cols - lx - (int)strlen(tail);
+    if (width > VIEW_SPARK_LEN) width = VIEW_SPARK_LEN;
+    if (width < 8) width = 0;
+
+    attron(A_BOLD);
+    put(y, 0, label, lx);
+    attroff(A_BOLD);
+    int shown = v->spark_n < width ? v->spark_n : width;
+    int nlevels = v->utf8 ? 8 : 5;
+    wchar_t wline[VIEW_SPARK_LEN + 1];
+    char line[VIEW_SPARK_LEN + 1];
+    for (int i = 0; i < width; i++) {
+        int age = width - 1 - i; /* values older to the left */
+        int level = -1;
+        if (age < shown) {
+            double val = spark_get(v, age);
+            level = top > 0 ? (int)(val / top * nlevels) : 0;
+            if (level >= nlevels) level = nlevels - 1;
+            if (level < 0) level = 0;
+        }
+        wline[i] = level < 0 ? L' ' : blocks[level];
+        line[i] = level < 0 ? ' ' : ascii[level];
+    }
+    wline[width] = L'\0';
+    line[width] = '\0';
+    if (width > 0) {
+        if (v->utf8)
+            mvaddnwstr(y, lx, wline, width);
+        else
+            put(y, lx, line, width);
+    }
+    put(y, lx + width, tail, cols);
+}
+
+/* Column layout of one frame: widths wide enough for the heading (plus the sort
+ * marker) and every cell, and which columns fit after the horizontal scroll. */
+typedef struct layout_s {
+    int width[HS_TABLE_MAX_COLS];
+    int x[HS_TABLE_MAX_COLS]; /* -1: not shown */
+} layout_t;
+
+static void layout(const hs_table_t *t, int hscroll, int cols, layout_t *l)
+{
+    for (int c = 0; c < t->ncols; c++) {
+        int w = (int)strlen(t->cols[c].name) + 1;
+        if (t->cols[c].width > w) w = t->cols[c].width;
+        for (int r = 0; r < t->nrows; r++) {
+            int len = (int)strnlen(t->rows[r].cell[c], HS_CELL_LEN);
+            if (len > w) w = len;
+        }
+        l->width[c] = w;
+        l->x[c] = -1;
+    }
+    if (t->ncols == 0) return;
+    l->x[0] = 0;
+    int x = l->width[0];
+    for (int c = 1 + hscroll; c < t->ncols && x + 1 < cols; c++) {
+        l->x[c] = x + 1;
+        x += 1 + l->width[c];
+    }
+}
+
+static void draw_cell(int y, const layout_t *l, int c, const char *text, bool numeric)
+{
+    int len = (int)strnlen(text, HS_CELL_LEN);
+    int x = l->x[c];
+    if (numeric && len < l->width[c]) x += l->width[c] - len;
+    put(y, x, text, l->width[c] - (x - l->x[c]));
+}
+
+/* hs_table_sort puts numbers in descending order and text in ascending order, unless
+ * inverted. */
+static bool descending(const view_t *v, const hs_table_t *t, int col)
+{
+    return t->cols[col].numeric != v->invert[v->view];
+}
+
+static void draw_heading(const view_t *v, const hs_table_t *t, const layout_t *l, int y, int sort)
+{
+    attron(A_REVERSE);
+    fill_line(y);
+    for (int c = 0; c < t->ncols; c++) {
+        if (l->x[c] < 0) continue;
+        char text[64];
+        if (c == sort) {
+            const char *mark =
+                descending(v, t, c) ? (v->utf8 ? "\u25bc" : "v") : (v->utf8 ? "\u25b2" : "^");
+            snprintf(text, sizeof(text), "%s%s", mark, t->cols[c].name);
+        } else {
+            snprintf(text, sizeof(text), "%s", t->cols[c].name);
+        }
+        int len = (int)strlen(t->cols[c].name) + (c == sort);
+        int x = l->x[c];
+        if (t->cols[c].numeric && len < l->width[c]) x += l->width[c] - len;
+        if (c == sort) attron(A_BOLD);
+        /* the marker is one column but may be several bytes: give put() the bytes */
+        put(y, x, text, (int)strlen(text));
+        if (c == sort) attroff(A_BOLD);
+    }
+    attroff(A_REVERSE);
+}
+
+/* The status line: exit notice, prompt, message, or the state and a key hint. */
+static void draw_status(const view_t *v, const hs_table_t *t, int sort, int shown)
+{
+    int lines, cols;
+    getmaxyx(stdscr, lines, cols);
+    int y = lines - 1;
+    char buf[512];
+    if (v->exited) {
+        snprintf(buf, sizeof(buf), " process %d (%s) exited %s press q to quit ", (int)v->seg->pid,
+                 v->seg->comm, v->utf8 ? "\u2014" : "-");
+        attron(A_REVERSE | A_BOLD);
+        fill_line(y);
+        put(y, 0, buf, (int)strlen(buf));
+        attroff(A_REVERSE | A_BOLD);
+        return;
+    }
+    if (v->prompt) {
+        snprintf(buf, sizeof(buf), "refresh interval in seconds (%.1f to %.0f): %s", VIEW_DELAY_MIN,
+                 VIEW_DELAY_MAX, v->input);
+        attron(A_BOLD);
+        put(y, 0, buf, cols);
+        attroff(A_BOLD);
+        move(y, (int)strlen(buf) < cols ? (int)strlen(buf) : cols - 1);
+        return;
+    }
+    if (v->msg[0] && mono() < v->msg_until) {
+        attron(v->msg_error ? A_REVERSE | A_BOLD : A_BOLD);
+        put(y, 0, v->msg, cols);
+        attroff(A_REVERSE | A_BOLD);
+        return;
+    }
+    if (v->failure[0]) {
+        attron(A_REVERSE | A_BOLD);
+        put(y, 0, v->failure, cols);
+        attroff(A_REVERSE | A_BOLD);
+        return;
+    }
+    /* the state first, then the views in front of it: all of them when they fit */
+    char state[256];
+    int n = 0;
+    if (v->paused) n += snprintf(state + n, sizeof(state) - (size_t)n, "| PAUSED ");
+    if (v->totals)
+        n += snprintf(state + n, sizeof(state) - (size_t)n, "| totals ");
+    else
+        n += snprintf(state + n, sizeof(state) - (size_t)n, "| rate/s, %gs ", v->delay);
+    if (t != NULL && sort >= 0 && sort < t->ncols)
+        n += snprintf(state + n, sizeof(state) - (size_t)n, "| sort %s %s ", t->cols[sort].name,
+                      descending(v, t, sort) ? "desc" : "asc");
+    if (t != NULL && shown < t->nrows)
+        n += snprintf(state + n, sizeof(state) - (size_t)n, "| %d-%d/%d ",
+                      t->nrows ? v->scroll + 1 : 0, v->scroll + shown, t->nrows);
+    char tabs[128];
+    int m = 0;
+    for (int i = 0; i < HS_VIEW_COUNT; i++)
+        m += snprintf(tabs + m, sizeof(tabs) - (size_t)m, i == (int)v->view ? "[%d %s] " : "%d %s ",
+                      i + 1, hs_view_name((enum hs_view)i));
+    if (m + n > cols)
+        snprintf(tabs, sizeof(tabs), "[%d %s] ", (int)v->view + 1, hs_view_name(v->view));
+    snprintf(buf, sizeof(buf), "%s%s", tabs, state);
+    put(y, 0, buf, cols);
+    const char *hint = "h help  q quit";
+    int hx = cols - (int)strlen(hint);
+    if (hx > (int)strlen(buf) + 1) {
+        attron(A_BOLD);
+        put(y, hx, hint, (int)strlen(hint));
+        attroff(A_BOLD);
+    }
+}
+
+/* The help text: every key of keys.h, then the columns of the current view. */
+#define VIEW_HELP_LINES (VIEW_NKEYS + HS_TABLE_MAX_COLS + 4)
+typedef struct help_s {
+    char line[VIEW_HELP_LINES][160];
+    bool bold[VIEW_HELP_LINES];
+    int n;
+} help_t;
+
+static void help_add(help_t *h, bool bold, const char *left, const char *right)
+{
+    if (h->n >= VIEW_HELP_LINES) return;
+    if (right != NULL)
+        snprintf(h->line[h->n], sizeof(h->line[0]), "  %-10s %s", left, right);
+    else
+        snprintf(h->line[h->n], sizeof(h->line[0]), "%s", left);
+    h->bold[h->n++] = bold;
+}
+
+static void help_build(const view_t *v, help_t *h)
+{
+    char buf[128];
+    h->n = 0;
+    snprintf(buf, sizeof(buf), "hakstat %s: keys", PACKAGE_VERSION);
+    help_add(h, true, buf, NULL);
+    for (int i = 0; i < VIEW_NKEYS; i++)
+        help_add(h, false, view_keys[i].label, view_keys[i].help);
+    help_add(h, false, "", NULL);
+    snprintf(buf, sizeof(buf), "columns of the %s view:", hs_view_name(v->view));
+    help_add(h, true, buf, NULL);
+    int ncols = 0;
+    const hs_col_t *c = hs_view_cols(v->view, &ncols);
+    for (int i = 0; c != NULL && i < ncols; i++)
+        help_add(h, false, c[i].name, c[i].doc);
+}
+
+/* Help fills the screen above a footer; when it does not fit, the scrolling keys page
+ * through it and any other key returns. */
+static void draw_help(view_t *v)
+{
+    int lines, cols;
+    getmaxyx(stdscr, lines, cols);
+    help_t h;
+    help_build(v, &h);
+    int room = lines - 1;
+    if (v->help_scroll > h.n - room) v->help_scroll = h.n - room;
+    if (v->help_scroll < 0) v->help_scroll = 0;
+    for (int y = 0; y < room && v->help_scroll + y < h.n; y++) {
+        int i = v->help_scroll + y;
+        if (h.bold[i]) attron(A_BOLD);
+        put(y, 0, h.line[i], cols);
+        if (h.bold[i]) attroff(A_BOLD);
+    }
+    char foot[128];
+    if (h.n > room)
+        snprintf(foot, sizeof(foot),
+                 "lines %d-%d of %d: Up/Down/PgUp/PgDn scroll, any other key "
+                 "returns",
+                 v->help_scroll + 1, v->help_scroll + room, h.n);
+    else
+        snprintf(foot, sizeof(foot), "press any key to return");
+    v->help_fits = h.n <= room;
+    attron(A_REVERSE);
+    fill_line(lines - 1);
+    put(lines - 1, 0, foot, cols);
+    attroff(A_REVERSE);
+}
+
+static int sort_column(const view_t *v, const hs_table_t *t)
+{
+    int c = v->sort_col[v->view];
+    if (c < 0 || c >= t->ncols) c = hs_table_default_sort(v->view);
+    if (c < 0 || c >= t->ncols) c = 0;
+    return c;
+}
+
+/* Draw one frame from the current snapshots. */
+static void draw(view_t *v)
+{
+    int lines, cols;
+    getmaxyx(stdscr, lines, cols);
+    erase();
+    curs_set(v->prompt ? 1 : 0);
+    if (cols < VIEW_MIN_COLS || lines < VIEW_MIN_LINES) {
+        char buf[128];
+        snprintf(buf, sizeof(buf), "hakstat: terminal too small (need %dx%d, have %dx%d)",
+                 VIEW_MIN_COLS, VIEW_MIN_LINES, cols, lines);
+        draw_centered(buf);
+        wnoutrefresh(stdscr);
+        doupdate();
+        return;
+    }
+    if (v->help) {
+        draw_help(v);
+        wnoutrefresh(stdscr);
+        doupdate();
+        return;
+    }
+
+    hs_table_t t;
+    memset(&t, 0, sizeof(t));
+    bool have_table = false;
+    char summary[HS_SUMMARY_LINES][HS_SUMMARY_LEN];
+    int nsum = 0;
+    if (v->has_now) {
+        const hs_snap_t *prev = v->has_prev ? &v->prev : NULL;
+        nsum = hs_summary(summary, v->seg, &v->now, prev, v->totals);
+        if (hs_table_build(&t, v->view, v->seg, &v->now, prev, v->totals) == 0)
+            have_table = true;
+        else
+            set_msg(v, true, "out of memory building the table");
+    }
+    if (nsum < 0) nsum = 0;
+    if (nsum > HS_SUMMARY_LINES) nsum = HS_SUMMARY_LINES;
+    int sort = -1;
+    if (have_table) {
+        sort = sort_column(v, &t);
+        hs_table_sort(&t, sort, v->invert[v->view]);
+    }
+
+    /* Room: the status line and heading always; then keep a few rows; then summary
+     * lines; the sparkline only when everything else fits. */
+    int nrows = have_table ? t.nrows : 0;
+    int keep = nrows < VIEW_MIN_ROWS ? nrows : VIEW_MIN_ROWS;
+    int top = lines - 2 - keep;
+    if (nsum > top) nsum = top;
+    bool spark = top > nsum;
+
+    int y = 0;
+    for (int i = 0; i < nsum; i++)
+        put(y++, 0, summary[i], cols);
+    if (!v->has_now) put(y++, 0, v->failure[0] ? v->failure : "waiting for a snapshot", cols);
+    if (spark) draw_spark(v, y++);
+
+    int shown = 0;
+    if (have_table) {
+        if (v->hscroll > t.ncols - 2) v->hscroll = t.ncols > 2 ? t.ncols - 2 : 0;
+        if (v->hscroll < 0) v->hscroll = 0;
+        layout_t l;
+        layout(&t, v->hscroll, cols, &l);
+        draw_heading(v, &t, &l, y++, sort);
+        int room = lines - 1 - y;
+        if (room < 0) room = 0;
+        v->page = room;
+        if (v->scroll > t.nrows - room) v->scroll = t.nrows - room;
+        if (v->scroll < 0) v->scroll = 0;
+        if (t.nrows == 0 && room > 0)
+            put(y, 0,
+                v->view == HS_VIEW_SITES ? "(no sampled allocation sites yet)"
+                                         : "(nothing to show in this view yet)",
+                cols);
+        for (int r = v->scroll; r < t.nrows && shown < room; r++, shown++) {
+            for (int c = 0; c < t.ncols; c++)
+                if (l.x[c] >= 0) draw_cell(y, &l, c, t.rows[r].cell[c], t.cols[c].numeric);
+            y++;
+        }
+    }
+    draw_status(v, have_table ? &t : NULL, sort, shown);
+    if (have_table) hs_table_free(&t);
+    wnoutrefresh(stdscr);
+    doupdate();
+}
+
+/*---- keys --------------------------------------------------------------------------*/
+
+static enum hs_key_action key_action(int ch)
+{
+    for (int i = 0; i < VIEW_NKEYS; i++)
+        if (ch == view_keys[i].key || (view_keys[i].key2 != 0 && ch == view_keys[i].key2))
+            return view_keys[i].action;
+    return HS_KEY_NONE;
+}
+
+static void set_view(view_t *v, enum hs_view view)
+{
+    if (view != v->view) {
+        v->view = view;
+        v->scroll = 0;
+        v->hscroll = 0;
+    }
+}
+
+static void set_delay(view_t *v, double delay)
+{
+    if (delay < VIEW_DELAY_MIN) delay = VIEW_DELAY_MIN;
+    if (delay > VIEW_DELAY_MAX) delay = VIEW_DELAY_MAX;
+    v->delay = delay;
+    set_msg(v, false, "refresh every %g s", delay);
+}
+
+static void move_sort(view_t *v, int step)
+{
+    int ncols = 0;
+    hs_view_cols(v->view, &ncols);
+    if (ncols <= 0) return;
+    int c = v->sort_col[v->view];
+    if (c < 0 || c >= ncols) c = hs_table_default_sort(v->view);
+    if (c < 0 || c >= ncols) c = 0;
+    v->sort_col[v->view] = (c + step + ncols) % ncols;
+    v->scroll = 0;
+}
+
+static void toggle_profiling(view_t *v)
+{
+    /* A request not yet honoured counts as the state, so P twice undoes it. */
+    bool on = false;
+    if (v->has_now)
+        on = v->now.control != v->now.prof_period ? v->now.control != 0 : v->now.prof_period != 0;
+    uint64_t period = on ? 0 : VIEW_PROF_PERIOD;
+    if (hs_seg_set_profiling(v->seg, period) != HS_OK) {
+        set_msg(v, true, "%s", v->seg->error);
+        return;
+    }
+    if (v->has_now) v->now.control = period;
+    if (period)
+        set_msg(v, false, "asked process %d to time 1 call in %d", (int)v->seg->pid,
+                VIEW_PROF_PERIOD);
+    else
+        set_msg(v, false, "asked process %d to stop cycle profiling", (int)v->seg->pid);
+}
+
+/* Typing a refresh interval: digits and a point, Backspace, Enter, Escape. */
+static void prompt_key(view_t *v, int ch)
+{
+    if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+        v->prompt = false;
+        char *end = NULL;
+        errno = 0;
+        double d = strtod(v->input, &end);
+        if (v->input_len == 0) return;
+        if (errno || end == v->input || *end != '\0' || !(d >= VIEW_DELAY_MIN) ||
+            !(d <= VIEW_DELAY_MAX)) {
+            set_msg(v, true, "refresh interval must be %.1f to %.0f seconds, not \"%s\"",
+                    VIEW_DELAY_MIN, VIEW_DELAY_MAX, v->input);
+            return;
+        }
+        set_delay(v, d);
+    } else if (ch == 27) {
+        v->prompt = false;
+    } else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+        if (v->input_len > 0) v->input[--v->input_len] = '\0';
+    } else if (((ch >= '0' && ch <= '9') || ch == '.') &&
+               v->input_len < (int)sizeof(v->input) - 1) {
+        v->input[v->input_len++] = (char)ch;
+        v->input[v->input_len] = '\0';
+    }
+}
+
+/* Handle one key. Returns false when the screen should close. */
+static bool handle_key(view_t *v, int ch)
+{
+    if (ch == KEY_RESIZE) return true; /* the next frame reads the new size */
+    if (v->prompt) {
+        prompt_key(v, ch);
+        return true;
+    }
+    if (v->help) { /* any key closes help, but scrolling keys page a long one */
+        enum hs_key_action a = v->help_fits ? HS_KEY_NONE : key_action(ch);
+        int page = getmaxy(stdscr) - 2;
+        if (a == HS_KEY_UP || a == HS_KEY_DOWN)
+            v->help_scroll += a == HS_KEY_UP ? -1 : 1;
+        else if (a == HS_KEY_PAGE_UP || a == HS_KEY_PAGE_DOWN)
+            v->help_scroll += a == HS_KEY_PAGE_UP ? -page : page;
+        else if (a == HS_KEY_TOP || a == HS_KEY_BOTTOM)
+            v->help_scroll = a == HS_KEY_TOP ? 0 : 1 << 30; /* clamped when drawn */
+        else
+            v->help = false;
+        return true;
+    }
+    switch (key_action(ch)) {
+    case HS_KEY_QUIT:
+        return false;
+    case HS_KEY_HELP:
+        v->help = true;
+        v->help_scroll = 0;
+        break;
+    case HS_KEY_PAUSE:
+        if (v->exited) break;
+        v->paused = !v->paused;
+        if (!v->paused) v->last_sample = 0; /* sample now */
+        set_msg(v, false, v->paused ? "paused: space resumes" : "resumed");
+        break;
+    case HS_KEY_VIEW_THREADS:
+        set_view(v, HS_VIEW_THREADS);
+        break;
+    case HS_KEY_VIEW_CLASSES:
+        set_view(v, HS_VIEW_CLASSES);
+        break;
+    case HS_KEY_VIEW_TOTALS:
+        set_view(v, HS_VIEW_TOTALS);
+        break;
+    case HS_KEY_VIEW_SITES:
+        set_view(v, HS_VIEW_SITES);
+        break;
+    case HS_KEY_VIEW_NEXT:
+        set_view(v, (enum hs_view)((v->view + 1) % HS_VIEW_COUNT));
+        break;
+    case HS_KEY_VIEW_PREV:
+        set_view(v, (enum hs_view)((v->view + HS_VIEW_COUNT - 1) % HS_VIEW_COUNT));
+        break;
+    case HS_KEY_SORT_PREV:
+        move_sort(v, -1);
+        break;
+    case HS_KEY_SORT_NEXT:
+        move_sort(v, 1);
+        break;
+    case HS_KEY_SORT_INVERT:
+        v->invert[v->view] = !v->invert[v->view];
+        v->scroll = 0;
+        break;
+    case HS_KEY_RATES:
+        v->totals = !v->totals;
+        set_msg(v, false, v->totals ? "showing totals since start" : "showing rates per second");
+        break;
+    case HS_KEY_FASTER:
+        set_delay(v, v->delay / 2);
+        break;
+    case HS_KEY_SLOWER:
+        set_delay(v, v->delay * 2);
+        break;
+    case HS_KEY_DELAY:
+        v->prompt = true;
+        v->input[0] = '\0';
+        v->input_len = 0;
+        break;
+    case HS_KEY_PROFILE:
+        toggle_profiling(v);
+        break;
+    case HS_KEY_UP:
+        v->scroll--;
+        break;
+    case HS_KEY_DOWN:
+        v->scroll++;
+        break;
+    case HS_KEY_PAGE_UP:
+        v->scroll -= v->page > 1 ? v->page - 1 : 1;
+        break;
+    case HS_KEY_PAGE_DOWN:
+        v->scroll += v->page > 1 ? v->page - 1 : 1;
+        break;
+    case HS_KEY_TOP:
+        v->scroll = 0;
+        break;
+    case HS_KEY_BOTTOM:
+        v->scroll = 1 << 30; /* clamped by the next frame */
+        break;
+    case HS_KEY_LEFT:
+        if (v->hscroll > 0) v->hscroll--;
+        break;
+    case HS_KEY_RIGHT:
+        v->hscroll++; /* clamped by the next frame */
+        break;
+    case HS_KEY_REDRAW:
+        clearok(curscr, TRUE);
+        break;
+    case HS_KEY_NONE:
+        break;
+    }
+    if (v->scroll < 0) v->scroll = 0;
+    return true;
+}
+
+/*---- the loop ----------------------------------------------------------------------*/
+
+static void view_init(view_t *v, hs_seg_t *seg, const hs_opts_t *opts)
+{
+    memset(v, 0, sizeof(*v));
+    v->seg = seg;
+    v->view = opts->view < HS_VIEW_COUNT ? opts->view : HS_VIEW_THREADS;
+    v->totals = opts->totals;
+    v->delay = opts->delay > 0 ? opts->delay : 1.0;
+    if (v->delay < VIEW_DELAY_MIN) v->delay = VIEW_DELAY_MIN;
+    if (v->delay > VIEW_DELAY_MAX) v->delay = VIEW_DELAY_MAX;
+    v->count = opts->count > 0 ? opts->count : 0;
+    for (int i = 0; i < HS_VIEW_COUNT; i++) {
+        v->sort_col[i] = -1;
+        if (opts->sort[0] == '\0') continue;
+        int ncols = 0;
+        const hs_col_t *cols = hs_view_cols((enum hs_view)i, &ncols);
+        for (int c = 0; cols != NULL && c < ncols; c++)
+            if (strcasecmp(cols[c].name, opts->sort) == 0) v->sort_col[i] = c;
+    }
+    const char *codeset = nl_langinfo(CODESET);
+    v->utf8 = codeset != NULL && strcmp(codeset, "UTF-8") == 0;
+}
+
+int view_run(hs_seg_t *seg, const hs_opts_t *opts)
+{
+    view_t v;
+    setlocale(LC_ALL, "");
+    view_init(&v, seg, opts);
+
+    /* Our handlers first: curses leaves alone the signals a program already handles. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = view_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+
+    SCREEN *screen = newterm(NULL, stdout, stdin);
+    if (screen == NULL) {
+        const char *term = getenv("TERM");
+        fprintf(stderr, "hakstat: cannot use terminal type \"%s\"\n", term ? term : "");
+        return HS_ERR_SYSTEM;
+    }
+    set_term(screen);
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    set_escdelay(50);
+    curs_set(0);
+
+    sample(&v);
+    int status = HS_OK;
+    while (!view_stop) {
+        double now = mono();
+        bool sampling = !v.paused && !v.exited;
+        if (sampling && now >= v.last_sample + v.delay) {
+            if (v.count > 0 && v.samples > v.count) break;
+            sample(&v);
+            now = mono();
+        }
+        draw(&v);
+
+        int wait_ms = VIEW_MAX_WAIT_MS;
+        if (sampling) {
+            double left = (v.last_sample + v.delay - now) * 1000;
+            if (left < wait_ms) wait_ms = left > 0 ? (int)ceil(left) : 0;
+        }
+        if (v.msg[0] && v.msg_until > now && (v.msg_until - now) * 1000 < wait_ms)
+            wait_ms = (int)ceil((v.msg_until - now) * 1000);
+        timeout(wait_ms);
+        int ch = getch();
+        if (ch == ERR) continue;
+        if (!handle_key(&v, ch)) break;
+    }
+
+    endwin();
+    delscreen(screen);
+    if (v.has_prev) hs_snap_free(&v.prev);
+    if (v.has_now) hs_snap_free(&v.now);
+    return status;
+}
