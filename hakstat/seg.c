@@ -149,9 +149,9 @@ int hs_seg_open_path(hs_seg_t *seg, const char *path, bool writable)
     memset(seg, 0, sizeof(*seg));
     seg->fd = -1;
     snprintf(seg->path, sizeof(seg->path), "%s", path);
-    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 && writable && errno == EACCES) {
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         writable = false;
     }
     if (fd < 0) {
