@@ -122,7 +122,7 @@ void hk_report_thread_exit(const hk_stat_counters_t *t)
 
 void hk_report_at_exit(void)
 {
-    if (!hk_opt.fast_stats && !hk_opt.profile_sample) return;
+    if (!hk_opt.fast_stats && !hk_opt.tiny_profile) return;
     hk_stat_counters_t total;
     hk_stats_totals(&total);
     if (hk_opt.fast_stats) {
@@ -130,5 +130,5 @@ void hk_report_at_exit(void)
             if (!h->abandoned && h == hk_tls) fast_stats_line("thread", (uint64_t)getpid(), h->ctr);
         fast_stats_line("total", 0, &total);
     }
-    if (hk_opt.profile_sample) report_profile(&total);
+    if (hk_opt.tiny_profile) report_profile(&total);
 }

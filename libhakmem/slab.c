@@ -176,6 +176,10 @@ void hk_heap_purge(hk_heap_t *h)
 uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
 {
     uint32_t n = 0, size = hk_class_size[cls];
+    /* Fresh memory faults on first touch: a refill carves at most two OS pages' worth,
+     * so it does not take the faults of blocks nobody has asked for yet. */
+    uint32_t budget = (uint32_t)(2 * HK_OS_PAGE / size);
+    if (budget == 0) budget = 1;
     hk_block_t *head = bin->head;
     while (n < want) {
         hk_page_t *s = h->partial[cls];
@@ -192,7 +196,8 @@ uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
             for (; taken < limit && i < HK_BITMAP_WORDS; i++) {
                 uint64_t w = bm[i];
                 while (w && taken < limit) {
-                    hk_block_t *b = (hk_block_t *)(base + (size_t)(i * 64 + (uint32_t)__builtin_ctzll(w)) * size);
+                    uint32_t idx = i * 64 + (uint32_t)__builtin_ctzll(w);
+                    hk_block_t *b = (hk_block_t *)(base + (size_t)idx * size);
                     *tail = b;
                     tail = &b->next;
                     w &= w - 1;
@@ -210,6 +215,8 @@ uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
         /* Carve from the top down so the cache hands out ascending addresses. */
         uint32_t carve = want - n, left = (uint32_t)((size_t)(s->end - s->bump) / size);
         if (carve > left) carve = left;
+        if (carve > budget) carve = budget;
+        budget -= carve;
         char *b = s->bump + (size_t)carve * size;
         for (uint32_t i = 0; i < carve; i++) {
             b -= size;
@@ -219,7 +226,10 @@ uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
         s->bump += (size_t)carve * size;
         n += carve;
         s->used += n - start;
-        if (!slab_has_blocks(s)) partial_remove(h, s);
+        if (!slab_has_blocks(s))
+            partial_remove(h, s);
+        else if (n == start || budget == 0)
+            break; /* only fresh memory is left, and this refill has carved its share */
     }
     bin->head = head;
     bin->count += n;

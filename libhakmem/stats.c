@@ -52,36 +52,36 @@ static uint64_t realtime_ns(void)
 /* ---------------------------------------------------------------------------------------
  * Thread start and end
  * ------------------------------------------------------------------------------------- */
+/* Only finding and marking a free slot happens under the lock; the slot is filled in
+ * afterwards, while its odd generation tells readers to look again. A heap's own
+ * counters are zero here: whatever is done for an abandoned heap is counted by the
+ * thread doing it (thread.c:hk_heap_abandoned_collect). */
 void hk_stats_thread_start(hk_heap_t *h)
 {
+    uint64_t tid = (uint64_t)syscall(SYS_gettid), now = realtime_ns();
+    hk_stat_slot_t *s = slots(), *mine = NULL;
     h->ctr = &h->own;
     h->slot = HK_NO_SLOT;
     pthread_mutex_lock(&stats_lock);
-    /* An adopted heap may hold counts made for it while no thread ran it (remote
-     * frees collected on its behalf): they belong to the totals, not to this thread. */
-    gen_begin(&hk_sh->retired_gen);
-    counters_add(&hk_sh->retired, &h->own);
-    gen_end(&hk_sh->retired_gen);
-    memset(&h->own, 0, sizeof(h->own));
-    hk_stat_slot_t *s = slots();
     for (uint32_t i = 0; i < hk_sh->nslots; i++) {
         if (s[i].state != HK_SLOT_FREE) continue;
         gen_begin(&s[i].gen);
         s[i].state = HK_SLOT_LIVE;
-        s[i].tid = (uint64_t)syscall(SYS_gettid);
-        s[i].start_ns = realtime_ns();
-        memset(&s[i].ctr, 0, sizeof(s[i].ctr));
-        gen_end(&s[i].gen);
         h->slot = i;
-        h->ctr = &s[i].ctr;
-        hk_site_heap_start(h, s[i].sites, &s[i].sites_gen);
+        mine = &s[i];
         break;
     }
-    if (h->slot == HK_NO_SLOT) {
-        hk_sh->unslotted++;
+    if (mine == NULL) hk_sh->unslotted++;
+    pthread_mutex_unlock(&stats_lock);
+    if (mine) {
+        mine->tid = tid;
+        mine->start_ns = now;
+        h->ctr = &mine->ctr; /* zeroed when its last thread gave it back */
+        hk_site_heap_start(h, mine->sites, &mine->sites_gen);
+        gen_end(&mine->gen);
+    } else {
         hk_site_heap_start(h, h->own_sites, &h->own_sites_gen);
     }
-    pthread_mutex_unlock(&stats_lock);
     hk_prof_heap_start(h);
 }
 

@@ -135,9 +135,15 @@ void hk_heap_abandoned_collect(hk_heap_t *h)
 {
     if (pthread_mutex_trylock(&hk_heaps_lock) != 0) return;
     if (__atomic_load_n(&h->abandoned, __ATOMIC_RELAXED)) {
+        /* The work is counted by the thread doing it, in its own slot: nobody else
+         * writes there, and the counts are visible at once. */
+        hk_heap_t *me = hk_tls;
+        hk_stat_counters_t *own = h->ctr;
+        if (me != &hk_heap_empty) h->ctr = me->ctr;
         hk_remote_collect(h);
         hk_heap_purge(h);
-        hk_stats_publish_unslotted(h); /* what was counted on its behalf */
+        h->ctr = own;
+        if (me == &hk_heap_empty) hk_stats_publish_unslotted(h);
     }
     pthread_mutex_unlock(&hk_heaps_lock);
 }
