@@ -152,8 +152,8 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
         }
     }
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
-    if (!o->list && !pid_given) return usage_error("%s", "give -p PID or -l");
     if (o->set_profile && !pid_given) return usage_error("%s", "--profile needs -p PID");
+    if (!o->list && !pid_given) return usage_error("%s", "give -p PID or -l");
     if (o->sort[0]) {
         int n;
         const hs_col_t *cols = hs_view_cols(o->view, &n);

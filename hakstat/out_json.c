@@ -18,8 +18,8 @@ void out_json_string(FILE *f, const char *s)
         unsigned char ch = (unsigned char)*s;
         if (ch == '"' || ch == '\\')
             fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
+        else if (ch < 0x20 || ch > 0x7e)
+            fprintf(f, "\\u%04x", ch); /* bytes of unknown encoding, as Latin-1 */
         else
             fputc(ch, f);
     }

@@ -158,6 +158,8 @@ int hs_seg_open_path(hs_seg_t *seg, const char *path, bool writable)
         if (errno == EACCES || errno == EPERM)
             return fail(seg, HS_ERR_PERM, "%s: permission denied", path);
         if (errno == ENOENT) return fail(seg, HS_ERR_NOSEG, "%s: no such segment", path);
+        if (errno == ELOOP)
+            return fail(seg, HS_ERR_CORRUPT, "%s: a symbolic link, not a segment", path);
         return fail(seg, HS_ERR_SYSTEM, "%s: %s", path, strerror(errno));
     }
     struct stat st;

@@ -72,8 +72,12 @@ static void thread_name(pid_t pid, uint64_t tid, char *out, size_t len)
     close(fd);
     if (n <= 0) n = 0;
     out[n] = '\0';
-    for (ssize_t i = 0; i < n; i++)
-        if (out[i] == '\n' || (unsigned char)out[i] < 32) out[i] = '\0';
+    /* Names are the process's to choose: keep printable ASCII only. */
+    for (ssize_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)out[i];
+        if (ch == '\n') out[i] = '\0';
+        else if (ch < 32 || ch > 126) out[i] = '?';
+    }
 }
 
 /* Read the whole file twice. A slot is taken from the first copy when its generation is
@@ -82,6 +86,7 @@ static void thread_name(pid_t pid, uint64_t tid, char *out, size_t len)
 int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap)
 {
     memset(snap, 0, sizeof(*snap));
+    seg->error[0] = '\0';
     unsigned char *a = malloc(seg->size), *b = malloc(seg->size);
     snap->threads = calloc(seg->nslots ? seg->nslots : 1, sizeof(hs_thread_t));
     if (a == NULL || b == NULL || snap->threads == NULL) {

@@ -135,6 +135,7 @@ void hk_shm_remove(void);
  * "site.c"
  * ------------------------------------------------------------------------------------- */
 void hk_site_sample(hk_heap_t *h, void *ra, size_t size);
+void *hk_site_sample_ret(hk_heap_t *h, size_t size, void *ret, void *ra);
 void hk_site_heap_start(hk_heap_t *h, hk_stat_site_t *sites, uint64_t *sites_gen);
 
 /* ---------------------------------------------------------------------------------------

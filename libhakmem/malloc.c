@@ -38,7 +38,7 @@ static inline hk_heap_t *current_heap(void)
  * at multiples of their size, as slabs start at 64 KiB boundaries. */
 static void *aligned_malloc(size_t align, size_t size, void *ra)
 {
-    if (align <= HK_MIN_ALIGN) return hk_malloc_fast(size);
+    if (align <= HK_MIN_ALIGN) return hk_malloc_fast(size, ra);
     if (size > HK_SIZE_LIMIT || align > HK_SIZE_LIMIT / 2) {
         errno = ENOMEM;
         return NULL;
@@ -70,7 +70,7 @@ static void count_call(enum hk_stat_id id)
  * ------------------------------------------------------------------------------------- */
 HK_EXPORT void *malloc(size_t size)
 {
-    return hk_malloc_fast(size);
+    return hk_malloc_fast(size, HK_RA_CALLER);
 }
 
 HK_EXPORT void free(void *p)
@@ -85,7 +85,7 @@ HK_EXPORT void *calloc(size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    void *p = hk_malloc_fast(total);
+    void *p = hk_malloc_fast(total, __builtin_return_address(0));
     if (p == NULL) return NULL;
     count_call(HK_STAT_calloc);
     /* A fresh large mapping is already zero. */
@@ -105,7 +105,7 @@ HK_EXPORT size_t malloc_usable_size(void *p)
  * with errno ENOMEM and leaves the old block as it was. */
 HK_EXPORT void *realloc(void *p, size_t size)
 {
-    if (p == NULL) return hk_malloc_fast(size);
+    if (p == NULL) return hk_malloc_fast(size, __builtin_return_address(0));
     if (size == 0) {
         hk_free_fast(p);
         return NULL;
@@ -129,7 +129,7 @@ HK_EXPORT void *realloc(void *p, size_t size)
     }
     /* Keep the block when it fits and would not waste more than half of it. */
     if (seg->kind == HK_SEG_SMALL && size <= old && size >= old / 2) return p;
-    void *q = hk_malloc_fast(size);
+    void *q = hk_malloc_fast(size, __builtin_return_address(0));
     if (q == NULL) return NULL;
     memcpy(q, p, size < old ? size : old);
     hk_free_fast(p);

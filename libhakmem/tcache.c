@@ -115,9 +115,11 @@ static void *malloc_slow(hk_heap_t *h, size_t size, void *ra, bool sampling)
     return hk_malloc_class(h, cls, size, ra);
 }
 
-void *hk_malloc_slow(hk_heap_t *h, size_t size, void *ra)
+/* Tail-called from malloc() with ra HK_RA_CALLER: then our return address is the
+ * program's call site. */
+HK_NOINLINE void *hk_malloc_slow(hk_heap_t *h, size_t size, void *ra)
 {
-    return malloc_slow(h, size, ra, true);
+    return malloc_slow(h, size, ra ? ra : __builtin_return_address(0), true);
 }
 
 /* The same paths without the profiling test, for prof.c to time. */

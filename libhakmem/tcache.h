@@ -33,8 +33,7 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra)
             uint64_t bytes = ctr->c[HK_STAT_bytes] + size;
             ctr->c[HK_STAT_bytes] = bytes;
             ctr->class_alloc[cls] = n;
-            if (hk_unlikely(bytes >= h->site_next))
-                hk_site_sample(h, ra, size);
+            if (hk_unlikely(bytes >= h->site_next)) return hk_site_sample_ret(h, size, b, ra);
             return b;
         }
     }
@@ -69,10 +68,15 @@ HK_INLINE void hk_free_inline(void *p, bool sampling)
     hk_free_slow(p);
 }
 
-/* Inlined into each entry point, so the return address is the program's call site. */
-HK_INLINE void *hk_malloc_fast(size_t size)
+/* The allocation site is the return address of the entry point. malloc() passes
+ * HK_RA_CALLER: its cold paths are tail calls, so the callee reads the address itself
+ * and the fast path never loads it. Entry points that do more after allocating pass
+ * __builtin_return_address(0). */
+#define HK_RA_CALLER NULL
+
+HK_INLINE void *hk_malloc_fast(size_t size, void *ra)
 {
-    return hk_malloc_inline(size, true, __builtin_return_address(0));
+    return hk_malloc_inline(size, true, ra);
 }
 
 HK_INLINE void hk_free_fast(void *p)

@@ -39,7 +39,7 @@
 #define HK_OS_PAGE       4096
 
 #define HK_NCLASSES      HK_STATS_NCLASSES
-#define HK_TINY_MAX      1024     /* sizes up to here map to a class through one table load */
+#define HK_TINY_MAX      8192     /* sizes up to here map to a class through one table load */
 #define HK_SMALL_MAX     131072   /* largest class; bigger blocks are mapped on their own */
 #define HK_MIN_ALIGN     16
 #define HK_SLAB_MIN_BLOCKS 8      /* a slab spans enough pages to hold this many blocks */

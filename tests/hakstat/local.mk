@@ -9,3 +9,17 @@ check_PROGRAMS += %D%/workload-helper
 HK_HAKSTAT_TESTS = %D%/screen.sh
 TESTS += $(HK_HAKSTAT_TESTS)
 EXTRA_DIST += $(HK_HAKSTAT_TESTS)
+
+## reader-test: the segment reader (hakstat/libhakstat.la) on crafted, broken and
+## changing segment files. cli.sh: hakstat end to end against workload-helper and
+## busy-helper (which allocates until its stdin closes, for --profile): every output
+## format, -l/--gc, and each documented exit status.
+check_PROGRAMS += %D%/reader-test %D%/busy-helper
+%C%_reader_test_SOURCES = %D%/reader.c
+%C%_reader_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/hakstat
+%C%_reader_test_LDADD = hakstat/libhakstat.la $(PTHREAD_LIBS)
+%C%_busy_helper_SOURCES = %D%/busy-helper.c
+%C%_busy_helper_LDADD = libhakmem/libhakmem.la $(PTHREAD_LIBS)
+
+TESTS += %D%/reader-test %D%/cli.sh
+EXTRA_DIST += %D%/cli.sh
