@@ -109,16 +109,29 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
             o->pid = (pid_t)v;
             pid_given = true;
             break;
-        case 'l': o->list = true; break;
-        case 'G': o->gc = o->list = true; break;
-        case 'b': o->format = HS_FMT_TEXT; break;
-        case 'j': o->format = HS_FMT_JSON; break;
+        case 'l':
+            o->list = true;
+            break;
+        case 'G':
+            o->gc = o->list = true;
+            break;
+        case 'b':
+            o->format = HS_FMT_TEXT;
+            break;
+        case 'j':
+            o->format = HS_FMT_JSON;
+            break;
         case 'o':
-            if (!strcmp(optarg, "screen")) o->format = HS_FMT_SCREEN;
-            else if (!strcmp(optarg, "text")) o->format = HS_FMT_TEXT;
-            else if (!strcmp(optarg, "json")) o->format = HS_FMT_JSON;
-            else if (!strcmp(optarg, "openmetrics")) o->format = HS_FMT_OPENMETRICS;
-            else return usage_error("unknown output format '%s'", optarg);
+            if (!strcmp(optarg, "screen"))
+                o->format = HS_FMT_SCREEN;
+            else if (!strcmp(optarg, "text"))
+                o->format = HS_FMT_TEXT;
+            else if (!strcmp(optarg, "json"))
+                o->format = HS_FMT_JSON;
+            else if (!strcmp(optarg, "openmetrics"))
+                o->format = HS_FMT_OPENMETRICS;
+            else
+                return usage_error("unknown output format '%s'", optarg);
             break;
         case 'd':
             if (!parse_double(optarg, &o->delay) || o->delay < 0.1 || o->delay > 3600)
@@ -131,24 +144,39 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
             o->count_given = true;
             break;
         case 'v':
-            if (!strcmp(optarg, "threads")) o->view = HS_VIEW_THREADS;
-            else if (!strcmp(optarg, "classes")) o->view = HS_VIEW_CLASSES;
-            else if (!strcmp(optarg, "totals")) o->view = HS_VIEW_TOTALS;
-            else if (!strcmp(optarg, "sites")) o->view = HS_VIEW_SITES;
-            else return usage_error("unknown view '%s' (threads, classes, totals, sites)", optarg);
+            if (!strcmp(optarg, "threads"))
+                o->view = HS_VIEW_THREADS;
+            else if (!strcmp(optarg, "classes"))
+                o->view = HS_VIEW_CLASSES;
+            else if (!strcmp(optarg, "totals"))
+                o->view = HS_VIEW_TOTALS;
+            else if (!strcmp(optarg, "sites"))
+                o->view = HS_VIEW_SITES;
+            else
+                return usage_error("unknown view '%s' (threads, classes, totals, sites)", optarg);
             break;
-        case 's': snprintf(o->sort, sizeof(o->sort), "%s", optarg); break;
-        case 't': o->totals = true; break;
+        case 's':
+            snprintf(o->sort, sizeof(o->sort), "%s", optarg);
+            break;
+        case 't':
+            o->totals = true;
+            break;
         case 'P':
             if (!parse_long(optarg, 0, 1L << 30, &v))
                 return usage_error("bad profiling period '%s'", optarg);
             o->set_profile = true;
             o->profile_period = (uint64_t)v;
             break;
-        case 'h': usage(stdout); exit(0);
-        case 'V': printf("hakstat %s\n", PACKAGE_VERSION); exit(0);
-        case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("hakstat %s\n", PACKAGE_VERSION);
+            exit(0);
+        case ':':
+            return usage_error("option '%s' needs an argument", argv[optind - 1]);
+        default:
+            return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
@@ -158,7 +186,8 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
         int n;
         const hs_col_t *cols = hs_view_cols(o->view, &n);
         bool found = false;
-        for (int i = 0; i < n; i++) found |= strcasecmp(cols[i].name, o->sort) == 0;
+        for (int i = 0; i < n; i++)
+            found |= strcasecmp(cols[i].name, o->sort) == 0;
         if (!found) return usage_error("no column '%s' in this view", o->sort);
     }
     return HS_OK;
@@ -196,8 +225,8 @@ static int list_segments(const hs_opts_t *o)
                 l.e[i].name[0] = '\0';
             }
         }
-        fprintf(o->format == HS_FMT_JSON ? stderr : stdout, "removed %d stale segment%s\n",
-                removed, removed == 1 ? "" : "s");
+        fprintf(o->format == HS_FMT_JSON ? stderr : stdout, "removed %d stale segment%s\n", removed,
+                removed == 1 ? "" : "s");
     }
     /* Two snapshots of every readable live segment, 200 ms apart, for ops/s. */
     static hs_seg_t segs[1024];
@@ -294,8 +323,8 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
 {
     /* JSON and OpenMetrics print one document unless -n or -d asks for more; text runs
      * until the process exits (or -n intervals). */
-    bool once = (o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS) &&
-                !o->count_given && !o->delay_given;
+    bool once = (o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS) && !o->count_given &&
+                !o->delay_given;
     long count = once ? 1 : o->count_given ? o->count : -1;
     hs_snap_t prev, now;
     bool have_prev = false;

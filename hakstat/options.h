@@ -8,20 +8,20 @@
 #include <sys/types.h>
 
 /* X(short, long, argument name or NULL, help) */
-#define HS_OPTIONS(X)                                                                          \
-    X('p', "pid", "PID", "watch process PID")                                                \
-    X('l', "list", NULL, "list processes with a hakmem segment (stale ones marked)")          \
-    X('G', "gc", NULL, "remove this user's stale segments, then list")                        \
-    X('b', "batch", NULL, "print a line per interval instead of the screen")                  \
-    X('j', "json", NULL, "print JSON documents (one per interval with -n/-d)")                \
-    X('o', "output", "FORMAT", "output format: screen, text, json or openmetrics")            \
-    X('d', "delay", "SECONDS", "refresh interval (default 1, 0.1 to 3600)")                   \
-    X('n', "count", "N", "stop after N intervals")                                            \
-    X('v', "view", "VIEW", "start in view threads, classes, totals or sites")                        \
-    X('s', "sort", "COLUMN", "sort rows by COLUMN (see the screen's column names)")            \
-    X('t', "totals", NULL, "show totals since start instead of rates")                        \
-    X('P', "profile", "PERIOD", "set the process's cycle profiling period (0 = off) and exit")\
-    X('h', "help", NULL, "show this help and exit")                                           \
+#define HS_OPTIONS(X)                                                                              \
+    X('p', "pid", "PID", "watch process PID")                                                      \
+    X('l', "list", NULL, "list processes with a hakmem segment (stale ones marked)")               \
+    X('G', "gc", NULL, "remove this user's stale segments, then list")                             \
+    X('b', "batch", NULL, "print a line per interval instead of the screen")                       \
+    X('j', "json", NULL, "print JSON documents (one per interval with -n/-d)")                     \
+    X('o', "output", "FORMAT", "output format: screen, text, json or openmetrics")                 \
+    X('d', "delay", "SECONDS", "refresh interval (default 1, 0.1 to 3600)")                        \
+    X('n', "count", "N", "stop after N intervals")                                                 \
+    X('v', "view", "VIEW", "start in view threads, classes, totals or sites")                      \
+    X('s', "sort", "COLUMN", "sort rows by COLUMN (see the screen's column names)")                \
+    X('t', "totals", NULL, "show totals since start instead of rates")                             \
+    X('P', "profile", "PERIOD", "set the process's cycle profiling period (0 = off) and exit")     \
+    X('h', "help", NULL, "show this help and exit")                                                \
     X('V', "version", NULL, "show the version and exit")
 
 enum hs_format { HS_FMT_SCREEN, HS_FMT_TEXT, HS_FMT_JSON, HS_FMT_OPENMETRICS };
@@ -31,11 +31,11 @@ typedef struct hs_opts_s {
     pid_t pid;
     bool list, gc;
     enum hs_format format;
-    double delay;         /* seconds */
-    long count;           /* intervals, 0 = until the process exits (or q) */
+    double delay; /* seconds */
+    long count;   /* intervals, 0 = until the process exits (or q) */
     bool count_given, delay_given;
     enum hs_view view;
-    char sort[32];        /* column name, "" = default */
+    char sort[32]; /* column name, "" = default */
     bool totals;
     bool set_profile;
     uint64_t profile_period;

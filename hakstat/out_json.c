@@ -102,7 +102,8 @@ static void sites(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_s
         out_json_string(f, func);
         fputs(",\"object\":", f);
         out_json_string(f, object);
-        fprintf(f, ",\"samples\":%llu,\"est_allocs\":%llu,\"est_bytes\":%.0f,\"sampled_bytes\":%llu,",
+        fprintf(f,
+                ",\"samples\":%llu,\"est_allocs\":%llu,\"est_bytes\":%.0f,\"sampled_bytes\":%llu,",
                 (unsigned long long)s->samples, (unsigned long long)s->est_allocs, est_bytes,
                 (unsigned long long)s->bytes);
         num(f, "avg_size", s->est_allocs ? est_bytes / (double)s->est_allocs : NAN);
@@ -130,7 +131,8 @@ void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
     (void)o;
     double dt = prev ? now->t - prev->t : 0;
     double up = hs_snap_uptime(now);
-    fprintf(f, "{\"schema\":%d,\"abi\":\"%d\",\"time\":%.3f,\"pid\":%d,\"command\":", HS_JSON_SCHEMA,
+    fprintf(f,
+            "{\"schema\":%d,\"abi\":\"%d\",\"time\":%.3f,\"pid\":%d,\"command\":", HS_JSON_SCHEMA,
             HK_STATS_ABI_MAJOR, (double)now->now_ns / 1e9, (int)seg->pid);
     out_json_string(f, seg->comm);
     fprintf(f, ",\"alive\":%s,", now->alive ? "true" : "false");

@@ -19,7 +19,8 @@ void out_text(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
     localtime_r(&secs, &tm);
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
     fprintf(f, "=== %s %s\n", when, now->alive ? "" : "(process exited)");
-    for (int i = 0; i < n; i++) fprintf(f, "%s\n", lines[i]);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s\n", lines[i]);
 
     hs_table_t t;
     if (hs_table_build(&t, o->view, seg, now, prev, o->totals) != 0) return;

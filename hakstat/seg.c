@@ -64,7 +64,8 @@ uint64_t hs_proc_start_time(pid_t pid)
 static void copy_field(char *dst, const char *src, size_t len)
 {
     size_t i = 0;
-    for (; i < len && src[i]; i++) dst[i] = isprint((unsigned char)src[i]) ? src[i] : '?';
+    for (; i < len && src[i]; i++)
+        dst[i] = isprint((unsigned char)src[i]) ? src[i] : '?';
     dst[i] = '\0';
 }
 
@@ -103,8 +104,7 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
         return fail(seg, HS_ERR_CORRUPT, "%s: bad header size %u", seg->path, hd->header_size);
     if (hd->desc_size != sizeof(hk_stat_desc_t) || hd->desc_offset < hd->header_size ||
         !in_file(hd->desc_offset, (uint64_t)hd->ncounters * hd->desc_size, size))
-        return fail(seg, HS_ERR_CORRUPT, "%s: counter descriptors lie outside the file",
-                    seg->path);
+        return fail(seg, HS_ERR_CORRUPT, "%s: counter descriptors lie outside the file", seg->path);
     if (hd->slot_size < offsetof(hk_stat_slot_t, ctr) + counters_bytes ||
         hd->slot_size > (1u << 20) || hd->nslots > (1u << 20) ||
         hd->slot_offset < hd->desc_offset + (uint64_t)hd->ncounters * hd->desc_size ||
@@ -123,12 +123,12 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
     seg->slot_offset = hd->slot_offset;
     seg->desc_offset = hd->desc_offset;
     uint64_t sites_at = offsetof(hk_stat_slot_t, ctr) + counters_bytes;
-    seg->sites_offset = hd->slot_size >= sites_at + 8 + sizeof(hk_stat_site_t) * HK_STATS_NSITES
-                            ? sites_at
-                            : 0;
+    seg->sites_offset =
+        hd->slot_size >= sites_at + 8 + sizeof(hk_stat_site_t) * HK_STATS_NSITES ? sites_at : 0;
     seg->site_period = hd->site_period;
     copy_field(seg->comm, hd->comm, sizeof(hd->comm));
-    for (uint32_t c = 0; c < HK_STATS_NCLASSES; c++) seg->class_size[c] = hd->class_size[c];
+    for (uint32_t c = 0; c < HK_STATS_NCLASSES; c++)
+        seg->class_size[c] = hd->class_size[c];
 
     for (uint32_t i = 0; i < hd->ncounters; i++) {
         hk_stat_desc_t d;

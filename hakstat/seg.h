@@ -15,14 +15,14 @@
 /* Outcomes, which are also hakstat's exit statuses (documented in hakstat(1)). */
 enum hs_status {
     HS_OK = 0,
-    HS_ERR_USAGE = 1,      /* bad command line */
-    HS_ERR_NOPROC = 2,     /* no such process */
-    HS_ERR_NOSEG = 3,      /* process runs without libhakmem, or with HAKMEM_STATS=0 */
-    HS_ERR_PERM = 4,       /* permission denied */
-    HS_ERR_VERSION = 5,    /* segment of an ABI version this hakstat does not know */
-    HS_ERR_CORRUPT = 6,    /* truncated, corrupt or foreign segment */
-    HS_ERR_EXITED = 7,     /* the process exited while watched */
-    HS_ERR_SYSTEM = 8,     /* anything else the system refused */
+    HS_ERR_USAGE = 1,   /* bad command line */
+    HS_ERR_NOPROC = 2,  /* no such process */
+    HS_ERR_NOSEG = 3,   /* process runs without libhakmem, or with HAKMEM_STATS=0 */
+    HS_ERR_PERM = 4,    /* permission denied */
+    HS_ERR_VERSION = 5, /* segment of an ABI version this hakstat does not know */
+    HS_ERR_CORRUPT = 6, /* truncated, corrupt or foreign segment */
+    HS_ERR_EXITED = 7,  /* the process exited while watched */
+    HS_ERR_SYSTEM = 8,  /* anything else the system refused */
 };
 
 /* An open segment. It is never mapped: every read is a pread into private buffers, so
@@ -30,7 +30,7 @@ enum hs_status {
 typedef struct hs_seg_s {
     char path[512];
     int fd;
-    size_t size;      /* file size at open, validated against the header */
+    size_t size; /* file size at open, validated against the header */
     bool writable;
     /* validated copies of the header's geometry */
     pid_t pid;
@@ -62,7 +62,6 @@ bool hs_seg_alive(const hs_seg_t *seg);
 
 /* Ask the process to time one call in `period` (0 = off). Needs a writable segment. */
 int hs_seg_set_profiling(hs_seg_t *seg, uint64_t period);
-
 
 /* One entry of a directory listing. */
 typedef struct hs_seg_entry_s {

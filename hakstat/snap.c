@@ -47,7 +47,8 @@ static void unpack(const hs_seg_t *seg, const unsigned char *p, hs_counts_t *n)
 
 static void counts_add(hs_counts_t *dst, const hs_counts_t *src)
 {
-    for (int i = 0; i < HS_MAX_COUNTERS; i++) dst->c[i] += src->c[i];
+    for (int i = 0; i < HS_MAX_COUNTERS; i++)
+        dst->c[i] += src->c[i];
     for (int i = 0; i < HK_STATS_NCLASSES; i++) {
         dst->class_alloc[i] += src->class_alloc[i];
         dst->class_free[i] += src->class_free[i];
@@ -75,8 +76,10 @@ static void thread_name(pid_t pid, uint64_t tid, char *out, size_t len)
     /* Names are the process's to choose: keep printable ASCII only. */
     for (ssize_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)out[i];
-        if (ch == '\n') out[i] = '\0';
-        else if (ch < 32 || ch > 126) out[i] = '?';
+        if (ch == '\n')
+            out[i] = '\0';
+        else if (ch < 32 || ch > 126)
+            out[i] = '?';
     }
 }
 
@@ -197,7 +200,9 @@ const hs_thread_t *hs_snap_find(const hs_snap_t *prev, const hs_thread_t *t)
 static int by_samples(const void *a, const void *b)
 {
     const hs_site_t *x = a, *y = b;
-    return x->samples < y->samples ? 1 : x->samples > y->samples ? -1 : (x->addr > y->addr) - (x->addr < y->addr);
+    return x->samples < y->samples   ? 1
+           : x->samples > y->samples ? -1
+                                     : (x->addr > y->addr) - (x->addr < y->addr);
 }
 
 int hs_sites_collect(const hs_snap_t *snap, hs_site_t **out)
@@ -210,7 +215,8 @@ int hs_sites_collect(const hs_snap_t *snap, hs_site_t **out)
             const hk_stat_site_t *in = &snap->threads[t].sites[i];
             if (in->addr == 0 || in->samples == 0) continue;
             size_t j = 0;
-            while (j < n && s[j].addr != in->addr) j++;
+            while (j < n && s[j].addr != in->addr)
+                j++;
             if (j == n) s[n++] = (hs_site_t){.addr = in->addr, .first_tsc = in->first_tsc};
             s[j].samples += in->samples;
             s[j].est_allocs += in->est_allocs;

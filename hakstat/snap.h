@@ -21,21 +21,21 @@ typedef struct hs_counts_s {
 
 typedef struct hs_thread_s {
     uint32_t slot;
-    uint64_t gen;       /* (slot, gen) names one thread's use of a slot */
+    uint64_t gen; /* (slot, gen) names one thread's use of a slot */
     uint64_t tid;
-    uint64_t start_ns;  /* CLOCK_REALTIME */
-    char name[32];      /* from /proc/PID/task/TID/comm, "" if gone */
+    uint64_t start_ns; /* CLOCK_REALTIME */
+    char name[32];     /* from /proc/PID/task/TID/comm, "" if gone */
     hs_counts_t n;
     hk_stat_site_t sites[HK_STATS_NSITES]; /* sampled allocation sites (addr 0 = unused) */
 } hs_thread_t;
 
 typedef struct hs_snap_s {
-    double t;           /* CLOCK_MONOTONIC seconds when taken */
-    uint64_t now_ns;    /* CLOCK_REALTIME when taken */
-    bool alive;         /* the process still ran when this was taken */
+    double t;        /* CLOCK_MONOTONIC seconds when taken */
+    uint64_t now_ns; /* CLOCK_REALTIME when taken */
+    bool alive;      /* the process still ran when this was taken */
     uint64_t start_ns, tsc_hz, prof_period, control, unslotted;
     uint64_t start_tsc, site_period;
-    uint32_t nthreads;  /* live threads with a slot */
+    uint32_t nthreads;    /* live threads with a slot */
     hs_thread_t *threads; /* nthreads of them, sorted by slot */
     hs_counts_t retired;  /* exited (and unslotted) threads */
     hs_counts_t total;    /* retired + live threads */
@@ -56,14 +56,14 @@ uint64_t hs_get(const hs_seg_t *seg, const hs_counts_t *n, enum hk_stat_id id);
  * age). Ratios are NaN when undefined (no allocation, profiling off). */
 typedef struct hs_metrics_s {
     double malloc_rate, free_rate, bytes_rate, refill_rate, remote_rate, large_rate;
-    double coverage;          /* share of allocations in size classes (cache path) */
-    double hit_rate;          /* share of those served from the cache without refill */
+    double coverage; /* share of allocations in size classes (cache path) */
+    double hit_rate; /* share of those served from the cache without refill */
     double blocks_per_refill;
     double cyc_malloc, cyc_free, cyc_refill, cyc_remote; /* average TSC cycles */
-    uint64_t fast_hits;       /* small allocations served straight from the cache */
-    int64_t mapped;           /* bytes mapped (segments + large blocks), net */
-    uint64_t in_use;          /* bytes in live small blocks, by class size */
-    uint64_t live_large;      /* large blocks not yet freed */
+    uint64_t fast_hits;  /* small allocations served straight from the cache */
+    int64_t mapped;      /* bytes mapped (segments + large blocks), net */
+    uint64_t in_use;     /* bytes in live small blocks, by class size */
+    uint64_t live_large; /* large blocks not yet freed */
 } hs_metrics_t;
 
 void hs_metrics(const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev, double dt,

@@ -57,7 +57,8 @@ hs_sym_t *hs_sym_open(pid_t pid)
 
 static void free_object(object_t *o)
 {
-    for (size_t i = 0; i < o->nfuncs; i++) free(o->funcs[i].name);
+    for (size_t i = 0; i < o->nfuncs; i++)
+        free(o->funcs[i].name);
     free(o->funcs);
     free(o->loads);
     free(o->path);
@@ -119,7 +120,8 @@ static void read_maps(hs_sym_t *sym)
             continue;
         if (strchr(perms, 'x') == NULL) continue;
         char *p = file;
-        while (*p == ' ') p++;
+        while (*p == ' ')
+            p++;
         if (*p != '/') continue;
         size_t len = strlen(p);
         const char *deleted = " (deleted)";

@@ -29,8 +29,11 @@ void hs_fmt_count(char *buf, size_t len, double v)
     if (i == 0)
         snprintf(buf, len, v == floor(v) ? "%.0f" : "%.1f", v);
     else
-        snprintf(buf, len, fabs(v) < 10 ? "%.2f%c" : fabs(v) < 100 ? "%.1f%c" : "%.0f%c", v,
-                 suffix[i]);
+        snprintf(buf, len,
+                 fabs(v) < 10    ? "%.2f%c"
+                 : fabs(v) < 100 ? "%.1f%c"
+                                 : "%.0f%c",
+                 v, suffix[i]);
 }
 
 void hs_fmt_bytes(char *buf, size_t len, double v)
@@ -63,8 +66,20 @@ static void fmt_cycles(char *buf, size_t len, double c)
 /* ---------------------------------------------------------------------------------------
  * Columns
  * ------------------------------------------------------------------------------------- */
-enum { T_TID, T_NAME, T_MALLOC, T_FREE, T_BYTES, T_REFILL, T_REMOTE, T_COVER, T_HIT, T_CYC_M,
-       T_CYC_F, T_CYC_R };
+enum {
+    T_TID,
+    T_NAME,
+    T_MALLOC,
+    T_FREE,
+    T_BYTES,
+    T_REFILL,
+    T_REMOTE,
+    T_COVER,
+    T_HIT,
+    T_CYC_M,
+    T_CYC_F,
+    T_CYC_R
+};
 static const hs_col_t thread_cols[] = {
     [T_TID] = {"TID", 8, true, "kernel thread id"},
     [T_NAME] = {"NAME", 16, false, "thread name"},
@@ -254,7 +269,7 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
     t->cols = hs_view_cols(view, &t->ncols);
     double dt = prev && !totals ? now->t - prev->t : 0;
     if (view == HS_VIEW_SITES) return sites_rows(t, seg, now, dt > 0 ? prev : NULL);
-    size_t cap = view == HS_VIEW_THREADS ? now->nthreads
+    size_t cap = view == HS_VIEW_THREADS   ? now->nthreads
                  : view == HS_VIEW_CLASSES ? HK_STATS_NCLASSES
                                            : seg->ncounters;
     t->rows = calloc(cap ? cap : 1, sizeof(hs_row_t));
@@ -265,7 +280,8 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
             thread_row(&t->rows[t->nrows++], seg, now, prev, &now->threads[i], totals);
     } else if (view == HS_VIEW_CLASSES) {
         uint64_t all = 0;
-        for (int c = 0; c < HK_STATS_NCLASSES; c++) all += now->total.class_alloc[c];
+        for (int c = 0; c < HK_STATS_NCLASSES; c++)
+            all += now->total.class_alloc[c];
         for (int c = 0; c < HK_STATS_NCLASSES; c++) {
             const hs_counts_t *n = &now->total, *p = dt > 0 ? &prev->total : NULL;
             uint64_t a = n->class_alloc[c], f = n->class_free[c];
@@ -370,9 +386,8 @@ int hs_summary(char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN], const hs_seg_t *seg
                  (unsigned long long)now->prof_period);
     else
         snprintf(prof, sizeof(prof), "profiling off");
-    snprintf(lines[n++], HS_SUMMARY_LEN,
-             "%s (pid %d)  up %llu:%02llu:%02llu  threads %u%s  %s  %s", seg->comm, (int)seg->pid,
-             upi / 3600, upi / 60 % 60, upi % 60, now->nthreads,
+    snprintf(lines[n++], HS_SUMMARY_LEN, "%s (pid %d)  up %llu:%02llu:%02llu  threads %u%s  %s  %s",
+             seg->comm, (int)seg->pid, upi / 3600, upi / 60 % 60, upi % 60, now->nthreads,
              now->unslotted ? " (+unslotted)" : "", prof,
              rates ? "rates per second" : "averages since start");
     hs_fmt_count(a, sizeof(a), m.malloc_rate);
@@ -380,8 +395,8 @@ int hs_summary(char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN], const hs_seg_t *seg
     hs_fmt_bytes(c, sizeof(c), m.bytes_rate);
     hs_fmt_count(d, sizeof(d), m.remote_rate);
     hs_fmt_count(e, sizeof(e), m.large_rate);
-    snprintf(lines[n++], HS_SUMMARY_LEN, "malloc/s %s  free/s %s  bytes/s %s  remote frees/s %s  large/s %s",
-             a, b, c, d, e);
+    snprintf(lines[n++], HS_SUMMARY_LEN,
+             "malloc/s %s  free/s %s  bytes/s %s  remote frees/s %s  large/s %s", a, b, c, d, e);
     hs_fmt_pct(a, sizeof(a), isnan(m.coverage) ? all.coverage : m.coverage);
     hs_fmt_pct(b, sizeof(b), isnan(m.hit_rate) ? all.hit_rate : m.hit_rate);
     hs_fmt_count(c, sizeof(c), m.refill_rate);

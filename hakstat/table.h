@@ -10,13 +10,13 @@
 #include "snap.h"
 
 #define HS_TABLE_MAX_COLS 12
-#define HS_CELL_LEN 24
+#define HS_CELL_LEN       24
 
 typedef struct hs_col_s {
-    const char *name;  /* heading, also the --sort key (case-insensitive) */
-    int width;         /* characters, right-aligned when numeric */
+    const char *name; /* heading, also the --sort key (case-insensitive) */
+    int width;        /* characters, right-aligned when numeric */
     bool numeric;
-    const char *doc;   /* one line, for help */
+    const char *doc; /* one line, for help */
 } hs_col_t;
 
 typedef struct hs_row_s {
@@ -53,7 +53,7 @@ const char *hs_view_name(enum hs_view view);
  * process, uptime, threads, malloc/free rates, coverage, hit rate, refills, remote
  * frees, cycles (and ns) per operation, memory. Returns the number of lines. */
 #define HS_SUMMARY_LINES 6
-#define HS_SUMMARY_LEN 256
+#define HS_SUMMARY_LEN   256
 int hs_summary(char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN], const hs_seg_t *seg,
                const hs_snap_t *now, const hs_snap_t *prev, bool totals);
 

@@ -14,11 +14,13 @@ void hk_process_init(void)
 {
     int expected = 0;
     if (!atomic_compare_exchange_strong(&hk_init_state, &expected, 1)) {
-        while (atomic_load_explicit(&hk_init_state, memory_order_acquire) != 2) sched_yield();
+        while (atomic_load_explicit(&hk_init_state, memory_order_acquire) != 2)
+            sched_yield();
         return;
     }
     hk_sizeclass_init();
-    for (uint32_t c = 0; c < HK_NCLASSES; c++) hk_heap_global.bins[c].max = hk_class_bin_max[c];
+    for (uint32_t c = 0; c < HK_NCLASSES; c++)
+        hk_heap_global.bins[c].max = hk_class_bin_max[c];
     hk_options_init();
     hk_prof_init();
     hk_stats_init();

@@ -36,7 +36,7 @@ extern __thread hk_heap_t *hk_tls __attribute__((tls_model("initial-exec")));
 extern hk_heap_t hk_heap_empty;
 extern hk_heap_t hk_heap_global;
 extern pthread_mutex_t hk_heaps_lock;
-hk_heap_t *hk_thread_heap(void);       /* the caller's heap, made on first use; NULL if none */
+hk_heap_t *hk_thread_heap(void); /* the caller's heap, made on first use; NULL if none */
 bool hk_thread_exited(void);
 void hk_thread_key_init(void);
 void hk_heaps_after_fork_child(void);

@@ -45,7 +45,8 @@ static void *aligned_malloc(size_t align, size_t size, void *ra)
     }
     if (align <= HK_PAGE_SIZE && size <= HK_SMALL_MAX) {
         uint32_t cls = hk_size_class(size > align ? size : align);
-        while (cls < HK_NCLASSES && hk_class_size[cls] % align) cls++;
+        while (cls < HK_NCLASSES && hk_class_size[cls] % align)
+            cls++;
         if (cls < HK_NCLASSES) return hk_malloc_class(hk_tls, cls, size, ra);
     }
     hk_heap_t *h = current_heap();
@@ -177,7 +178,8 @@ HK_EXPORT void *memalign(size_t align, size_t size)
         return NULL;
     }
     size_t a = HK_MIN_ALIGN;
-    while (a < align) a <<= 1;
+    while (a < align)
+        a <<= 1;
     count_call(HK_STAT_aligned);
     return aligned_malloc(a, size, __builtin_return_address(0));
 }

@@ -71,8 +71,10 @@ void hk_options_init(void)
 {
     opt_bool("HAKMEM_STATS", &hk_opt.stats);
     const char *dir = hk_env_get("HAKMEM_STATS_DIR");
-    if (dir && dir[0] == '/') hk_opt.stats_dir = dir;
-    else if (dir) warn_bad("HAKMEM_STATS_DIR", dir, "an absolute path");
+    if (dir && dir[0] == '/')
+        hk_opt.stats_dir = dir;
+    else if (dir)
+        warn_bad("HAKMEM_STATS_DIR", dir, "an absolute path");
     opt_u32("HAKMEM_STATS_SLOTS", &hk_opt.stats_slots, 1, 4096);
     opt_bool("HAKMEM_TINY_PROFILE", &hk_opt.tiny_profile);
     opt_u32("HAKMEM_PROFILE_SAMPLE", &hk_opt.profile_sample, 0, 1u << 30);

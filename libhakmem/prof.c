@@ -54,7 +54,8 @@ void hk_prof_sync(hk_heap_t *h)
 #endif
     if (want > (1u << 30)) want = 1u << 30;
     uint64_t period = 1;
-    while (period < want) period <<= 1;
+    while (period < want)
+        period <<= 1;
     if (want == 0) period = 0;
     if (period != h->prof_period) {
         h->prof_period = (uint32_t)period;

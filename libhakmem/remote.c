@@ -42,7 +42,8 @@ static void flush_class(hk_heap_t *h, uint32_t cls)
 /* Send everything h has pending. */
 void hk_remote_flush(hk_heap_t *h)
 {
-    while (h->out_mask) flush_class(h, (uint32_t)__builtin_ctzll(h->out_mask));
+    while (h->out_mask)
+        flush_class(h, (uint32_t)__builtin_ctzll(h->out_mask));
 }
 
 /* Free block b of class cls, which `owner` owns, from heap h. */

@@ -17,7 +17,8 @@ typedef struct line_s {
 
 static void put(line_t *l, const char *s)
 {
-    while (*s && l->len < sizeof(l->buf) - 1) l->buf[l->len++] = *s++;
+    while (*s && l->len < sizeof(l->buf) - 1)
+        l->buf[l->len++] = *s++;
     l->buf[l->len] = '\0';
 }
 
@@ -73,9 +74,11 @@ static void profile_line(const char *tag, uint64_t count, uint64_t samples, uint
 static void report_profile(const hk_stat_counters_t *t)
 {
     const uint64_t *c = t->c;
-    profile_line("[MALLOC]", c[HK_STAT_malloc], c[HK_STAT_prof_malloc_n], c[HK_STAT_prof_malloc_cyc]);
+    profile_line("[MALLOC]", c[HK_STAT_malloc], c[HK_STAT_prof_malloc_n],
+                 c[HK_STAT_prof_malloc_cyc]);
     profile_line("[FREE]", c[HK_STAT_free], c[HK_STAT_prof_free_n], c[HK_STAT_prof_free_cyc]);
-    profile_line("[REFILL]", c[HK_STAT_refills], c[HK_STAT_prof_refill_n], c[HK_STAT_prof_refill_cyc]);
+    profile_line("[REFILL]", c[HK_STAT_refills], c[HK_STAT_prof_refill_n],
+                 c[HK_STAT_prof_refill_cyc]);
     profile_line("[REMOTE]", c[HK_STAT_remote_free], c[HK_STAT_prof_remote_n],
                  c[HK_STAT_prof_remote_cyc]);
 }

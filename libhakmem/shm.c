@@ -19,7 +19,7 @@
 #include "prof.h"
 
 static char shm_path[256];
-static pid_t shm_pid;     /* the process that created the file, which alone removes it */
+static pid_t shm_pid; /* the process that created the file, which alone removes it */
 static size_t shm_size;
 
 /* Read up to len-1 bytes of a small /proc file into buf; returns the length or -1. */
@@ -46,13 +46,15 @@ static uint64_t start_time_of(const char *stat_path)
     for (; *p && field < 22; p++)
         if (*p == ' ') field++;
     uint64_t v = 0;
-    for (; *p >= '0' && *p <= '9'; p++) v = v * 10 + (uint64_t)(*p - '0');
+    for (; *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (uint64_t)(*p - '0');
     return v;
 }
 
 static size_t append(char *dst, size_t at, size_t cap, const char *s)
 {
-    while (*s && at + 1 < cap) dst[at++] = *s++;
+    while (*s && at + 1 < cap)
+        dst[at++] = *s++;
     dst[at] = '\0';
     return at;
 }
@@ -67,7 +69,8 @@ static size_t append_u64(char *dst, size_t at, size_t cap, uint64_t v)
 static void copy_name(char *dst, size_t cap, const char *src)
 {
     size_t i = 0;
-    for (; src[i] && i + 1 < cap; i++) dst[i] = src[i];
+    for (; src[i] && i + 1 < cap; i++)
+        dst[i] = src[i];
     memset(dst + i, 0, cap - i);
 }
 
@@ -97,7 +100,8 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
     hd->flags |= HK_STATS_F_PROF_BUILT;
     hd->start_tsc = hk_tsc_begin();
 #endif
-    for (uint32_t c = 0; c < HK_NCLASSES; c++) hd->class_size[c] = hk_class_size[c];
+    for (uint32_t c = 0; c < HK_NCLASSES; c++)
+        hd->class_size[c] = hk_class_size[c];
 
     static const struct {
         const char *name, *unit, *doc;
@@ -138,7 +142,8 @@ static bool parse_name(const char *name, uint64_t f[3])
     for (int i = 0; i < 3; i++) {
         uint64_t v = 0;
         const char *start = p;
-        for (; *p >= '0' && *p <= '9'; p++) v = v * 10 + (uint64_t)(*p - '0');
+        for (; *p >= '0' && *p <= '9'; p++)
+            v = v * 10 + (uint64_t)(*p - '0');
         if (p == start || *p != (i < 2 ? '.' : '\0')) return false;
         f[i] = v;
         p++;
@@ -214,8 +219,8 @@ hk_stats_header_t *hk_shm_create(void)
     }
     if (fd < 0) goto fail;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        st.st_nlink != 1 || fallocate(fd, 0, 0, (off_t)size) != 0) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1 ||
+        fallocate(fd, 0, 0, (off_t)size) != 0) {
         unlink(shm_path);
         close(fd);
         goto fail;

@@ -39,7 +39,8 @@ void hk_sizeclass_init(void)
     uint32_t c = 0;
     for (uint32_t i = 0; i <= HK_TINY_MAX / 16; i++) {
         size_t size = i == 0 ? 1 : (size_t)i * 16;
-        while (hk_class_size[c] < size) c++;
+        while (hk_class_size[c] < size)
+            c++;
         hk_tiny_class[i] = (uint8_t)c;
     }
 }

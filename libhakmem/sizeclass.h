@@ -9,9 +9,9 @@
 /* Filled once by sizeclass.c:hk_sizeclass_init before the first allocation. */
 extern uint8_t hk_tiny_class[HK_TINY_MAX / 16 + 1]; /* index (size + 15) / 16 */
 extern uint32_t hk_class_size[HK_NCLASSES];
-extern uint32_t hk_class_pages[HK_NCLASSES];    /* pages per slab */
-extern uint32_t hk_class_bin_max[HK_NCLASSES];  /* thread-cache capacity */
-extern uint64_t hk_class_recip[HK_NCLASSES];    /* ceil(2^32 / size): offset -> index */
+extern uint32_t hk_class_pages[HK_NCLASSES];   /* pages per slab */
+extern uint32_t hk_class_bin_max[HK_NCLASSES]; /* thread-cache capacity */
+extern uint64_t hk_class_recip[HK_NCLASSES];   /* ceil(2^32 / size): offset -> index */
 
 /* Class of a size in 1..HK_SMALL_MAX (0 counts as 1). */
 HK_INLINE uint32_t hk_size_class(size_t size)

@@ -83,7 +83,8 @@ static void segment_free(hk_heap_t *h, hk_segment_t *seg)
 static int find_run(uint64_t mask, uint32_t n)
 {
     uint64_t m = mask;
-    for (uint32_t i = 1; i < n && m; i++) m &= mask >> i;
+    for (uint32_t i = 1; i < n && m; i++)
+        m &= mask >> i;
     return m ? __builtin_ctzll(m) : -1;
 }
 

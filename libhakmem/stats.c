@@ -18,7 +18,8 @@ static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void counters_add(hk_stat_counters_t *dst, const hk_stat_counters_t *src)
 {
-    for (int i = 0; i < HK_STAT_NCOUNTERS; i++) dst->c[i] += src->c[i];
+    for (int i = 0; i < HK_STAT_NCOUNTERS; i++)
+        dst->c[i] += src->c[i];
     for (int i = 0; i < HK_NCLASSES; i++) {
         dst->class_alloc[i] += src->class_alloc[i];
         dst->class_free[i] += src->class_free[i];
@@ -141,7 +142,8 @@ void hk_stats_totals(hk_stat_counters_t *out)
  * ------------------------------------------------------------------------------------- */
 void hk_stats_init(void)
 {
-    for (uint32_t c = 0; c < HK_NCLASSES; c++) local_header.class_size[c] = hk_class_size[c];
+    for (uint32_t c = 0; c < HK_NCLASSES; c++)
+        local_header.class_size[c] = hk_class_size[c];
     local_header.slot_offset = sizeof(local_header); /* no slots: nslots is 0 */
     hk_stats_header_t *seg = hk_shm_create();
     if (seg) hk_sh = seg;

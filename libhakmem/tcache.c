@@ -25,7 +25,8 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
         uint64_t t0 = h->prof_period ? hk_tsc_begin() : 0;
         uint32_t got, i = HK_STASH_CHAINS;
         hk_bin_t *stash = h->stash[cls];
-        while (i > 0 && stash[i - 1].count == 0) i--;
+        while (i > 0 && stash[i - 1].count == 0)
+            i--;
         if (i > 0) {
             got = stash[i - 1].count;
             *bin = (hk_bin_t){.head = stash[i - 1].head, .count = got, .max = bin->max};
@@ -150,7 +151,8 @@ void hk_bin_drain(hk_heap_t *h, uint32_t cls, uint32_t keep)
     hk_block_t *rest = bin->head;
     if (keep) {
         hk_block_t *last = bin->head;
-        for (uint32_t i = 1; i < keep; i++) last = last->next;
+        for (uint32_t i = 1; i < keep; i++)
+            last = last->next;
         rest = last->next;
         last->next = NULL;
     } else {
@@ -159,7 +161,8 @@ void hk_bin_drain(hk_heap_t *h, uint32_t cls, uint32_t keep)
     bin->count = keep;
     hk_bin_t *stash = h->stash[cls];
     uint32_t i = 0;
-    while (i < HK_STASH_CHAINS && stash[i].count) i++;
+    while (i < HK_STASH_CHAINS && stash[i].count)
+        i++;
     if (i < HK_STASH_CHAINS && keep) {
         stash[i].head = rest;
         stash[i].count = n;

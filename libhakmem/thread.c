@@ -14,8 +14,11 @@ static __thread bool hk_tls_exited __attribute__((tls_model("initial-exec")));
 
 static hk_stat_counters_t empty_counters; /* written by nobody: the empty heap never hits */
 hk_heap_t hk_heap_empty = {.ctr = &empty_counters, .slot = HK_NO_SLOT, .prof_mask = HK_PROF_OFF};
-hk_heap_t hk_heap_global = {.ctr = &hk_heap_global.own, .slot = HK_NO_SLOT, .global = true,
-                            .abandoned = true, .prof_mask = HK_PROF_OFF};
+hk_heap_t hk_heap_global = {.ctr = &hk_heap_global.own,
+                            .slot = HK_NO_SLOT,
+                            .global = true,
+                            .abandoned = true,
+                            .prof_mask = HK_PROF_OFF};
 
 /* Guards the heap lists, the metadata arena, the global heap and abandoned heaps. */
 pthread_mutex_t hk_heaps_lock = PTHREAD_MUTEX_INITIALIZER;

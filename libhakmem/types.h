@@ -38,21 +38,23 @@
 #define HK_PAGES         (HK_SEGMENT_SIZE / HK_PAGE_SIZE) /* 64, so a page set is one word */
 #define HK_OS_PAGE       4096
 
-#define HK_NCLASSES      HK_STATS_NCLASSES
-#define HK_TINY_MAX      8192     /* sizes up to here map to a class through one table load */
-#define HK_SMALL_MAX     131072   /* largest class; bigger blocks are mapped on their own */
-#define HK_MIN_ALIGN     16
-#define HK_SLAB_MIN_BLOCKS 8      /* a slab spans enough pages to hold this many blocks */
+#define HK_NCLASSES        HK_STATS_NCLASSES
+#define HK_TINY_MAX        8192   /* sizes up to here map to a class through one table load */
+#define HK_SMALL_MAX       131072 /* largest class; bigger blocks are mapped on their own */
+#define HK_MIN_ALIGN       16
+#define HK_SLAB_MIN_BLOCKS 8 /* a slab spans enough pages to hold this many blocks */
 #define HK_SLAB_MAX_BLOCKS (HK_PAGE_SIZE / 16) /* so a slab's bitmap is 512 bytes */
-#define HK_BITMAP_WORDS  (HK_SLAB_MAX_BLOCKS / 64)
+#define HK_BITMAP_WORDS    (HK_SLAB_MAX_BLOCKS / 64)
 
-#define HK_PURGE_PAGES   64       /* dirty free pages a heap keeps before madvise */
-#define HK_BIN_START     16       /* a new thread's cache starts this small and doubles
-                                     at each refill up to the class's capacity */
-#define HK_REMOTE_BATCH  16       /* remote frees of one class sent with one CAS; at most
-                                     16, the count travels in a pointer's low 4 bits */
-#define HK_STASH_CHAINS  4        /* drained chains a heap keeps per class */
-#define HK_SLAB_BATCH    32       /* most blocks a refill walks out of slabs */
+#define HK_PURGE_PAGES 64 /* dirty free pages a heap keeps before madvise */
+#define HK_BIN_START                                                                               \
+    16 /* a new thread's cache starts this small and doubles                                       \
+          at each refill up to the class's capacity */
+#define HK_REMOTE_BATCH                                                                            \
+    16                     /* remote frees of one class sent with one CAS; at most                 \
+                              16, the count travels in a pointer's low 4 bits */
+#define HK_STASH_CHAINS 4  /* drained chains a heap keeps per class */
+#define HK_SLAB_BATCH   32 /* most blocks a refill walks out of slabs */
 
 /* ---------------------------------------------------------------------------------------
  * Blocks, bins, slabs
@@ -87,17 +89,17 @@ typedef struct hk_outbox_s {
  * Invariants: used = capacity - nfree - (blocks not yet carved past `bump`); a slab is
  * on its heap's partial list exactly when it has a block to hand out. */
 typedef struct hk_page_s {
-    struct hk_heap_s *heap;   /* owner; NULL for free pages and large blocks */
-    uint32_t cls;             /* size class of the slab */
-    uint16_t npages;          /* pages in the slab */
-    uint16_t offset;          /* this page's index within its slab */
-    uint32_t nfree;           /* bits set in the slab's bitmap */
-    uint32_t scan;            /* no bitmap word below this one has a bit set */
-    char *bump;               /* next never-used block */
-    char *end;                /* end of the last whole block */
-    uint32_t used;            /* blocks handed out (to a cache or a program) */
-    uint32_t capacity;        /* blocks in the slab */
-    struct hk_page_s *next;   /* partial list of the heap's class */
+    struct hk_heap_s *heap; /* owner; NULL for free pages and large blocks */
+    uint32_t cls;           /* size class of the slab */
+    uint16_t npages;        /* pages in the slab */
+    uint16_t offset;        /* this page's index within its slab */
+    uint32_t nfree;         /* bits set in the slab's bitmap */
+    uint32_t scan;          /* no bitmap word below this one has a bit set */
+    char *bump;             /* next never-used block */
+    char *end;              /* end of the last whole block */
+    uint32_t used;          /* blocks handed out (to a cache or a program) */
+    uint32_t capacity;      /* blocks in the slab */
+    struct hk_page_s *next; /* partial list of the heap's class */
     struct hk_page_s *prev;
 } hk_page_t;
 
@@ -108,17 +110,17 @@ enum hk_segment_kind { HK_SEG_SMALL = 1, HK_SEG_LARGE = 2 };
 /* Segment header. For a large block only `pages` (all zero, so every lookup misses the
  * fast path), `kind` and the mapping fields are used. */
 typedef struct hk_segment_s {
-    hk_page_t pages[HK_PAGES + 1];  /* the extra one stays zero: the page a lookup finds
-                                       for a large block that starts 4 MiB past here */
+    hk_page_t pages[HK_PAGES + 1]; /* the extra one stays zero: the page a lookup finds
+                                      for a large block that starts 4 MiB past here */
     uint32_t kind;
-    uint64_t free_pages;            /* small: bit i set when page i is free */
-    uint64_t dirty_pages;           /* small: free pages whose memory is still resident */
-    struct hk_heap_s *heap;         /* small: owner */
-    struct hk_segment_s *next;      /* small: the heap's segment list */
+    uint64_t free_pages;       /* small: bit i set when page i is free */
+    uint64_t dirty_pages;      /* small: free pages whose memory is still resident */
+    struct hk_heap_s *heap;    /* small: owner */
+    struct hk_segment_s *next; /* small: the heap's segment list */
     struct hk_segment_s *prev;
-    void *map_base;                 /* large: the whole mapping */
+    void *map_base; /* large: the whole mapping */
     size_t map_size;
-    size_t usable;                  /* large: bytes usable from the block's start */
+    size_t usable; /* large: bytes usable from the block's start */
 } hk_segment_t;
 
 /* ---------------------------------------------------------------------------------------
@@ -136,27 +138,27 @@ typedef struct hk_heap_s {
     hk_bin_t stash[HK_NCLASSES][HK_STASH_CHAINS]; /* chains drains set aside for later
                                             refills: both moves are O(1); `count` 0 =
                                             empty */
-    hk_stat_counters_t *ctr;             /* this thread's counters (its stats slot) */
-    hk_stat_counters_t own;              /* counters kept here when no slot is free */
-    uint64_t prof_mask;                  /* a call is timed when its class's count has
-                                            these bits clear; all ones = off */
-    uint32_t prof_period;                /* time one call in this many; 0 = off */
-    uint32_t slot;                       /* stats slot index, or HK_NO_SLOT */
-    uint64_t site_next;                  /* sample a site when `bytes` reaches this */
-    uint64_t site_rng;                   /* jitters the sampling interval */
-    hk_stat_site_t *sites;               /* this thread's site table (slot or own) */
+    hk_stat_counters_t *ctr;                      /* this thread's counters (its stats slot) */
+    hk_stat_counters_t own;                       /* counters kept here when no slot is free */
+    uint64_t prof_mask;                           /* a call is timed when its class's count has
+                                                     these bits clear; all ones = off */
+    uint32_t prof_period;                         /* time one call in this many; 0 = off */
+    uint32_t slot;                                /* stats slot index, or HK_NO_SLOT */
+    uint64_t site_next;                           /* sample a site when `bytes` reaches this */
+    uint64_t site_rng;                            /* jitters the sampling interval */
+    hk_stat_site_t *sites;                        /* this thread's site table (slot or own) */
     uint64_t *sites_gen;
     hk_stat_site_t own_sites[HK_STATS_NSITES];
     uint64_t own_sites_gen;
-    hk_page_t *partial[HK_NCLASSES];     /* slabs with blocks to hand out */
+    hk_page_t *partial[HK_NCLASSES]; /* slabs with blocks to hand out */
     hk_segment_t *segments;
     size_t dirty_pages;
-    hk_outbox_t out[HK_NCLASSES];        /* remote frees not yet sent, per class */
-    uint64_t out_mask;                   /* classes with something in `out` */
+    hk_outbox_t out[HK_NCLASSES]; /* remote frees not yet sent, per class */
+    uint64_t out_mask;            /* classes with something in `out` */
     bool abandoned;
-    bool global;                         /* the shared, locked heap of exiting threads */
-    struct hk_heap_s *next_all;          /* every heap ever made */
-    struct hk_heap_s *next_free;         /* abandoned heaps waiting for a thread */
+    bool global;                               /* the shared, locked heap of exiting threads */
+    struct hk_heap_s *next_all;                /* every heap ever made */
+    struct hk_heap_s *next_free;               /* abandoned heaps waiting for a thread */
     _Alignas(64) _Atomic(hk_block_t *) remote; /* chains freed by other threads (remote.c) */
 } hk_heap_t;
 

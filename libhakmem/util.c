@@ -18,7 +18,8 @@ size_t hk_fmt_u64(char *buf, uint64_t v, bool grouped)
         v /= 10;
         digits++;
     } while (v);
-    for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
     buf[n] = '\0';
     return n;
 }
@@ -26,7 +27,8 @@ size_t hk_fmt_u64(char *buf, uint64_t v, bool grouped)
 void hk_write_str(int fd, const char *s)
 {
     size_t len = 0;
-    while (s[len]) len++;
+    while (s[len])
+        len++;
     while (len) {
         ssize_t w = write(fd, s, len);
         if (w <= 0) return;

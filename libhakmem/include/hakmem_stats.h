@@ -12,43 +12,43 @@
 
 #include <stdint.h>
 
-#define HK_STATS_MAGIC       0x54534b4d4b4148ULL /* "HAKMKST" little-endian */
-#define HK_STATS_ABI_MAJOR   1                   /* bumped on any incompatible change */
-#define HK_STATS_ABI_MINOR   0                   /* bumped when fields are only appended */
-#define HK_STATS_NCLASSES    48                  /* size classes counted per slot */
-#define HK_STATS_NAME_LEN    16                  /* thread and counter names, NUL padded */
-#define HK_STATS_COMM_LEN    64                  /* command name, NUL padded */
-#define HK_STATS_DOC_LEN     80                  /* one-line counter description */
+#define HK_STATS_MAGIC     0x54534b4d4b4148ULL /* "HAKMKST" little-endian */
+#define HK_STATS_ABI_MAJOR 1                   /* bumped on any incompatible change */
+#define HK_STATS_ABI_MINOR 0                   /* bumped when fields are only appended */
+#define HK_STATS_NCLASSES  48                  /* size classes counted per slot */
+#define HK_STATS_NAME_LEN  16                  /* thread and counter names, NUL padded */
+#define HK_STATS_COMM_LEN  64                  /* command name, NUL padded */
+#define HK_STATS_DOC_LEN   80                  /* one-line counter description */
 
 /* Every per-thread counter, once: X(name, unit, doc). The same list yields the slot
  * struct, the descriptor table in the segment, hakstat's columns and the man page. */
-#define HK_STAT_COUNTERS(X)                                                                    \
-    X(malloc, "blocks", "blocks allocated through any entry point")                           \
-    X(free, "blocks", "blocks freed through any entry point")                                 \
-    X(bytes, "bytes", "bytes requested by allocations")                                       \
-    X(calloc, "calls", "calls to calloc")                                                     \
-    X(realloc, "calls", "calls to realloc and reallocarray")                                  \
-    X(aligned, "calls", "calls to the aligned allocators")                                    \
-    X(fast_miss, "blocks", "small allocations that found their thread cache empty")           \
-    X(free_slow, "blocks", "frees that did not end in the thread cache")                      \
-    X(refills, "events", "thread-cache refills from slabs")                                    \
-    X(refill_blocks, "blocks", "blocks moved into the thread cache by refills")               \
-    X(drains, "events", "thread-cache drains because a cache was full")                        \
-    X(drain_blocks, "blocks", "blocks moved from the thread cache back to slabs")             \
-    X(remote_free, "blocks", "frees of blocks another thread owns")                           \
-    X(remote_collect, "blocks", "blocks other threads freed, collected by this owner")        \
-    X(large_alloc, "blocks", "allocations served by mmap")                                    \
-    X(large_free, "blocks", "large blocks unmapped")                                          \
-    X(slab_new, "events", "slabs carved from segments")                                       \
-    X(slab_empty, "events", "slabs that became empty and went back to their segment")        \
-    X(mapped, "bytes", "memory mapped by this thread (segments and large blocks), gauge")     \
-    X(prof_malloc_n, "samples", "timed allocations")                                          \
-    X(prof_malloc_cyc, "cycles", "TSC cycles spent in timed allocations")                     \
-    X(prof_free_n, "samples", "timed frees")                                                  \
-    X(prof_free_cyc, "cycles", "TSC cycles spent in timed frees")                             \
-    X(prof_refill_n, "samples", "timed refills")                                              \
-    X(prof_refill_cyc, "cycles", "TSC cycles spent in timed refills")                         \
-    X(prof_remote_n, "samples", "timed remote frees")                                         \
+#define HK_STAT_COUNTERS(X)                                                                        \
+    X(malloc, "blocks", "blocks allocated through any entry point")                                \
+    X(free, "blocks", "blocks freed through any entry point")                                      \
+    X(bytes, "bytes", "bytes requested by allocations")                                            \
+    X(calloc, "calls", "calls to calloc")                                                          \
+    X(realloc, "calls", "calls to realloc and reallocarray")                                       \
+    X(aligned, "calls", "calls to the aligned allocators")                                         \
+    X(fast_miss, "blocks", "small allocations that found their thread cache empty")                \
+    X(free_slow, "blocks", "frees that did not end in the thread cache")                           \
+    X(refills, "events", "thread-cache refills from slabs")                                        \
+    X(refill_blocks, "blocks", "blocks moved into the thread cache by refills")                    \
+    X(drains, "events", "thread-cache drains because a cache was full")                            \
+    X(drain_blocks, "blocks", "blocks moved from the thread cache back to slabs")                  \
+    X(remote_free, "blocks", "frees of blocks another thread owns")                                \
+    X(remote_collect, "blocks", "blocks other threads freed, collected by this owner")             \
+    X(large_alloc, "blocks", "allocations served by mmap")                                         \
+    X(large_free, "blocks", "large blocks unmapped")                                               \
+    X(slab_new, "events", "slabs carved from segments")                                            \
+    X(slab_empty, "events", "slabs that became empty and went back to their segment")              \
+    X(mapped, "bytes", "memory mapped by this thread (segments and large blocks), gauge")          \
+    X(prof_malloc_n, "samples", "timed allocations")                                               \
+    X(prof_malloc_cyc, "cycles", "TSC cycles spent in timed allocations")                          \
+    X(prof_free_n, "samples", "timed frees")                                                       \
+    X(prof_free_cyc, "cycles", "TSC cycles spent in timed frees")                                  \
+    X(prof_refill_n, "samples", "timed refills")                                                   \
+    X(prof_refill_cyc, "cycles", "TSC cycles spent in timed refills")                              \
+    X(prof_remote_n, "samples", "timed remote frees")                                              \
     X(prof_remote_cyc, "cycles", "TSC cycles spent in timed remote frees")
 
 enum hk_stat_id {
@@ -84,11 +84,11 @@ enum hk_slot_state { HK_SLOT_FREE = 0, HK_SLOT_LIVE = 1 };
  * one with the fewest samples and starts from that count plus one (space-saving), so
  * a hot site is never pushed out by a stream of cold ones. */
 typedef struct hk_stat_site_s {
-    uint64_t addr;         /* return address in the caller */
+    uint64_t addr; /* return address in the caller */
     uint64_t samples;
     uint64_t est_allocs;
-    uint64_t bytes;        /* bytes of the sampled allocations themselves */
-    uint64_t first_tsc;    /* TSC when the site entered the table */
+    uint64_t bytes;     /* bytes of the sampled allocations themselves */
+    uint64_t first_tsc; /* TSC when the site entered the table */
 } hk_stat_site_t;
 
 /* One thread's slot. `gen` goes up by one when the slot starts changing hands (odd) and
@@ -111,33 +111,33 @@ typedef struct hk_stat_slot_s {
  * file_size before reading further. Fields after `control` are written by the process;
  * `control` may be written by a reader that can open the file for writing. */
 typedef struct hk_stats_header_s {
-    uint64_t magic;             /* HK_STATS_MAGIC */
-    uint32_t abi_major;         /* HK_STATS_ABI_MAJOR */
-    uint32_t abi_minor;         /* HK_STATS_ABI_MINOR */
-    uint32_t header_size;       /* sizeof(hk_stats_header_t) */
-    uint32_t desc_size;         /* sizeof(hk_stat_desc_t) */
-    uint32_t slot_size;         /* sizeof(hk_stat_slot_t) */
-    uint32_t nslots;            /* slots in the file */
-    uint32_t ncounters;         /* HK_STAT_NCOUNTERS of the writer */
-    uint32_t nclasses;          /* HK_STATS_NCLASSES of the writer */
-    uint64_t file_size;         /* bytes */
-    uint64_t desc_offset;       /* ncounters descriptors */
-    uint64_t slot_offset;       /* nslots slots */
+    uint64_t magic;       /* HK_STATS_MAGIC */
+    uint32_t abi_major;   /* HK_STATS_ABI_MAJOR */
+    uint32_t abi_minor;   /* HK_STATS_ABI_MINOR */
+    uint32_t header_size; /* sizeof(hk_stats_header_t) */
+    uint32_t desc_size;   /* sizeof(hk_stat_desc_t) */
+    uint32_t slot_size;   /* sizeof(hk_stat_slot_t) */
+    uint32_t nslots;      /* slots in the file */
+    uint32_t ncounters;   /* HK_STAT_NCOUNTERS of the writer */
+    uint32_t nclasses;    /* HK_STATS_NCLASSES of the writer */
+    uint64_t file_size;   /* bytes */
+    uint64_t desc_offset; /* ncounters descriptors */
+    uint64_t slot_offset; /* nslots slots */
     int64_t pid;
-    uint64_t start_time;        /* field 22 of /proc/PID/stat: clock ticks after boot */
-    uint64_t start_ns;          /* CLOCK_REALTIME at process start */
+    uint64_t start_time;          /* field 22 of /proc/PID/stat: clock ticks after boot */
+    uint64_t start_ns;            /* CLOCK_REALTIME at process start */
     char comm[HK_STATS_COMM_LEN]; /* command name, from /proc/PID/comm */
-    uint64_t tsc_hz;            /* measured TSC ticks per second; 0 until known */
-    uint64_t flags;             /* HK_STATS_F_* */
-    uint64_t control;           /* profiling period asked for by a reader: 0 = off,
-                                   N = time one call in N; honoured within one refill */
-    uint64_t prof_period;       /* the period in force, set by the process */
-    uint64_t retired_gen;       /* odd while `retired` and a slot are being updated */
-    uint64_t site_period;       /* bytes between allocation-site samples; 0 = off */
-    uint64_t start_tsc;         /* TSC at start_ns, to place a site's first_tsc in time */
-    uint64_t unslotted;         /* live threads counting outside the slots (too many) */
+    uint64_t tsc_hz;              /* measured TSC ticks per second; 0 until known */
+    uint64_t flags;               /* HK_STATS_F_* */
+    uint64_t control;             /* profiling period asked for by a reader: 0 = off,
+                                     N = time one call in N; honoured within one refill */
+    uint64_t prof_period;         /* the period in force, set by the process */
+    uint64_t retired_gen;         /* odd while `retired` and a slot are being updated */
+    uint64_t site_period;         /* bytes between allocation-site samples; 0 = off */
+    uint64_t start_tsc;           /* TSC at start_ns, to place a site's first_tsc in time */
+    uint64_t unslotted;           /* live threads counting outside the slots (too many) */
     uint32_t class_size[HK_STATS_NCLASSES]; /* bytes per size class */
-    hk_stat_counters_t retired; /* sum over threads that have exited or had no slot */
+    hk_stat_counters_t retired;             /* sum over threads that have exited or had no slot */
 } hk_stats_header_t;
 
 #endif /* HAKMEM_STATS_H */

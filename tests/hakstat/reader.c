@@ -692,7 +692,9 @@ static void test_strings(void)
     st = hs_seg_open_path(&seg, path, false);
     if (st == HS_OK) st = hs_snap_take(&seg, &s);
     /* read back with the odd bytes replaced, so every output is plain ASCII */
-    out_ok = st == HS_OK && f != NULL && strcmp(s.threads[0].name, "hs??" "?-bad") == 0;
+    out_ok = st == HS_OK && f != NULL &&
+             strcmp(s.threads[0].name, "hs??"
+                                       "?-bad") == 0;
     if (out_ok) {
         hs_opts_t o;
         memset(&o, 0, sizeof(o));
