@@ -126,6 +126,7 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
     seg->sites_offset =
         hd->slot_size >= sites_at + 8 + sizeof(hk_stat_site_t) * HK_STATS_NSITES ? sites_at : 0;
     seg->site_period = hd->site_period;
+    seg->flags = hd->flags;
     copy_field(seg->comm, hd->comm, sizeof(hd->comm));
     for (uint32_t c = 0; c < HK_STATS_NCLASSES; c++)
         seg->class_size[c] = hd->class_size[c];
@@ -248,6 +249,9 @@ bool hs_seg_alive(const hs_seg_t *seg)
 
 int hs_seg_set_profiling(hs_seg_t *seg, uint64_t period)
 {
+    if (!(seg->flags & HK_STATS_F_PROF_BUILT))
+        return fail(seg, HS_ERR_USAGE, "%s: the process's libhakmem was built without profiling",
+                    seg->path);
     if (!seg->writable)
         return fail(seg, HS_ERR_PERM, "%s: not writable by this user; cannot change profiling",
                     seg->path);

@@ -39,6 +39,7 @@ typedef struct hs_seg_s {
     uint64_t slot_offset, desc_offset;
     uint64_t sites_offset; /* within a slot, or 0 when the writer keeps no sites */
     uint64_t site_period;  /* bytes between site samples in the writer */
+    uint64_t flags;        /* HK_STATS_F_* */
     char comm[HK_STATS_COMM_LEN + 1];
     hk_stat_desc_t desc[HK_STAT_NCOUNTERS * 4]; /* NUL-terminated copies */
     uint32_t class_size[HK_STATS_NCLASSES];

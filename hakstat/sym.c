@@ -210,13 +210,17 @@ int hs_sym_lookup(hs_sym_t *sym, uint64_t addr, char *func, size_t func_len, cha
 {
     snprintf(func, func_len, "?");
     snprintf(object, object_len, "?");
+    /* A return address may be the first byte after the calling function (a call that
+     * ends it): look up the call instruction's last byte instead. */
+    uint64_t ra = addr;
+    addr = addr ? addr - 1 : 0;
     mapping_t *m = find_mapping(sym, addr);
     if (m == NULL) {
         read_maps(sym); /* a library loaded since the last look */
         m = find_mapping(sym, addr);
     }
     if (m == NULL) {
-        snprintf(func, func_len, "0x%llx", (unsigned long long)addr);
+        snprintf(func, func_len, "0x%llx", (unsigned long long)ra);
         return -1;
     }
     object_t *o = m->obj;
@@ -248,11 +252,12 @@ int hs_sym_lookup(hs_sym_t *sym, uint64_t addr, char *func, size_t func_len, cha
             const func_t *f = &o->funcs[lo - 1];
             if (vaddr < f->start + (f->size ? f->size : 1)) {
                 snprintf(func, func_len, "%s+0x%llx", f->name,
-                         (unsigned long long)(vaddr - f->start));
+                         (unsigned long long)(vaddr + 1 - f->start));
                 return 0;
             }
         }
     }
-    snprintf(func, func_len, "%s+0x%llx", base, (unsigned long long)(placed ? vaddr : file_off));
+    snprintf(func, func_len, "%s+0x%llx", base,
+             (unsigned long long)(placed ? vaddr + 1 : file_off + 1));
     return -1;
 }

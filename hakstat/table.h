@@ -1,4 +1,4 @@
-/* table.h: the rows and columns of each view (threads, size classes, totals) and the
+/* table.h: the rows and columns of each view (threads, size classes, totals, sites) and the
  * summary lines above them, built once from two snapshots so the screen and the batch
  * printer show the same figures. Formatting of cells happens here; drawing does not. */
 #ifndef HS_TABLE_H

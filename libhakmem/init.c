@@ -29,16 +29,18 @@ void hk_process_init(void)
 }
 
 /* ---------------------------------------------------------------------------------------
- * Fork: take every allocator lock before fork so the child inherits them free, in one
- * order: heaps, then stats (hk_stats_totals never holds both).
+ * Fork: take every allocator lock before fork, in the one order used everywhere (heaps,
+ * then stats), so no other thread holds one at the fork; both processes unlock them.
  * ------------------------------------------------------------------------------------- */
 static void prefork(void)
 {
     pthread_mutex_lock(&hk_heaps_lock);
+    hk_stats_lock();
 }
 
 static void postfork_parent(void)
 {
+    hk_stats_unlock();
     pthread_mutex_unlock(&hk_heaps_lock);
 }
 

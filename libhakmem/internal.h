@@ -53,6 +53,7 @@ void *hk_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra);
 void hk_free_slow(void *p);
 void hk_bin_drain(hk_heap_t *h, uint32_t cls, uint32_t keep);
 void hk_heap_flush(hk_heap_t *h);
+void hk_tcache_release(hk_heap_t *h);
 
 /* ---------------------------------------------------------------------------------------
  * "slab.c"
@@ -123,6 +124,8 @@ void hk_stats_thread_end(hk_heap_t *h);
 void hk_stats_publish_unslotted(hk_heap_t *h);
 void hk_stats_totals(hk_stat_counters_t *out);
 void hk_stats_after_fork_child(void);
+void hk_stats_lock(void);
+void hk_stats_unlock(void);
 
 /* ---------------------------------------------------------------------------------------
  * "shm.c"

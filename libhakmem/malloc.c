@@ -240,8 +240,6 @@ HK_EXPORT void hak_collect(void)
 {
     hk_heap_t *h = hk_tls;
     if (h == &hk_heap_empty) return;
-    hk_remote_flush(h);
-    hk_heap_flush(h);
-    hk_remote_collect(h);
+    hk_tcache_release(h);
     hk_heap_purge(h);
 }

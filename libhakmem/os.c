@@ -1,5 +1,6 @@
-/* os.c: the only file that talks to the kernel about memory. Every failure comes back
- * as NULL or false with errno set to ENOMEM; nothing here aborts. */
+/* os.c: the only file that talks to the kernel about memory. A failure comes back as
+ * NULL (errno ENOMEM) or false (errno as mremap left it: callers set ENOMEM); nothing
+ * here aborts. */
 #include "config.h"
 
 #include <errno.h>

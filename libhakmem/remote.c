@@ -53,7 +53,6 @@ void hk_remote_push(hk_heap_t *h, hk_heap_t *owner, uint32_t cls, hk_block_t *b)
     if (o->owner != owner) {
         if (o->count) flush_class(h, cls);
         o->owner = owner;
-        o->tail = b;
         h->out_mask |= (uint64_t)1 << cls;
     }
     b->next = o->head;

@@ -129,8 +129,8 @@ void hk_report_at_exit(void)
     hk_stat_counters_t total;
     hk_stats_totals(&total);
     if (hk_opt.fast_stats) {
-        for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all)
-            if (!h->abandoned && h == hk_tls) fast_stats_line("thread", (uint64_t)getpid(), h->ctr);
+        if (hk_tls != &hk_heap_empty)
+            fast_stats_line("thread", (uint64_t)syscall(SYS_gettid), hk_tls->ctr);
         fast_stats_line("total", 0, &total);
     }
     if (hk_opt.tiny_profile) report_profile(&total);

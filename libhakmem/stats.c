@@ -91,6 +91,7 @@ void hk_stats_thread_start(hk_heap_t *h)
 static void fold(hk_heap_t *h, bool release)
 {
     pthread_mutex_lock(&stats_lock);
+    uint64_t bytes = h->ctr->c[HK_STAT_bytes];
     gen_begin(&hk_sh->retired_gen);
     counters_add(&hk_sh->retired, h->ctr);
     if (release && h->slot != HK_NO_SLOT) {
@@ -105,6 +106,8 @@ static void fold(hk_heap_t *h, bool release)
     }
     gen_end(&hk_sh->retired_gen);
     pthread_mutex_unlock(&stats_lock);
+    /* The site threshold counts in this thread's bytes, which just went back to 0. */
+    if (h->site_next != UINT64_MAX) h->site_next = h->site_next > bytes ? h->site_next - bytes : 0;
     if (release) {
         h->ctr = &h->own;
         h->slot = HK_NO_SLOT;
@@ -154,9 +157,19 @@ void hk_stats_init(void)
 /* The child must not write into its parent's segment, which it shares: every heap
  * goes back to private counters (the child starts counting from zero), the child makes
  * a segment of its own, and the forking thread takes a slot in it. */
+void hk_stats_lock(void)
+{
+    pthread_mutex_lock(&stats_lock);
+}
+
+void hk_stats_unlock(void)
+{
+    pthread_mutex_unlock(&stats_lock);
+}
+
 void hk_stats_after_fork_child(void)
 {
-    pthread_mutex_init(&stats_lock, NULL);
+    pthread_mutex_unlock(&stats_lock); /* taken by init.c:prefork */
     for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all) {
         memset(&h->own, 0, sizeof(h->own));
         h->ctr = &h->own;

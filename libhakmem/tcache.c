@@ -130,7 +130,6 @@ void *hk_malloc_unsampled(size_t size, void *ra)
     return malloc_slow(hk_tls, size, ra, false);
 }
 
-/* Return all but `keep` blocks of a bin to their slabs. */
 static void chain_to_slabs(hk_heap_t *h, hk_block_t *b)
 {
     while (b) {
@@ -171,6 +170,15 @@ void hk_bin_drain(hk_heap_t *h, uint32_t cls, uint32_t keep)
     }
     h->ctr->c[HK_STAT_drains]++;
     h->ctr->c[HK_STAT_drain_blocks] += n;
+}
+
+/* Everything cached goes back to the slabs: what this heap has pending for others is
+ * sent, what others sent it is taken, and then bins and stash are emptied. */
+void hk_tcache_release(hk_heap_t *h)
+{
+    hk_remote_flush(h);
+    hk_remote_collect(h);
+    hk_heap_flush(h);
 }
 
 /* Everything cached goes back to the slabs (thread exit, hak_collect). */

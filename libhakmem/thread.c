@@ -12,11 +12,12 @@
 __thread hk_heap_t *hk_tls __attribute__((tls_model("initial-exec"))) = &hk_heap_empty;
 static __thread bool hk_tls_exited __attribute__((tls_model("initial-exec")));
 
-static hk_stat_counters_t empty_counters; /* written by nobody: the empty heap never hits */
+/* The empty heap never hits in its caches; counts made through it (calls by threads
+ * that have no heap yet, or none any more) land here and are not published. */
+static hk_stat_counters_t empty_counters;
 hk_heap_t hk_heap_empty = {.ctr = &empty_counters, .slot = HK_NO_SLOT, .prof_mask = HK_PROF_OFF};
 hk_heap_t hk_heap_global = {.ctr = &hk_heap_global.own,
                             .slot = HK_NO_SLOT,
-                            .global = true,
                             .abandoned = true,
                             .prof_mask = HK_PROF_OFF};
 
@@ -51,8 +52,10 @@ void *hk_meta_alloc(size_t size)
  * fill (and at exit drain) caches it will barely use. */
 static void heap_reset_bins(hk_heap_t *h)
 {
-    for (uint32_t c = 0; c < HK_NCLASSES; c++)
-        h->bins[c].max = hk_class_bin_max[c] < HK_BIN_START ? hk_class_bin_max[c] : HK_BIN_START;
+    for (uint32_t c = 0; c < HK_NCLASSES; c++) {
+        uint32_t max = hk_class_bin_max[c] < HK_BIN_START ? hk_class_bin_max[c] : HK_BIN_START;
+        h->bins[c].max = h->bins[c].count > max ? h->bins[c].count : max;
+    }
 }
 
 static void heap_init(hk_heap_t *h)
@@ -117,13 +120,15 @@ static void thread_exit(void *arg)
     /* From here on this thread allocates from the locked global heap. */
     hk_tls = &hk_heap_empty;
     hk_tls_exited = true;
-    hk_remote_flush(h);
-    hk_heap_flush(h);
-    hk_remote_collect(h);
-    hk_report_thread_exit(h->ctr);
-    hk_stats_thread_end(h);
+    hk_tcache_release(h);
+    /* Once abandoned, chains other threads send are collected for it (under the lock);
+     * the ones that came in meanwhile are taken here, and the thread's counts folded
+     * before anyone else may touch the heap. */
     pthread_mutex_lock(&hk_heaps_lock);
     heap_abandon(h);
+    hk_tcache_release(h);
+    hk_report_thread_exit(h->ctr);
+    hk_stats_thread_end(h);
     pthread_mutex_unlock(&hk_heaps_lock);
 }
 
@@ -143,7 +148,7 @@ void hk_heap_abandoned_collect(hk_heap_t *h)
         hk_heap_t *me = hk_tls;
         hk_stat_counters_t *own = h->ctr;
         if (me != &hk_heap_empty) h->ctr = me->ctr;
-        hk_remote_collect(h);
+        hk_tcache_release(h);
         hk_heap_purge(h);
         h->ctr = own;
         if (me == &hk_heap_empty) hk_stats_publish_unslotted(h);
@@ -151,11 +156,10 @@ void hk_heap_abandoned_collect(hk_heap_t *h)
     pthread_mutex_unlock(&hk_heaps_lock);
 }
 
-/* In a fork child only the forking thread exists: every other running heap is
- * abandoned, to be adopted by the child's next threads. */
+/* In a fork child only the forking thread exists. The heaps of the others may have
+ * been in the middle of an update when the parent forked, so they are left alone: what
+ * they hold is lost to the child, which is safer than adopting a torn heap. */
 void hk_heaps_after_fork_child(void)
 {
-    pthread_mutex_init(&hk_heaps_lock, NULL);
-    for (hk_heap_t *h = all_heaps; h; h = h->next_all)
-        if (h != hk_tls && !h->abandoned) heap_abandon(h);
+    pthread_mutex_unlock(&hk_heaps_lock);
 }

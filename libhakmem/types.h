@@ -77,7 +77,6 @@ struct hk_heap_s;
 typedef struct hk_outbox_s {
     struct hk_heap_s *owner;
     hk_block_t *head;
-    hk_block_t *tail;
     uint32_t count;
 } hk_outbox_t;
 
@@ -156,7 +155,6 @@ typedef struct hk_heap_s {
     hk_outbox_t out[HK_NCLASSES]; /* remote frees not yet sent, per class */
     uint64_t out_mask;            /* classes with something in `out` */
     bool abandoned;
-    bool global;                               /* the shared, locked heap of exiting threads */
     struct hk_heap_s *next_all;                /* every heap ever made */
     struct hk_heap_s *next_free;               /* abandoned heaps waiting for a thread */
     _Alignas(64) _Atomic(hk_block_t *) remote; /* chains freed by other threads (remote.c) */
