@@ -35,12 +35,21 @@ static void num(FILE *f, const char *key, double v)
         fprintf(f, "%.6g", v);
 }
 
+/* "key":value pairs, comma-separated. */
+static void nums(FILE *f, const char *const *keys, const double *vals, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i) fputc(',', f);
+        num(f, keys[i], vals[i]);
+    }
+}
+
 /* Every counter of `n` by descriptor name, then the derived ones. */
 static void counters(FILE *f, const hs_seg_t *seg, const hs_counts_t *n)
 {
     for (uint32_t i = 0; i < seg->ncounters; i++) {
         out_json_string(f, seg->desc[i].name);
-        if (strcmp(seg->desc[i].name, "mapped") == 0)
+        if (hs_counter_is_gauge(seg, i))
             fprintf(f, ":%lld,", (long long)(int64_t)n->c[i]);
         else
             fprintf(f, ":%llu,", (unsigned long long)n->c[i]);
@@ -48,17 +57,11 @@ static void counters(FILE *f, const hs_seg_t *seg, const hs_counts_t *n)
     hs_metrics_t m;
     hs_metrics(seg, n, NULL, 0, 1, &m);
     fprintf(f, "\"fast_hits\":%llu,", (unsigned long long)m.fast_hits);
-    num(f, "coverage", m.coverage);
-    fputc(',', f);
-    num(f, "hit_rate", m.hit_rate);
-    fputc(',', f);
-    num(f, "avg_cycles_malloc", m.cyc_malloc);
-    fputc(',', f);
-    num(f, "avg_cycles_free", m.cyc_free);
-    fputc(',', f);
-    num(f, "avg_cycles_refill", m.cyc_refill);
-    fputc(',', f);
-    num(f, "avg_cycles_remote", m.cyc_remote);
+    static const char *const keys[] = {"coverage",        "hit_rate",          "avg_cycles_malloc",
+                                       "avg_cycles_free", "avg_cycles_refill", "avg_cycles_remote"};
+    const double vals[] = {m.coverage, m.hit_rate,   m.cyc_malloc,
+                           m.cyc_free, m.cyc_refill, m.cyc_remote};
+    nums(f, keys, vals, sizeof(vals) / sizeof(vals[0]));
 }
 
 static void rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev,
@@ -66,16 +69,11 @@ static void rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs
 {
     hs_metrics_t m;
     hs_metrics(seg, now, prev, dt, age, &m);
+    static const char *const keys[] = {"malloc_per_s", "free_per_s", "bytes_per_s", "refills_per_s",
+                                       "remote_free_per_s"};
+    const double vals[] = {m.malloc_rate, m.free_rate, m.bytes_rate, m.refill_rate, m.remote_rate};
     fputs("\"rates\":{", f);
-    num(f, "malloc_per_s", m.malloc_rate);
-    fputc(',', f);
-    num(f, "free_per_s", m.free_rate);
-    fputc(',', f);
-    num(f, "bytes_per_s", m.bytes_rate);
-    fputc(',', f);
-    num(f, "refills_per_s", m.refill_rate);
-    fputc(',', f);
-    num(f, "remote_free_per_s", m.remote_rate);
+    nums(f, keys, vals, sizeof(vals) / sizeof(vals[0]));
     fputc('}', f);
 }
 
@@ -86,16 +84,13 @@ static void sites(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_s
     hs_site_t *cur = NULL, *old = NULL;
     int n = hs_sites_collect(now, &cur), m = prev ? hs_sites_collect(prev, &old) : 0;
     double dt = prev ? now->t - prev->t : 0;
-    hs_sym_t *sym = hs_sym_for(seg->pid);
     fprintf(f, "\"site_period\":%llu,\"sites\":[", (unsigned long long)now->site_period);
     for (int i = 0; i < n; i++) {
         const hs_site_t *s = &cur[i], *p = NULL;
         for (int j = 0; j < m && p == NULL; j++)
             if (old[j].addr == s->addr) p = &old[j];
         char func[256], object[512];
-        snprintf(func, sizeof(func), "0x%llx", (unsigned long long)s->addr);
-        object[0] = '\0';
-        if (sym) hs_sym_lookup(sym, s->addr, func, sizeof(func), object, sizeof(object));
+        hs_sym_site(seg->pid, s->addr, func, sizeof(func), object, sizeof(object));
         double est_bytes = (double)s->samples * (double)now->site_period;
         fprintf(f, "%s{\"addr\":\"0x%llx\",\"function\":", i ? "," : "",
                 (unsigned long long)s->addr);

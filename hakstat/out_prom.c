@@ -41,7 +41,7 @@ void out_prom(FILE *f, const hs_seg_t *seg, const hs_snap_t *now)
 {
     for (uint32_t i = 0; i < seg->ncounters; i++) {
         const hk_stat_desc_t *d = &seg->desc[i];
-        bool gauge = strcmp(d->name, "mapped") == 0;
+        bool gauge = hs_counter_is_gauge(seg, i);
         char name[64];
         snprintf(name, sizeof(name), "hakmem_%s", d->name);
         for (char *p = name; *p; p++)
@@ -68,15 +68,12 @@ void out_prom(FILE *f, const hs_seg_t *seg, const hs_snap_t *now)
     /* Sampled allocation sites: one series per site, labelled by function and object. */
     hs_site_t *sites = NULL;
     int n = hs_sites_collect(now, &sites);
-    hs_sym_t *sym = hs_sym_for(seg->pid);
     if (n > 0) {
         fputs("# TYPE hakmem_site_samples counter\n", f);
         fputs("# HELP hakmem_site_samples sampled allocations at a call site (samples)\n", f);
         for (int i = 0; i < n; i++) {
             char func[256], object[512];
-            snprintf(func, sizeof(func), "0x%llx", (unsigned long long)sites[i].addr);
-            object[0] = '\0';
-            if (sym) hs_sym_lookup(sym, sites[i].addr, func, sizeof(func), object, sizeof(object));
+            hs_sym_site(seg->pid, sites[i].addr, func, sizeof(func), object, sizeof(object));
             fprintf(f, "hakmem_site_samples_total{pid=\"%d\",command=", (int)seg->pid);
             label(f, seg->comm);
             fputs(",function=", f);

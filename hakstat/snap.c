@@ -28,6 +28,11 @@ int hs_counter_pos(const hs_seg_t *seg, enum hk_stat_id id)
     return -1;
 }
 
+bool hs_counter_is_gauge(const hs_seg_t *seg, uint32_t i)
+{
+    return i < seg->ncounters && strcmp(seg->desc[i].name, known_names[HK_STAT_mapped]) == 0;
+}
+
 uint64_t hs_get(const hs_seg_t *seg, const hs_counts_t *n, enum hk_stat_id id)
 {
     int pos = hs_counter_pos(seg, id);

@@ -48,6 +48,10 @@ void hs_snap_free(hs_snap_t *snap);
 
 /* Position of a known counter (enum hk_stat_id) in this segment, or -1. */
 int hs_counter_pos(const hs_seg_t *seg, enum hk_stat_id id);
+/* Whether counter i of the segment is a gauge (a level that goes up and down, summed
+ * as signed) rather than a count that only grows. */
+bool hs_counter_is_gauge(const hs_seg_t *seg, uint32_t i);
+
 /* Value of a known counter, 0 when the segment lacks it. */
 uint64_t hs_get(const hs_seg_t *seg, const hs_counts_t *n, enum hk_stat_id id);
 

@@ -261,3 +261,12 @@ int hs_sym_lookup(hs_sym_t *sym, uint64_t addr, char *func, size_t func_len, cha
              (unsigned long long)(placed ? vaddr + 1 : file_off + 1));
     return -1;
 }
+
+void hs_sym_site(pid_t pid, uint64_t addr, char *func, size_t func_len, char *object,
+                 size_t object_len)
+{
+    hs_sym_t *sym = hs_sym_for(pid);
+    snprintf(func, func_len, "0x%llx", (unsigned long long)addr);
+    object[0] = '\0';
+    if (sym) hs_sym_lookup(sym, addr, func, func_len, object, object_len);
+}

@@ -24,4 +24,9 @@ hs_sym_t *hs_sym_for(pid_t pid);
 int hs_sym_lookup(hs_sym_t *sym, uint64_t addr, char *func, size_t func_len, char *object,
                   size_t object_len);
 
+/* Name a sampled site of process `pid` for display: `func` as hs_sym_lookup gives it
+ * ("0x<addr>" when the process's objects cannot be read), `object` its file or "". */
+void hs_sym_site(pid_t pid, uint64_t addr, char *func, size_t func_len, char *object,
+                 size_t object_len);
+
 #endif /* HS_SYM_H */

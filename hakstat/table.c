@@ -228,7 +228,6 @@ static int sites_rows(hs_table_t *t, const hs_seg_t *seg, const hs_snap_t *now,
     }
     double dt = prev ? now->t - prev->t : 0;
     double period = (double)now->site_period;
-    hs_sym_t *sym = hs_sym_for(seg->pid);
     for (int i = 0; i < n; i++) {
         const hs_site_t *s = &cur[i], *p = NULL;
         for (int j = 0; j < m && p == NULL; j++)
@@ -238,9 +237,7 @@ static int sites_rows(hs_table_t *t, const hs_seg_t *seg, const hs_snap_t *now,
         double div = dt > 0 ? dt : 1;
         hs_row_t *r = &t->rows[t->nrows++];
         char func[256], object[512];
-        snprintf(func, sizeof(func), "0x%llx", (unsigned long long)s->addr);
-        object[0] = '\0';
-        if (sym) hs_sym_lookup(sym, s->addr, func, sizeof(func), object, sizeof(object));
+        hs_sym_site(seg->pid, s->addr, func, sizeof(func), object, sizeof(object));
         const char *base = strrchr(object, '/') ? strrchr(object, '/') + 1 : object;
         snprintf(r->cell[S_FUNC], HS_CELL_LEN, "%.23s", func);
         snprintf(r->cell[S_OBJECT], HS_CELL_LEN, "%.23s", base);
@@ -305,7 +302,7 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
             hs_row_t *r = &t->rows[t->nrows++];
             snprintf(r->cell[K_NAME], HS_CELL_LEN, "%s", seg->desc[i].name);
             uint64_t v = now->total.c[i];
-            bool gauge = strcmp(seg->desc[i].name, "mapped") == 0;
+            bool gauge = hs_counter_is_gauge(seg, i);
             cell_num(r, K_TOTAL, gauge ? (double)(int64_t)v : (double)v);
             double rate = dt > 0 ? (double)(int64_t)(v - prev->total.c[i]) / dt : NAN;
             cell_num(r, K_RATE, rate);
