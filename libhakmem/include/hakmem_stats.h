@@ -41,7 +41,7 @@
     X(large_free, "blocks", "large blocks unmapped")                                               \
     X(slab_new, "events", "slabs carved from segments")                                            \
     X(slab_empty, "events", "slabs that became empty and went back to their segment")              \
-    X(mapped, "bytes", "memory mapped by this thread (segments and large blocks), gauge")          \
+    X(mapped, "bytes", "net bytes this thread mapped minus unmapped; summed: process total")       \
     X(prof_malloc_n, "samples", "timed allocations")                                               \
     X(prof_malloc_cyc, "cycles", "TSC cycles spent in timed allocations")                          \
     X(prof_free_n, "samples", "timed frees")                                                       \
