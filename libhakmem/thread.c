@@ -16,10 +16,8 @@ static __thread bool hk_tls_exited __attribute__((tls_model("initial-exec")));
  * that have no heap yet, or none any more) land here and are not published. */
 static hk_stat_counters_t empty_counters;
 hk_heap_t hk_heap_empty = {.ctr = &empty_counters, .slot = HK_NO_SLOT, .prof_mask = HK_PROF_OFF};
-hk_heap_t hk_heap_global = {.ctr = &hk_heap_global.own,
-                            .slot = HK_NO_SLOT,
-                            .abandoned = true,
-                            .prof_mask = HK_PROF_OFF};
+hk_heap_t hk_heap_global = {
+    .ctr = &hk_heap_global.own, .slot = HK_NO_SLOT, .abandoned = true, .prof_mask = HK_PROF_OFF};
 
 /* Guards the heap lists, the metadata arena, the global heap and abandoned heaps. */
 pthread_mutex_t hk_heaps_lock = PTHREAD_MUTEX_INITIALIZER;
