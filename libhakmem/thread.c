@@ -118,16 +118,21 @@ static void thread_exit(void *arg)
     /* From here on this thread allocates from the locked global heap. */
     hk_tls = &hk_heap_empty;
     hk_tls_exited = true;
-    hk_tcache_release(h);
-    /* Once abandoned, chains other threads send are collected for it (under the lock);
-     * the ones that came in meanwhile are taken here, and the thread's counts folded
-     * before anyone else may touch the heap. */
-    pthread_mutex_lock(&hk_heaps_lock);
-    heap_abandon(h);
-    hk_tcache_release(h);
+    /* The cache goes back to the slabs; chains other threads sent are then taken into
+     * it (a constant cost per chain) and wait there, bounded, for the next thread. */
+    hk_remote_flush(h);
+    hk_heap_flush(h);
+    hk_remote_collect(h);
+    if (h->dirty_pages >= HK_PURGE_IDLE) hk_heap_purge(h);
     hk_report_thread_exit(h->ctr);
     hk_stats_thread_end(h);
+    pthread_mutex_lock(&hk_heaps_lock);
+    heap_abandon(h);
     pthread_mutex_unlock(&hk_heaps_lock);
+    /* Chains sent to the heap since the release above would wait for an adopter:
+     * collect them now. Later ones are collected when they arrive (remote.c). */
+    if (atomic_load_explicit(&h->remote, memory_order_acquire) != NULL)
+        hk_heap_abandoned_collect(h);
 }
 
 void hk_thread_key_init(void)
@@ -146,8 +151,10 @@ void hk_heap_abandoned_collect(hk_heap_t *h)
         hk_heap_t *me = hk_tls;
         hk_stat_counters_t *own = h->ctr;
         if (me != &hk_heap_empty) h->ctr = me->ctr;
-        hk_tcache_release(h);
-        hk_heap_purge(h);
+        /* Chains go into the idle heap's cache while it has room (an adopter reuses
+         * them at once), the rest to the slabs, whose empty pages go back to the OS. */
+        hk_remote_collect(h);
+        if (h->dirty_pages >= HK_PURGE_IDLE) hk_heap_purge(h);
         h->ctr = own;
         if (me == &hk_heap_empty) hk_stats_publish_unslotted(h);
     }

@@ -47,6 +47,7 @@
 #define HK_BITMAP_WORDS    (HK_SLAB_MAX_BLOCKS / 64)
 
 #define HK_PURGE_PAGES 64 /* dirty free pages a heap keeps before madvise */
+#define HK_PURGE_IDLE  16 /* ... and a heap no thread runs */
 #define HK_BIN_START                                                                               \
     16 /* a new thread's cache starts this small and doubles                                       \
           at each refill up to the class's capacity */
