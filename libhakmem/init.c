@@ -47,7 +47,7 @@ static void postfork_parent(void)
 static void postfork_child(void)
 {
     hk_stats_after_fork_child();
-    hk_heaps_after_fork_child();
+    hk_thread_after_fork_child();
 }
 
 static void at_exit(void)

@@ -39,20 +39,20 @@ extern pthread_mutex_t hk_heaps_lock;
 hk_heap_t *hk_thread_heap(void); /* the caller's heap, made on first use; NULL if none */
 bool hk_thread_exited(void);
 void hk_thread_key_init(void);
-void hk_heaps_after_fork_child(void);
-void *hk_meta_alloc(size_t size);
-void hk_heap_abandoned_collect(hk_heap_t *h);
-hk_heap_t *hk_heaps_first(void);
+void hk_thread_after_fork_child(void);
+void *hk_thread_meta_alloc(size_t size);
+void hk_thread_abandoned_collect(hk_heap_t *h);
+hk_heap_t *hk_thread_heaps_first(void);
 
 /* ---------------------------------------------------------------------------------------
  * "tcache.c"
  * ------------------------------------------------------------------------------------- */
-void *hk_malloc_slow(hk_heap_t *h, size_t size, void *ra);
-void *hk_malloc_unsampled(size_t size, void *ra);
-void *hk_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra);
-void hk_free_slow(void *p);
-void hk_bin_drain(hk_heap_t *h, uint32_t cls, uint32_t keep);
-void hk_heap_flush(hk_heap_t *h);
+void *hk_tcache_malloc_slow(hk_heap_t *h, size_t size, void *ra);
+void *hk_tcache_malloc_unsampled(size_t size, void *ra);
+void *hk_tcache_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra);
+void hk_tcache_free_slow(void *p);
+void hk_tcache_drain(hk_heap_t *h, uint32_t cls, uint32_t keep);
+void hk_tcache_flush(hk_heap_t *h);
 void hk_tcache_release(hk_heap_t *h);
 
 /* ---------------------------------------------------------------------------------------
@@ -60,7 +60,7 @@ void hk_tcache_release(hk_heap_t *h);
  * ------------------------------------------------------------------------------------- */
 uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want);
 void hk_slab_put(hk_heap_t *h, hk_page_t *pg, hk_block_t *b);
-void hk_heap_purge(hk_heap_t *h);
+void hk_slab_purge(hk_heap_t *h);
 
 /* ---------------------------------------------------------------------------------------
  * "remote.c"
@@ -112,12 +112,12 @@ typedef struct hk_options_s {
 } hk_options_t;
 extern hk_options_t hk_opt;
 void hk_options_init(void);
-const char *hk_env_get(const char *name);
+const char *hk_options_env(const char *name);
 
 /* ---------------------------------------------------------------------------------------
  * "stats.c"
  * ------------------------------------------------------------------------------------- */
-extern hk_stats_header_t *hk_sh;
+extern hk_stats_header_t *hk_stats_header;
 void hk_stats_init(void);
 void hk_stats_thread_start(hk_heap_t *h);
 void hk_stats_thread_end(hk_heap_t *h);
@@ -160,8 +160,8 @@ void hk_report_thread_exit(const hk_stat_counters_t *t);
 /* ---------------------------------------------------------------------------------------
  * "util.c"
  * ------------------------------------------------------------------------------------- */
-size_t hk_fmt_u64(char *buf, uint64_t v, bool grouped);
-void hk_write_str(int fd, const char *s);
-bool hk_parse_u64(const char *s, uint64_t *out);
+size_t hk_util_fmt_u64(char *buf, uint64_t v, bool grouped);
+void hk_util_write_str(int fd, const char *s);
+bool hk_util_parse_u64(const char *s, uint64_t *out);
 
 #endif /* HK_INTERNAL_H */

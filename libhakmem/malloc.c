@@ -47,7 +47,7 @@ static void *aligned_malloc(size_t align, size_t size, void *ra)
         uint32_t cls = hk_size_class(size > align ? size : align);
         while (cls < HK_NCLASSES && hk_class_size[cls] % align)
             cls++;
-        if (cls < HK_NCLASSES) return hk_malloc_class(hk_tls, cls, size, ra);
+        if (cls < HK_NCLASSES) return hk_tcache_malloc_class(hk_tls, cls, size, ra);
     }
     hk_heap_t *h = current_heap();
     bool global = h == &hk_heap_global;
@@ -241,5 +241,5 @@ HK_EXPORT void hak_collect(void)
     hk_heap_t *h = hk_tls;
     if (h == &hk_heap_empty) return;
     hk_tcache_release(h);
-    hk_heap_purge(h);
+    hk_slab_purge(h);
 }

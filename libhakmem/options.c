@@ -23,7 +23,7 @@ hk_options_t hk_opt = {
 
 /* Value of environment variable `name`, or NULL. Setuid programs ignore the
  * environment, as secure_getenv does. */
-const char *hk_env_get(const char *name)
+const char *hk_options_env(const char *name)
 {
     if (getauxval(AT_SECURE)) return NULL;
     size_t len = strlen(name);
@@ -34,18 +34,18 @@ const char *hk_env_get(const char *name)
 
 static void warn_bad(const char *name, const char *value, const char *expect)
 {
-    hk_write_str(2, "hakmem: ignoring ");
-    hk_write_str(2, name);
-    hk_write_str(2, "=");
-    hk_write_str(2, value);
-    hk_write_str(2, ": expected ");
-    hk_write_str(2, expect);
-    hk_write_str(2, "\n");
+    hk_util_write_str(2, "hakmem: ignoring ");
+    hk_util_write_str(2, name);
+    hk_util_write_str(2, "=");
+    hk_util_write_str(2, value);
+    hk_util_write_str(2, ": expected ");
+    hk_util_write_str(2, expect);
+    hk_util_write_str(2, "\n");
 }
 
 static void opt_bool(const char *name, bool *out)
 {
-    const char *v = hk_env_get(name);
+    const char *v = hk_options_env(name);
     if (v == NULL) return;
     if (!strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcasecmp(v, "true"))
         *out = true;
@@ -58,10 +58,10 @@ static void opt_bool(const char *name, bool *out)
 
 static void opt_u32(const char *name, uint32_t *out, uint32_t min, uint32_t max)
 {
-    const char *v = hk_env_get(name);
+    const char *v = hk_options_env(name);
     uint64_t n;
     if (v == NULL) return;
-    if (hk_parse_u64(v, &n) && n >= min && n <= max)
+    if (hk_util_parse_u64(v, &n) && n >= min && n <= max)
         *out = (uint32_t)n;
     else
         warn_bad(name, v, "a number in range");
@@ -70,7 +70,7 @@ static void opt_u32(const char *name, uint32_t *out, uint32_t min, uint32_t max)
 void hk_options_init(void)
 {
     opt_bool("HAKMEM_STATS", &hk_opt.stats);
-    const char *dir = hk_env_get("HAKMEM_STATS_DIR");
+    const char *dir = hk_options_env("HAKMEM_STATS_DIR");
     if (dir && dir[0] == '/')
         hk_opt.stats_dir = dir;
     else if (dir)
@@ -79,9 +79,9 @@ void hk_options_init(void)
     opt_bool("HAKMEM_TINY_PROFILE", &hk_opt.tiny_profile);
     opt_u32("HAKMEM_PROFILE_SAMPLE", &hk_opt.profile_sample, 0, 1u << 30);
     opt_bool("HAKMEM_TINY_FAST_STATS", &hk_opt.fast_stats);
-    const char *v = hk_env_get("HAKMEM_SITE_SAMPLE");
+    const char *v = hk_options_env("HAKMEM_SITE_SAMPLE");
     uint64_t n;
-    if (v && hk_parse_u64(v, &n) && (n == 0 || (n >= 256 && n <= ((uint64_t)1 << 40))))
+    if (v && hk_util_parse_u64(v, &n) && (n == 0 || (n >= 256 && n <= ((uint64_t)1 << 40))))
         hk_opt.site_sample = n;
     else if (v)
         warn_bad("HAKMEM_SITE_SAMPLE", v, "0 or a number of bytes from 256 to 2^40");

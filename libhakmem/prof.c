@@ -48,7 +48,7 @@ uint64_t hk_prof_tsc_hz(void)
  * period is rounded up to a power of two so that sampling is a mask test. */
 void hk_prof_sync(hk_heap_t *h)
 {
-    uint64_t want = __atomic_load_n(&hk_sh->control, __ATOMIC_RELAXED);
+    uint64_t want = __atomic_load_n(&hk_stats_header->control, __ATOMIC_RELAXED);
 #ifndef HAKMEM_PROF
     want = 0;
 #endif
@@ -60,9 +60,9 @@ void hk_prof_sync(hk_heap_t *h)
     if (period != h->prof_period) {
         h->prof_period = (uint32_t)period;
         h->prof_mask = period ? period - 1 : HK_PROF_OFF;
-        hk_sh->prof_period = period;
+        hk_stats_header->prof_period = period;
     }
-    if (hk_sh->tsc_hz == 0) hk_sh->tsc_hz = hk_prof_tsc_hz();
+    if (hk_stats_header->tsc_hz == 0) hk_stats_header->tsc_hz = hk_prof_tsc_hz();
 }
 
 void hk_prof_heap_start(hk_heap_t *h)
@@ -77,7 +77,7 @@ HK_NOINLINE void *hk_prof_malloc(size_t size, void *ra)
 {
     if (ra == NULL) ra = __builtin_return_address(0); /* tail-called from malloc() */
     uint64_t t0 = hk_tsc_begin();
-    void *p = hk_malloc_unsampled(size, ra);
+    void *p = hk_tcache_malloc_unsampled(size, ra);
     uint64_t t1 = hk_tsc_end();
     hk_prof_record(hk_tls, HK_STAT_prof_malloc_n, t0, t1);
     return p;

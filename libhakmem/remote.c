@@ -36,7 +36,7 @@ static void flush_class(hk_heap_t *h, uint32_t cls)
     h->out_mask &= ~((uint64_t)1 << cls);
     /* Nobody runs an abandoned heap: collect on its behalf so the memory goes back. */
     if (hk_unlikely(__atomic_load_n(&owner->abandoned, __ATOMIC_RELAXED)))
-        hk_heap_abandoned_collect(owner);
+        hk_thread_abandoned_collect(owner);
 }
 
 /* Send everything h has pending. */

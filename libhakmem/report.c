@@ -25,7 +25,7 @@ static void put(line_t *l, const char *s)
 static void put_u64(line_t *l, uint64_t v)
 {
     char num[32];
-    hk_fmt_u64(num, v, true);
+    hk_util_fmt_u64(num, v, true);
     put(l, num);
 }
 
@@ -38,11 +38,11 @@ static void put_pct(line_t *l, uint64_t num, uint64_t den)
     }
     uint64_t bp = (uint64_t)((num * 10000.0) / den + 0.5);
     char num_s[32];
-    hk_fmt_u64(num_s, bp / 100, false);
+    hk_util_fmt_u64(num_s, bp / 100, false);
     put(l, num_s);
     put(l, ".");
     put(l, bp % 100 < 10 ? "0" : "");
-    hk_fmt_u64(num_s, bp % 100, false);
+    hk_util_fmt_u64(num_s, bp % 100, false);
     put(l, num_s);
     put(l, "%");
 }
@@ -50,7 +50,7 @@ static void put_pct(line_t *l, uint64_t num, uint64_t den)
 static void emit(line_t *l)
 {
     put(l, "\n");
-    hk_write_str(2, l->buf);
+    hk_util_write_str(2, l->buf);
 }
 
 static void profile_line(const char *tag, uint64_t count, uint64_t samples, uint64_t cycles)
@@ -95,7 +95,7 @@ static void fast_stats_line(const char *who, uint64_t tid, const hk_stat_counter
     put(&l, who);
     if (tid) {
         char num[32];
-        hk_fmt_u64(num, tid, false);
+        hk_util_fmt_u64(num, tid, false);
         put(&l, "=");
         put(&l, num);
     }

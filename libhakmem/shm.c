@@ -62,7 +62,7 @@ static size_t append(char *dst, size_t at, size_t cap, const char *s)
 static size_t append_u64(char *dst, size_t at, size_t cap, uint64_t v)
 {
     char num[32];
-    hk_fmt_u64(num, v, false);
+    hk_util_fmt_u64(num, v, false);
     return append(dst, at, cap, num);
 }
 

@@ -153,10 +153,10 @@ static void slab_release(hk_heap_t *h, hk_page_t *s)
     if (seg->free_pages == ALL_PAGES && (seg->prev || seg->next))
         segment_free(h, seg);
     else if (h->dirty_pages > HK_PURGE_PAGES)
-        hk_heap_purge(h);
+        hk_slab_purge(h);
 }
 
-void hk_heap_purge(hk_heap_t *h)
+void hk_slab_purge(hk_heap_t *h)
 {
     for (hk_segment_t *seg = h->segments; seg; seg = seg->next) {
         uint64_t dirty = seg->dirty_pages;

@@ -13,7 +13,7 @@
 
 /* The header in force: the segment's, or this private one when there is no segment. */
 static hk_stats_header_t local_header;
-hk_stats_header_t *hk_sh = &local_header;
+hk_stats_header_t *hk_stats_header = &local_header;
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void counters_add(hk_stat_counters_t *dst, const hk_stat_counters_t *src)
@@ -28,7 +28,7 @@ static void counters_add(hk_stat_counters_t *dst, const hk_stat_counters_t *src)
 
 static hk_stat_slot_t *slots(void)
 {
-    return (hk_stat_slot_t *)((char *)hk_sh + hk_sh->slot_offset);
+    return (hk_stat_slot_t *)((char *)hk_stats_header + hk_stats_header->slot_offset);
 }
 
 /* Writers bracket a change with these so a reader can tell it raced one. */
@@ -56,7 +56,7 @@ static uint64_t realtime_ns(void)
 /* Only finding and marking a free slot happens under the lock; the slot is filled in
  * afterwards, while its odd generation tells readers to look again. A heap's own
  * counters are zero here: whatever is done for an abandoned heap is counted by the
- * thread doing it (thread.c:hk_heap_abandoned_collect). */
+ * thread doing it (thread.c:hk_thread_abandoned_collect). */
 void hk_stats_thread_start(hk_heap_t *h)
 {
     uint64_t tid = (uint64_t)syscall(SYS_gettid), now = realtime_ns();
@@ -64,7 +64,7 @@ void hk_stats_thread_start(hk_heap_t *h)
     h->ctr = &h->own;
     h->slot = HK_NO_SLOT;
     pthread_mutex_lock(&stats_lock);
-    for (uint32_t i = 0; i < hk_sh->nslots; i++) {
+    for (uint32_t i = 0; i < hk_stats_header->nslots; i++) {
         if (s[i].state != HK_SLOT_FREE) continue;
         gen_begin(&s[i].gen);
         s[i].state = HK_SLOT_LIVE;
@@ -72,7 +72,7 @@ void hk_stats_thread_start(hk_heap_t *h)
         mine = &s[i];
         break;
     }
-    if (mine == NULL) hk_sh->unslotted++;
+    if (mine == NULL) hk_stats_header->unslotted++;
     pthread_mutex_unlock(&stats_lock);
     if (mine) {
         mine->tid = tid;
@@ -92,8 +92,8 @@ static void fold(hk_heap_t *h, bool release)
 {
     pthread_mutex_lock(&stats_lock);
     uint64_t bytes = h->ctr->c[HK_STAT_bytes];
-    gen_begin(&hk_sh->retired_gen);
-    counters_add(&hk_sh->retired, h->ctr);
+    gen_begin(&hk_stats_header->retired_gen);
+    counters_add(&hk_stats_header->retired, h->ctr);
     if (release && h->slot != HK_NO_SLOT) {
         hk_stat_slot_t *s = &slots()[h->slot];
         gen_begin(&s->gen);
@@ -102,9 +102,9 @@ static void fold(hk_heap_t *h, bool release)
         gen_end(&s->gen);
     } else {
         memset(h->ctr, 0, sizeof(*h->ctr));
-        if (release) hk_sh->unslotted--;
+        if (release) hk_stats_header->unslotted--;
     }
-    gen_end(&hk_sh->retired_gen);
+    gen_end(&hk_stats_header->retired_gen);
     pthread_mutex_unlock(&stats_lock);
     /* The site threshold counts in this thread's bytes, which just went back to 0. */
     if (h->site_next != UINT64_MAX) h->site_next = h->site_next > bytes ? h->site_next - bytes : 0;
@@ -125,7 +125,7 @@ void hk_stats_thread_end(hk_heap_t *h)
  * its counts into the totals on every refill instead. */
 void hk_stats_publish_unslotted(hk_heap_t *h)
 {
-    if (h->slot == HK_NO_SLOT && hk_sh != &local_header) fold(h, false);
+    if (h->slot == HK_NO_SLOT && hk_stats_header != &local_header) fold(h, false);
 }
 
 /* Sum of exited threads, live threads and the global heap. Live threads keep counting
@@ -133,9 +133,9 @@ void hk_stats_publish_unslotted(hk_heap_t *h)
 void hk_stats_totals(hk_stat_counters_t *out)
 {
     pthread_mutex_lock(&stats_lock);
-    *out = hk_sh->retired;
+    *out = hk_stats_header->retired;
     pthread_mutex_unlock(&stats_lock);
-    for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all)
+    for (hk_heap_t *h = hk_thread_heaps_first(); h; h = h->next_all)
         if (!h->abandoned) counters_add(out, h->ctr);
     counters_add(out, hk_heap_global.ctr);
 }
@@ -149,9 +149,9 @@ void hk_stats_init(void)
         local_header.class_size[c] = hk_class_size[c];
     local_header.slot_offset = sizeof(local_header); /* no slots: nslots is 0 */
     hk_stats_header_t *seg = hk_shm_create();
-    if (seg) hk_sh = seg;
-    __atomic_store_n(&hk_sh->control, hk_opt.profile_sample, __ATOMIC_RELAXED);
-    hk_sh->site_period = hk_opt.site_sample;
+    if (seg) hk_stats_header = seg;
+    __atomic_store_n(&hk_stats_header->control, hk_opt.profile_sample, __ATOMIC_RELAXED);
+    hk_stats_header->site_period = hk_opt.site_sample;
 }
 
 /* The child must not write into its parent's segment, which it shares: every heap
@@ -170,7 +170,7 @@ void hk_stats_unlock(void)
 void hk_stats_after_fork_child(void)
 {
     pthread_mutex_unlock(&stats_lock); /* taken by init.c:prefork */
-    for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all) {
+    for (hk_heap_t *h = hk_thread_heaps_first(); h; h = h->next_all) {
         memset(&h->own, 0, sizeof(h->own));
         h->ctr = &h->own;
         h->slot = HK_NO_SLOT;
@@ -178,14 +178,14 @@ void hk_stats_after_fork_child(void)
         h->sites_gen = &h->own_sites_gen;
     }
     memset(&hk_heap_global.own, 0, sizeof(hk_heap_global.own));
-    uint64_t control = hk_sh->control;
-    if (hk_sh != &local_header) hk_shm_detach(hk_sh);
+    uint64_t control = hk_stats_header->control;
+    if (hk_stats_header != &local_header) hk_shm_detach(hk_stats_header);
     memset(&local_header.retired, 0, sizeof(local_header.retired));
     local_header.unslotted = 0;
-    hk_sh = &local_header;
+    hk_stats_header = &local_header;
     hk_stats_header_t *seg = hk_shm_create();
-    if (seg) hk_sh = seg;
-    hk_sh->control = control;
-    hk_sh->site_period = hk_opt.site_sample;
+    if (seg) hk_stats_header = seg;
+    hk_stats_header->control = control;
+    hk_stats_header->site_period = hk_opt.site_sample;
     if (hk_tls != &hk_heap_empty) hk_stats_thread_start(hk_tls);
 }

@@ -84,7 +84,7 @@ static void *global_malloc(uint32_t cls, size_t size, void *ra)
     return p;
 }
 
-void *hk_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
+void *hk_tcache_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
 {
     if (hk_unlikely(h == &hk_heap_empty)) {
         h = hk_thread_heap();
@@ -97,7 +97,7 @@ void *hk_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
  * (whose class is a few instructions to compute), a large block, no heap yet. */
 static void *malloc_slow(hk_heap_t *h, size_t size, void *ra, bool sampling)
 {
-    if (size > HK_SMALL_MAX) return hk_malloc_class(h, 0, size, ra);
+    if (size > HK_SMALL_MAX) return hk_tcache_malloc_class(h, 0, size, ra);
     uint32_t cls = hk_size_class(size);
     hk_bin_t *bin = &h->bins[cls];
     hk_block_t *b = bin->head;
@@ -113,18 +113,18 @@ static void *malloc_slow(hk_heap_t *h, size_t size, void *ra, bool sampling)
         if (hk_unlikely(ctr->c[HK_STAT_bytes] >= h->site_next)) hk_site_sample(h, ra, size);
         return b;
     }
-    return hk_malloc_class(h, cls, size, ra);
+    return hk_tcache_malloc_class(h, cls, size, ra);
 }
 
 /* Tail-called from malloc() with ra HK_RA_CALLER: then our return address is the
  * program's call site. */
-HK_NOINLINE void *hk_malloc_slow(hk_heap_t *h, size_t size, void *ra)
+HK_NOINLINE void *hk_tcache_malloc_slow(hk_heap_t *h, size_t size, void *ra)
 {
     return malloc_slow(h, size, ra ? ra : __builtin_return_address(0), true);
 }
 
 /* The same paths without the profiling test, for prof.c to time. */
-void *hk_malloc_unsampled(size_t size, void *ra)
+void *hk_tcache_malloc_unsampled(size_t size, void *ra)
 {
     if (size <= HK_TINY_MAX) return hk_malloc_inline(size, false, ra);
     return malloc_slow(hk_tls, size, ra, false);
@@ -142,7 +142,7 @@ static void chain_to_slabs(hk_heap_t *h, hk_block_t *b)
 /* A full bin keeps its `keep` most recent blocks. The rest were freed moments ago and
  * are still in cache, so cutting them off costs little; they become the class's stash
  * if that is empty (the next refill takes them back whole), else go to their slabs. */
-void hk_bin_drain(hk_heap_t *h, uint32_t cls, uint32_t keep)
+void hk_tcache_drain(hk_heap_t *h, uint32_t cls, uint32_t keep)
 {
     hk_bin_t *bin = &h->bins[cls];
     uint32_t n = bin->count - keep;
@@ -178,14 +178,14 @@ void hk_tcache_release(hk_heap_t *h)
 {
     hk_remote_flush(h);
     hk_remote_collect(h);
-    hk_heap_flush(h);
+    hk_tcache_flush(h);
 }
 
 /* Everything cached goes back to the slabs (thread exit, hak_collect). */
-void hk_heap_flush(hk_heap_t *h)
+void hk_tcache_flush(hk_heap_t *h)
 {
     for (uint32_t cls = 0; cls < HK_NCLASSES; cls++) {
-        if (h->bins[cls].count) hk_bin_drain(h, cls, 0);
+        if (h->bins[cls].count) hk_tcache_drain(h, cls, 0);
         for (uint32_t i = 0; i < HK_STASH_CHAINS; i++) {
             chain_to_slabs(h, h->stash[cls][i].head);
             h->stash[cls][i] = (hk_bin_t){0};
@@ -200,7 +200,7 @@ static void count_free(hk_heap_t *h, uint32_t cls)
     h->ctr->class_free[cls]++;
 }
 
-void hk_free_slow(void *p)
+void hk_tcache_free_slow(void *p)
 {
     int saved_errno = errno;
     hk_segment_t *seg = hk_segment_of(p);
@@ -226,7 +226,7 @@ void hk_free_slow(void *p)
         if (!remote) {
             /* Our own block and a full bin: make room for half a bin, then cache it. */
             hk_bin_t *bin = &h->bins[cls];
-            if (bin->count >= bin->max) hk_bin_drain(h, cls, bin->max / 2);
+            if (bin->count >= bin->max) hk_tcache_drain(h, cls, bin->max / 2);
             hk_block_t *b = p;
             b->next = bin->head;
             bin->head = b;

@@ -37,7 +37,7 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra)
             return b;
         }
     }
-    return hk_malloc_slow(h, size, ra);
+    return hk_tcache_malloc_slow(h, size, ra);
 }
 
 HK_INLINE void hk_free_inline(void *p, bool sampling)
@@ -65,7 +65,7 @@ HK_INLINE void hk_free_inline(void *p, bool sampling)
             return;
         }
     }
-    hk_free_slow(p);
+    hk_tcache_free_slow(p);
 }
 
 /* The allocation site is the return address of the entry point. malloc() passes

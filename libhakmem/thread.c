@@ -31,7 +31,7 @@ static pthread_key_t thread_key;
 #define META_CHUNK (256 * 1024)
 static char *meta_next, *meta_end;
 
-void *hk_meta_alloc(size_t size)
+void *hk_thread_meta_alloc(size_t size)
 {
     size = hk_align_up(size, 64);
     if (meta_next == NULL || (size_t)(meta_end - meta_next) < size) {
@@ -63,7 +63,7 @@ static void heap_init(hk_heap_t *h)
     h->ctr = &h->own;
 }
 
-hk_heap_t *hk_heaps_first(void)
+hk_heap_t *hk_thread_heaps_first(void)
 {
     return all_heaps;
 }
@@ -89,7 +89,7 @@ hk_heap_t *hk_thread_heap(void)
         abandoned_heaps = h->next_free;
         __atomic_store_n(&h->abandoned, false, __ATOMIC_RELAXED);
         heap_reset_bins(h);
-    } else if ((h = hk_meta_alloc(sizeof(hk_heap_t))) != NULL) {
+    } else if ((h = hk_thread_meta_alloc(sizeof(hk_heap_t))) != NULL) {
         heap_init(h);
         h->next_all = all_heaps;
         all_heaps = h;
@@ -121,9 +121,9 @@ static void thread_exit(void *arg)
     /* The cache goes back to the slabs; chains other threads sent are then taken into
      * it (a constant cost per chain) and wait there, bounded, for the next thread. */
     hk_remote_flush(h);
-    hk_heap_flush(h);
+    hk_tcache_flush(h);
     hk_remote_collect(h);
-    if (h->dirty_pages >= HK_PURGE_IDLE) hk_heap_purge(h);
+    if (h->dirty_pages >= HK_PURGE_IDLE) hk_slab_purge(h);
     hk_report_thread_exit(h->ctr);
     hk_stats_thread_end(h);
     pthread_mutex_lock(&hk_heaps_lock);
@@ -132,7 +132,7 @@ static void thread_exit(void *arg)
     /* Chains sent to the heap since the release above would wait for an adopter:
      * collect them now. Later ones are collected when they arrive (remote.c). */
     if (atomic_load_explicit(&h->remote, memory_order_acquire) != NULL)
-        hk_heap_abandoned_collect(h);
+        hk_thread_abandoned_collect(h);
 }
 
 void hk_thread_key_init(void)
@@ -142,7 +142,7 @@ void hk_thread_key_init(void)
 
 /* A block was freed to an abandoned heap: collect it now, unless someone holds the lock
  * (then the next one to do so will). */
-void hk_heap_abandoned_collect(hk_heap_t *h)
+void hk_thread_abandoned_collect(hk_heap_t *h)
 {
     if (pthread_mutex_trylock(&hk_heaps_lock) != 0) return;
     if (__atomic_load_n(&h->abandoned, __ATOMIC_RELAXED)) {
@@ -154,7 +154,7 @@ void hk_heap_abandoned_collect(hk_heap_t *h)
         /* Chains go into the idle heap's cache while it has room (an adopter reuses
          * them at once), the rest to the slabs, whose empty pages go back to the OS. */
         hk_remote_collect(h);
-        if (h->dirty_pages >= HK_PURGE_IDLE) hk_heap_purge(h);
+        if (h->dirty_pages >= HK_PURGE_IDLE) hk_slab_purge(h);
         h->ctr = own;
         if (me == &hk_heap_empty) hk_stats_publish_unslotted(h);
     }
@@ -164,7 +164,7 @@ void hk_heap_abandoned_collect(hk_heap_t *h)
 /* In a fork child only the forking thread exists. The heaps of the others may have
  * been in the middle of an update when the parent forked, so they are left alone: what
  * they hold is lost to the child, which is safer than adopting a torn heap. */
-void hk_heaps_after_fork_child(void)
+void hk_thread_after_fork_child(void)
 {
     pthread_mutex_unlock(&hk_heaps_lock);
 }

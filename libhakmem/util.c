@@ -8,7 +8,7 @@
 
 /* Decimal form of v in buf (at least 27 bytes), with comma thousands separators when
  * grouped, as the seed's reports print them. Returns the length. */
-size_t hk_fmt_u64(char *buf, uint64_t v, bool grouped)
+size_t hk_util_fmt_u64(char *buf, uint64_t v, bool grouped)
 {
     char tmp[32];
     size_t n = 0, digits = 0;
@@ -24,7 +24,7 @@ size_t hk_fmt_u64(char *buf, uint64_t v, bool grouped)
     return n;
 }
 
-void hk_write_str(int fd, const char *s)
+void hk_util_write_str(int fd, const char *s)
 {
     size_t len = 0;
     while (s[len])
@@ -38,7 +38,7 @@ void hk_write_str(int fd, const char *s)
 }
 
 /* Parse a decimal number; false for anything else (empty, signs, junk, overflow). */
-bool hk_parse_u64(const char *s, uint64_t *out)
+bool hk_util_parse_u64(const char *s, uint64_t *out)
 {
     uint64_t v = 0;
     if (*s == '\0') return false;
