@@ -184,7 +184,7 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
     if (!o->list && !pid_given) return usage_error("%s", "give -p PID or -l");
     if (o->sort[0]) {
         int n;
-        const hs_col_t *cols = hs_view_cols(o->view, &n);
+        const hs_col_t *cols = hs_table_cols(o->view, &n);
         bool found = false;
         for (int i = 0; i < n; i++)
             found |= strcasecmp(cols[i].name, o->sort) == 0;
@@ -260,7 +260,7 @@ static int list_segments(const hs_opts_t *o)
         const char *comm = "";
         if (ok[i] && hs_snap_take(&segs[i], &b[i]) == HS_OK) {
             hs_metrics_t m;
-            hs_metrics(&segs[i], &b[i].total, &a[i].total, b[i].t - a[i].t, 1, &m);
+            hs_snap_metrics(&segs[i], &b[i].total, &a[i].total, b[i].t - a[i].t, 1, &m);
             rate = m.malloc_rate + m.free_rate;
             up = hs_snap_uptime(&b[i]);
             threads = b[i].nthreads;
@@ -282,7 +282,7 @@ static int list_segments(const hs_opts_t *o)
             printf("}");
         } else {
             char r[32], u[32];
-            hs_fmt_count(r, sizeof(r), rate);
+            hs_table_fmt_count(r, sizeof(r), rate);
             if (isnan(up))
                 snprintf(u, sizeof(u), "-");
             else

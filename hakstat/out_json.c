@@ -49,13 +49,13 @@ static void counters(FILE *f, const hs_seg_t *seg, const hs_counts_t *n)
 {
     for (uint32_t i = 0; i < seg->ncounters; i++) {
         out_json_string(f, seg->desc[i].name);
-        if (hs_counter_is_gauge(seg, i))
+        if (hs_snap_is_gauge(seg, i))
             fprintf(f, ":%lld,", (long long)(int64_t)n->c[i]);
         else
             fprintf(f, ":%llu,", (unsigned long long)n->c[i]);
     }
     hs_metrics_t m;
-    hs_metrics(seg, n, NULL, 0, 1, &m);
+    hs_snap_metrics(seg, n, NULL, 0, 1, &m);
     fprintf(f, "\"fast_hits\":%llu,", (unsigned long long)m.fast_hits);
     static const char *const keys[] = {"coverage",        "hit_rate",          "avg_cycles_malloc",
                                        "avg_cycles_free", "avg_cycles_refill", "avg_cycles_remote"};
@@ -68,7 +68,7 @@ static void rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs
                   double dt, double age)
 {
     hs_metrics_t m;
-    hs_metrics(seg, now, prev, dt, age, &m);
+    hs_snap_metrics(seg, now, prev, dt, age, &m);
     static const char *const keys[] = {"malloc_per_s", "free_per_s", "bytes_per_s", "refills_per_s",
                                        "remote_free_per_s"};
     const double vals[] = {m.malloc_rate, m.free_rate, m.bytes_rate, m.refill_rate, m.remote_rate};
@@ -82,7 +82,7 @@ static void rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs
 static void sites(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_t *prev)
 {
     hs_site_t *cur = NULL, *old = NULL;
-    int n = hs_sites_collect(now, &cur), m = prev ? hs_sites_collect(prev, &old) : 0;
+    int n = hs_snap_sites(now, &cur), m = prev ? hs_snap_sites(prev, &old) : 0;
     double dt = prev ? now->t - prev->t : 0;
     fprintf(f, "\"site_period\":%llu,\"sites\":[", (unsigned long long)now->site_period);
     for (int i = 0; i < n; i++) {
@@ -171,7 +171,7 @@ void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
     fputc(',', f);
     rates(f, seg, &now->total, prev ? &prev->total : NULL, dt, up > 0 ? up : 1);
     hs_metrics_t m;
-    hs_metrics(seg, &now->total, NULL, 0, 1, &m);
+    hs_snap_metrics(seg, &now->total, NULL, 0, 1, &m);
     fprintf(f, ",\"in_use_bytes\":%llu,\"live_large_blocks\":%llu", (unsigned long long)m.in_use,
             (unsigned long long)m.live_large);
     fputs("},\"classes\":[", f);

@@ -41,7 +41,7 @@ void out_prom(FILE *f, const hs_seg_t *seg, const hs_snap_t *now)
 {
     for (uint32_t i = 0; i < seg->ncounters; i++) {
         const hk_stat_desc_t *d = &seg->desc[i];
-        bool gauge = hs_counter_is_gauge(seg, i);
+        bool gauge = hs_snap_is_gauge(seg, i);
         char name[64];
         snprintf(name, sizeof(name), "hakmem_%s", d->name);
         for (char *p = name; *p; p++)
@@ -67,7 +67,7 @@ void out_prom(FILE *f, const hs_seg_t *seg, const hs_snap_t *now)
     }
     /* Sampled allocation sites: one series per site, labelled by function and object. */
     hs_site_t *sites = NULL;
-    int n = hs_sites_collect(now, &sites);
+    int n = hs_snap_sites(now, &sites);
     if (n > 0) {
         fputs("# TYPE hakmem_site_samples counter\n", f);
         fputs("# HELP hakmem_site_samples sampled allocations at a call site (samples)\n", f);

@@ -12,7 +12,7 @@ void out_text(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
               const hs_opts_t *o)
 {
     char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN];
-    int n = hs_summary(lines, seg, now, prev, o->totals);
+    int n = hs_table_summary(lines, seg, now, prev, o->totals);
     char when[32];
     time_t secs = (time_t)(now->now_ns / 1000000000u);
     struct tm tm;

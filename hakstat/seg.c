@@ -53,7 +53,7 @@ static uint64_t proc_stat(pid_t pid, bool *zombie)
     return strtoull(p, NULL, 10);
 }
 
-uint64_t hs_proc_start_time(pid_t pid)
+uint64_t hs_seg_proc_start_time(pid_t pid)
 {
     bool zombie;
     return proc_stat(pid, &zombie);
@@ -193,7 +193,7 @@ int hs_seg_open_pid(hs_seg_t *seg, pid_t pid, bool writable)
 {
     memset(seg, 0, sizeof(*seg));
     seg->fd = -1;
-    uint64_t start = hs_proc_start_time(pid);
+    uint64_t start = hs_seg_proc_start_time(pid);
     if (start == 0 && kill(pid, 0) != 0 && errno == ESRCH)
         return fail(seg, HS_ERR_NOPROC, "no process with PID %d", (int)pid);
     char path[512];
@@ -294,7 +294,7 @@ int hs_seg_list(void (*fn)(const hs_seg_entry_t *e, void *arg), void *arg)
         e.uid = (uid_t)f[0];
         e.pid = (pid_t)f[1];
         e.start_time = f[2];
-        uint64_t now = hs_proc_start_time(e.pid);
+        uint64_t now = hs_seg_proc_start_time(e.pid);
         bool gone = now == 0 && kill(e.pid, 0) != 0 && errno == ESRCH;
         e.stale = gone || (now != 0 && now != e.start_time);
         char path[768];

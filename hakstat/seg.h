@@ -78,6 +78,6 @@ typedef struct hs_seg_entry_s {
 int hs_seg_list(void (*fn)(const hs_seg_entry_t *e, void *arg), void *arg);
 
 /* Start time (field 22 of /proc/PID/stat) of a process, 0 if it does not exist. */
-uint64_t hs_proc_start_time(pid_t pid);
+uint64_t hs_seg_proc_start_time(pid_t pid);
 
 #endif /* HS_SEG_H */

@@ -18,7 +18,7 @@ static const char *const known_names[] = {
 #undef HS_NAME
 };
 
-int hs_counter_pos(const hs_seg_t *seg, enum hk_stat_id id)
+int hs_snap_counter_pos(const hs_seg_t *seg, enum hk_stat_id id)
 {
     /* The writer usually has the same list: check its own position first. */
     if ((uint32_t)id < seg->ncounters && strcmp(seg->desc[id].name, known_names[id]) == 0)
@@ -28,14 +28,14 @@ int hs_counter_pos(const hs_seg_t *seg, enum hk_stat_id id)
     return -1;
 }
 
-bool hs_counter_is_gauge(const hs_seg_t *seg, uint32_t i)
+bool hs_snap_is_gauge(const hs_seg_t *seg, uint32_t i)
 {
     return i < seg->ncounters && strcmp(seg->desc[i].name, known_names[HK_STAT_mapped]) == 0;
 }
 
-uint64_t hs_get(const hs_seg_t *seg, const hs_counts_t *n, enum hk_stat_id id)
+uint64_t hs_snap_get(const hs_seg_t *seg, const hs_counts_t *n, enum hk_stat_id id)
 {
-    int pos = hs_counter_pos(seg, id);
+    int pos = hs_snap_counter_pos(seg, id);
     return pos < 0 ? 0 : n->c[pos];
 }
 
@@ -210,7 +210,7 @@ static int by_samples(const void *a, const void *b)
                                      : (x->addr > y->addr) - (x->addr < y->addr);
 }
 
-int hs_sites_collect(const hs_snap_t *snap, hs_site_t **out)
+int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out)
 {
     size_t cap = (size_t)snap->nthreads * HK_STATS_NSITES, n = 0;
     hs_site_t *s = calloc(cap ? cap : 1, sizeof(*s));
@@ -241,7 +241,7 @@ double hs_snap_uptime(const hs_snap_t *snap)
     return (double)(snap->now_ns - snap->start_ns) / 1e9;
 }
 
-double hs_cycles_to_ns(const hs_snap_t *snap, double cycles)
+double hs_snap_cycles_to_ns(const hs_snap_t *snap, double cycles)
 {
     if (snap->tsc_hz == 0 || isnan(cycles)) return NAN;
     return cycles * 1e9 / (double)snap->tsc_hz;
@@ -252,15 +252,15 @@ static double ratio(double num, double den)
     return den > 0 ? num / den : NAN;
 }
 
-void hs_metrics(const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev, double dt,
-                double since_s, hs_metrics_t *m)
+void hs_snap_metrics(const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev,
+                     double dt, double since_s, hs_metrics_t *m)
 {
     static const hs_counts_t zero;
     if (prev == NULL || dt <= 0) {
         prev = &zero;
         dt = since_s;
     }
-#define D(id) ((double)(hs_get(seg, now, id) - hs_get(seg, prev, id)))
+#define D(id) ((double)(hs_snap_get(seg, now, id) - hs_snap_get(seg, prev, id)))
     memset(m, 0, sizeof(*m));
     m->malloc_rate = ratio(D(HK_STAT_malloc), dt);
     m->free_rate = ratio(D(HK_STAT_free), dt);
@@ -277,13 +277,15 @@ void hs_metrics(const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *
     m->cyc_refill = ratio(D(HK_STAT_prof_refill_cyc), D(HK_STAT_prof_refill_n));
     m->cyc_remote = ratio(D(HK_STAT_prof_remote_cyc), D(HK_STAT_prof_remote_n));
 #undef D
-    uint64_t small_all = hs_get(seg, now, HK_STAT_malloc) - hs_get(seg, now, HK_STAT_large_alloc);
-    uint64_t miss = hs_get(seg, now, HK_STAT_fast_miss);
+    uint64_t small_all =
+        hs_snap_get(seg, now, HK_STAT_malloc) - hs_snap_get(seg, now, HK_STAT_large_alloc);
+    uint64_t miss = hs_snap_get(seg, now, HK_STAT_fast_miss);
     m->fast_hits = small_all > miss ? small_all - miss : 0;
-    m->mapped = (int64_t)hs_get(seg, now, HK_STAT_mapped);
+    m->mapped = (int64_t)hs_snap_get(seg, now, HK_STAT_mapped);
     for (uint32_t c = 0; c < HK_STATS_NCLASSES; c++)
         if (now->class_alloc[c] > now->class_free[c])
             m->in_use += (now->class_alloc[c] - now->class_free[c]) * seg->class_size[c];
-    uint64_t la = hs_get(seg, now, HK_STAT_large_alloc), lf = hs_get(seg, now, HK_STAT_large_free);
+    uint64_t la = hs_snap_get(seg, now, HK_STAT_large_alloc),
+             lf = hs_snap_get(seg, now, HK_STAT_large_free);
     m->live_large = la > lf ? la - lf : 0;
 }

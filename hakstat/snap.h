@@ -47,13 +47,13 @@ int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap);
 void hs_snap_free(hs_snap_t *snap);
 
 /* Position of a known counter (enum hk_stat_id) in this segment, or -1. */
-int hs_counter_pos(const hs_seg_t *seg, enum hk_stat_id id);
+int hs_snap_counter_pos(const hs_seg_t *seg, enum hk_stat_id id);
 /* Whether counter i of the segment is a gauge (a level that goes up and down, summed
  * as signed) rather than a count that only grows. */
-bool hs_counter_is_gauge(const hs_seg_t *seg, uint32_t i);
+bool hs_snap_is_gauge(const hs_seg_t *seg, uint32_t i);
 
 /* Value of a known counter, 0 when the segment lacks it. */
-uint64_t hs_get(const hs_seg_t *seg, const hs_counts_t *n, enum hk_stat_id id);
+uint64_t hs_snap_get(const hs_seg_t *seg, const hs_counts_t *n, enum hk_stat_id id);
 
 /* Figures derived from one set of counts, over `dt` seconds since `prev` (prev NULL
  * or dt <= 0: rates are averages since `since_s` seconds ago, the thread's or process's
@@ -70,11 +70,11 @@ typedef struct hs_metrics_s {
     uint64_t live_large; /* large blocks not yet freed */
 } hs_metrics_t;
 
-void hs_metrics(const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev, double dt,
-                double since_s, hs_metrics_t *m);
+void hs_snap_metrics(const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev,
+                     double dt, double since_s, hs_metrics_t *m);
 
 /* Cycles to nanoseconds with the segment's measured TSC rate; NaN if unknown. */
-double hs_cycles_to_ns(const hs_snap_t *snap, double cycles);
+double hs_snap_cycles_to_ns(const hs_snap_t *snap, double cycles);
 
 /* Find the thread of `prev` that is the same as `t` (slot, gen and tid), or NULL. */
 const hs_thread_t *hs_snap_find(const hs_snap_t *prev, const hs_thread_t *t);
@@ -87,7 +87,7 @@ typedef struct hs_site_s {
 
 /* Merge the threads' sites by address, most samples first. Returns the count (sites
  * in *out, to free()), or -1 when out of memory. */
-int hs_sites_collect(const hs_snap_t *snap, hs_site_t **out);
+int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out);
 
 /* Process uptime in seconds at the snapshot. */
 double hs_snap_uptime(const hs_snap_t *snap);

@@ -14,7 +14,7 @@
 /* ---------------------------------------------------------------------------------------
  * Number formatting
  * ------------------------------------------------------------------------------------- */
-void hs_fmt_count(char *buf, size_t len, double v)
+void hs_table_fmt_count(char *buf, size_t len, double v)
 {
     if (isnan(v)) {
         snprintf(buf, len, "-");
@@ -36,7 +36,7 @@ void hs_fmt_count(char *buf, size_t len, double v)
                  v, suffix[i]);
 }
 
-void hs_fmt_bytes(char *buf, size_t len, double v)
+void hs_table_fmt_bytes(char *buf, size_t len, double v)
 {
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
     int i = 0;
@@ -47,7 +47,7 @@ void hs_fmt_bytes(char *buf, size_t len, double v)
     snprintf(buf, len, i == 0 ? "%.0f%s" : "%.1f%s", v, units[i]);
 }
 
-void hs_fmt_pct(char *buf, size_t len, double ratio)
+void hs_table_fmt_pct(char *buf, size_t len, double ratio)
 {
     if (isnan(ratio))
         snprintf(buf, len, "-");
@@ -127,7 +127,7 @@ static const hs_col_t site_cols[] = {
     [S_AGE] = {"SEEN_S", 7, true, "seconds since the site entered the tables"},
 };
 
-const hs_col_t *hs_view_cols(enum hs_view view, int *ncols)
+const hs_col_t *hs_table_cols(enum hs_view view, int *ncols)
 {
     switch (view) {
     case HS_VIEW_SITES:
@@ -145,7 +145,7 @@ const hs_col_t *hs_view_cols(enum hs_view view, int *ncols)
     }
 }
 
-const char *hs_view_name(enum hs_view view)
+const char *hs_table_view_name(enum hs_view view)
 {
     static const char *const names[] = {"threads", "classes", "totals", "sites"};
     return view < HS_VIEW_COUNT ? names[view] : "?";
@@ -172,13 +172,13 @@ int hs_table_col(const hs_table_t *t, const char *name)
 static void cell_num(hs_row_t *r, int col, double v)
 {
     r->val[col] = v;
-    hs_fmt_count(r->cell[col], HS_CELL_LEN, v);
+    hs_table_fmt_count(r->cell[col], HS_CELL_LEN, v);
 }
 
 static void cell_pct(hs_row_t *r, int col, double v)
 {
     r->val[col] = v;
-    hs_fmt_pct(r->cell[col], HS_CELL_LEN, v);
+    hs_table_fmt_pct(r->cell[col], HS_CELL_LEN, v);
 }
 
 static void cell_cyc(hs_row_t *r, int col, double v)
@@ -196,15 +196,15 @@ static void thread_row(hs_row_t *r, const hs_seg_t *seg, const hs_snap_t *now,
     hs_metrics_t m, all;
     double dt = p ? now->t - prev->t : 0;
     double age = now->now_ns > t->start_ns ? (double)(now->now_ns - t->start_ns) / 1e9 : 1;
-    hs_metrics(seg, &t->n, p ? &p->n : NULL, dt, totals ? 1 : age, &m);
-    hs_metrics(seg, &t->n, NULL, 0, 1, &all);
+    hs_snap_metrics(seg, &t->n, p ? &p->n : NULL, dt, totals ? 1 : age, &m);
+    hs_snap_metrics(seg, &t->n, NULL, 0, 1, &all);
     r->val[T_TID] = (double)t->tid;
     snprintf(r->cell[T_TID], HS_CELL_LEN, "%llu", (unsigned long long)t->tid);
     snprintf(r->cell[T_NAME], HS_CELL_LEN, "%.15s", t->name[0] ? t->name : "?");
     cell_num(r, T_MALLOC, m.malloc_rate);
     cell_num(r, T_FREE, m.free_rate);
     r->val[T_BYTES] = m.bytes_rate;
-    hs_fmt_bytes(r->cell[T_BYTES], HS_CELL_LEN, m.bytes_rate);
+    hs_table_fmt_bytes(r->cell[T_BYTES], HS_CELL_LEN, m.bytes_rate);
     cell_num(r, T_REFILL, m.refill_rate);
     cell_num(r, T_REMOTE, m.remote_rate);
     cell_pct(r, T_COVER, isnan(m.coverage) ? all.coverage : m.coverage);
@@ -220,7 +220,7 @@ static int sites_rows(hs_table_t *t, const hs_seg_t *seg, const hs_snap_t *now,
                       const hs_snap_t *prev)
 {
     hs_site_t *cur = NULL, *old = NULL;
-    int n = hs_sites_collect(now, &cur), m = prev ? hs_sites_collect(prev, &old) : 0;
+    int n = hs_snap_sites(now, &cur), m = prev ? hs_snap_sites(prev, &old) : 0;
     if (n < 0 || m < 0 || (t->rows = calloc(n ? (size_t)n : 1, sizeof(hs_row_t))) == NULL) {
         free(cur);
         free(old);
@@ -244,7 +244,7 @@ static int sites_rows(hs_table_t *t, const hs_seg_t *seg, const hs_snap_t *now,
         cell_num(r, S_SAMPLES, samples / div);
         cell_num(r, S_ALLOCS, allocs / div);
         r->val[S_BYTES] = samples * period / div;
-        hs_fmt_bytes(r->cell[S_BYTES], HS_CELL_LEN, r->val[S_BYTES]);
+        hs_table_fmt_bytes(r->cell[S_BYTES], HS_CELL_LEN, r->val[S_BYTES]);
         cell_num(r, S_AVG, allocs > 0 ? samples * period / allocs : NAN);
         cell_num(r, S_THREADS, s->threads);
         double age = now->tsc_hz && s->first_tsc >= now->start_tsc
@@ -263,7 +263,7 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
 {
     memset(t, 0, sizeof(*t));
     t->view = view;
-    t->cols = hs_view_cols(view, &t->ncols);
+    t->cols = hs_table_cols(view, &t->ncols);
     double dt = prev && !totals ? now->t - prev->t : 0;
     if (view == HS_VIEW_SITES) return sites_rows(t, seg, now, dt > 0 ? prev : NULL);
     size_t cap = view == HS_VIEW_THREADS   ? now->nthreads
@@ -294,7 +294,7 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
             double live = a > f ? (double)(a - f) : 0;
             cell_num(r, C_LIVE, live);
             r->val[C_LIVE_BYTES] = live * seg->class_size[c];
-            hs_fmt_bytes(r->cell[C_LIVE_BYTES], HS_CELL_LEN, r->val[C_LIVE_BYTES]);
+            hs_table_fmt_bytes(r->cell[C_LIVE_BYTES], HS_CELL_LEN, r->val[C_LIVE_BYTES]);
             cell_pct(r, C_SHARE, all ? (double)a / (double)all : NAN);
         }
     } else {
@@ -302,7 +302,7 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
             hs_row_t *r = &t->rows[t->nrows++];
             snprintf(r->cell[K_NAME], HS_CELL_LEN, "%s", seg->desc[i].name);
             uint64_t v = now->total.c[i];
-            bool gauge = hs_counter_is_gauge(seg, i);
+            bool gauge = hs_snap_is_gauge(seg, i);
             cell_num(r, K_TOTAL, gauge ? (double)(int64_t)v : (double)v);
             double rate = dt > 0 ? (double)(int64_t)(v - prev->total.c[i]) / dt : NAN;
             cell_num(r, K_RATE, rate);
@@ -357,23 +357,23 @@ static void cyc_part(char *buf, size_t len, const char *what, const hs_snap_t *n
         snprintf(buf, len, "%s -", what);
         return;
     }
-    double ns = hs_cycles_to_ns(now, c);
+    double ns = hs_snap_cycles_to_ns(now, c);
     if (isnan(ns))
         snprintf(buf, len, "%s %.0f", what, c);
     else
         snprintf(buf, len, "%s %.0f (%.1fns)", what, c, ns);
 }
 
-int hs_summary(char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN], const hs_seg_t *seg,
-               const hs_snap_t *now, const hs_snap_t *prev, bool totals)
+int hs_table_summary(char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN], const hs_seg_t *seg,
+                     const hs_snap_t *now, const hs_snap_t *prev, bool totals)
 {
     hs_metrics_t m;
     bool rates = prev && !totals && now->t > prev->t;
     double up = hs_snap_uptime(now);
-    hs_metrics(seg, &now->total, rates ? &prev->total : NULL, rates ? now->t - prev->t : 0,
-               up > 0 ? up : 1, &m);
+    hs_snap_metrics(seg, &now->total, rates ? &prev->total : NULL, rates ? now->t - prev->t : 0,
+                    up > 0 ? up : 1, &m);
     hs_metrics_t all;
-    hs_metrics(seg, &now->total, NULL, 0, up > 0 ? up : 1, &all);
+    hs_snap_metrics(seg, &now->total, NULL, 0, up > 0 ? up : 1, &all);
     char a[32], b[32], c[32], d[32], e[32], f[32];
     int n = 0;
     unsigned long long upi = (unsigned long long)up;
@@ -387,16 +387,16 @@ int hs_summary(char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN], const hs_seg_t *seg
              seg->comm, (int)seg->pid, upi / 3600, upi / 60 % 60, upi % 60, now->nthreads,
              now->unslotted ? " (+unslotted)" : "", prof,
              rates ? "rates per second" : "averages since start");
-    hs_fmt_count(a, sizeof(a), m.malloc_rate);
-    hs_fmt_count(b, sizeof(b), m.free_rate);
-    hs_fmt_bytes(c, sizeof(c), m.bytes_rate);
-    hs_fmt_count(d, sizeof(d), m.remote_rate);
-    hs_fmt_count(e, sizeof(e), m.large_rate);
+    hs_table_fmt_count(a, sizeof(a), m.malloc_rate);
+    hs_table_fmt_count(b, sizeof(b), m.free_rate);
+    hs_table_fmt_bytes(c, sizeof(c), m.bytes_rate);
+    hs_table_fmt_count(d, sizeof(d), m.remote_rate);
+    hs_table_fmt_count(e, sizeof(e), m.large_rate);
     snprintf(lines[n++], HS_SUMMARY_LEN,
              "malloc/s %s  free/s %s  bytes/s %s  remote frees/s %s  large/s %s", a, b, c, d, e);
-    hs_fmt_pct(a, sizeof(a), isnan(m.coverage) ? all.coverage : m.coverage);
-    hs_fmt_pct(b, sizeof(b), isnan(m.hit_rate) ? all.hit_rate : m.hit_rate);
-    hs_fmt_count(c, sizeof(c), m.refill_rate);
+    hs_table_fmt_pct(a, sizeof(a), isnan(m.coverage) ? all.coverage : m.coverage);
+    hs_table_fmt_pct(b, sizeof(b), isnan(m.hit_rate) ? all.hit_rate : m.hit_rate);
+    hs_table_fmt_count(c, sizeof(c), m.refill_rate);
     snprintf(d, sizeof(d), isnan(all.blocks_per_refill) ? "-" : "%.1f", all.blocks_per_refill);
     snprintf(lines[n++], HS_SUMMARY_LEN,
              "fast path: coverage %s  hit rate %s  refills/s %s  blocks/refill %s", a, b, c, d);
@@ -406,8 +406,8 @@ int hs_summary(char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN], const hs_seg_t *seg
     cyc_part(cr, sizeof(cr), "refill", now, isnan(m.cyc_refill) ? all.cyc_refill : m.cyc_refill);
     cyc_part(cx, sizeof(cx), "remote", now, isnan(m.cyc_remote) ? all.cyc_remote : m.cyc_remote);
     snprintf(lines[n++], HS_SUMMARY_LEN, "cycles/op: %s  %s  %s  %s", cm, cf, cr, cx);
-    hs_fmt_bytes(a, sizeof(a), (double)all.mapped);
-    hs_fmt_bytes(f, sizeof(f), (double)all.in_use);
+    hs_table_fmt_bytes(a, sizeof(a), (double)all.mapped);
+    hs_table_fmt_bytes(f, sizeof(f), (double)all.in_use);
     snprintf(lines[n++], HS_SUMMARY_LEN, "memory: mapped %s  in small blocks %s  large blocks %llu",
              a, f, (unsigned long long)all.live_large);
     return n;

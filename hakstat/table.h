@@ -46,20 +46,20 @@ int hs_table_default_sort(enum hs_view view);
 void hs_table_sort(hs_table_t *t, int col, bool invert);
 
 /* The columns of a view, for help text and the man-page check. */
-const hs_col_t *hs_view_cols(enum hs_view view, int *ncols);
-const char *hs_view_name(enum hs_view view);
+const hs_col_t *hs_table_cols(enum hs_view view, int *ncols);
+const char *hs_table_view_name(enum hs_view view);
 
 /* Summary: up to HS_SUMMARY_LINES lines of at most HS_SUMMARY_LEN - 1 characters:
  * process, uptime, threads, malloc/free rates, coverage, hit rate, refills, remote
  * frees, cycles (and ns) per operation, memory. Returns the number of lines. */
 #define HS_SUMMARY_LINES 6
 #define HS_SUMMARY_LEN   256
-int hs_summary(char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN], const hs_seg_t *seg,
-               const hs_snap_t *now, const hs_snap_t *prev, bool totals);
+int hs_table_summary(char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN], const hs_seg_t *seg,
+                     const hs_snap_t *now, const hs_snap_t *prev, bool totals);
 
 /* Format helpers shared by the outputs: human numbers ("12.3M"), percentages, bytes. */
-void hs_fmt_count(char *buf, size_t len, double v);
-void hs_fmt_bytes(char *buf, size_t len, double v);
-void hs_fmt_pct(char *buf, size_t len, double ratio);
+void hs_table_fmt_count(char *buf, size_t len, double v);
+void hs_table_fmt_bytes(char *buf, size_t len, double v);
+void hs_table_fmt_pct(char *buf, size_t len, double ratio);
 
 #endif /* HS_TABLE_H */

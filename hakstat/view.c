@@ -1,5 +1,5 @@
 /* view.c: the interactive screen. The loop samples (hs_snap_take), builds the rows of
- * the current view (hs_table_build, hs_table_sort) and the summary (hs_summary), then
+ * the current view (hs_table_build, hs_table_sort) and the summary (hs_table_summary), then
  * draws them; drawing never reads the segment and never computes a figure. Keys come
  * from the single table in keys.h.
  *
@@ -170,8 +170,8 @@ static void sample(view_t *v)
 
     if (v->has_prev && v->now.t > v->prev.t) {
         hs_metrics_t m;
-        hs_metrics(v->seg, &v->now.total, &v->prev.total, v->now.t - v->prev.t,
-                   hs_snap_uptime(&v->now), &m);
+        hs_snap_metrics(v->seg, &v->now.total, &v->prev.total, v->now.t - v->prev.t,
+                        hs_snap_uptime(&v->now), &m);
         double ops =
             (isnan(m.malloc_rate) ? 0 : m.malloc_rate) + (isnan(m.free_rate) ? 0 : m.free_rate);
         spark_push(v, ops > 0 ? ops : 0);
@@ -249,8 +249,8 @@ static void draw_spark(const view_t *v, int y)
     if (v->spark_n > 0) {
         for (int i = 0; i < v->spark_n; i++)
             if (spark_get(v, i) > top) top = spark_get(v, i);
-        hs_fmt_count(now, sizeof(now), spark_get(v, 0));
-        hs_fmt_count(max, sizeof(max), top);
+        hs_table_fmt_count(now, sizeof(now), spark_get(v, 0));
+        hs_table_fmt_count(max, sizeof(max), top);
     }
     const char *label = "ops/s ";
     int lx = (int)strlen(label);
@@ -413,9 +413,9 @@ static void draw_status(const view_t *v, const hs_table_t *t, int sort, int show
     int m = 0;
     for (int i = 0; i < HS_VIEW_COUNT; i++)
         m += snprintf(tabs + m, sizeof(tabs) - (size_t)m, i == (int)v->view ? "[%d %s] " : "%d %s ",
-                      i + 1, hs_view_name((enum hs_view)i));
+                      i + 1, hs_table_view_name((enum hs_view)i));
     if (m + n > cols)
-        snprintf(tabs, sizeof(tabs), "[%d %s] ", (int)v->view + 1, hs_view_name(v->view));
+        snprintf(tabs, sizeof(tabs), "[%d %s] ", (int)v->view + 1, hs_table_view_name(v->view));
     snprintf(buf, sizeof(buf), "%s%s", tabs, state);
     put(y, 0, buf, cols);
     const char *hint = "h help  q quit";
@@ -454,10 +454,10 @@ static void help_build(const view_t *v, help_t *h)
     for (int i = 0; i < VIEW_NKEYS; i++)
         help_add(h, false, view_keys[i].label, view_keys[i].help);
     help_add(h, false, "", NULL);
-    snprintf(buf, sizeof(buf), "columns of the %s view:", hs_view_name(v->view));
+    snprintf(buf, sizeof(buf), "columns of the %s view:", hs_table_view_name(v->view));
     help_add(h, true, buf, NULL);
     int ncols = 0;
-    const hs_col_t *c = hs_view_cols(v->view, &ncols);
+    const hs_col_t *c = hs_table_cols(v->view, &ncols);
     for (int i = 0; c != NULL && i < ncols; i++)
         help_add(h, false, c[i].name, c[i].doc);
 }
@@ -532,7 +532,7 @@ static void draw(view_t *v)
     int nsum = 0;
     if (v->has_now) {
         const hs_snap_t *prev = v->has_prev ? &v->prev : NULL;
-        nsum = hs_summary(summary, v->seg, &v->now, prev, v->totals);
+        nsum = hs_table_summary(summary, v->seg, &v->now, prev, v->totals);
         if (hs_table_build(&t, v->view, v->seg, &v->now, prev, v->totals) == 0)
             have_table = true;
         else
@@ -621,7 +621,7 @@ static void set_delay(view_t *v, double delay)
 static void move_sort(view_t *v, int step)
 {
     int ncols = 0;
-    hs_view_cols(v->view, &ncols);
+    hs_table_cols(v->view, &ncols);
     if (ncols <= 0) return;
     int c = v->sort_col[v->view];
     if (c < 0 || c >= ncols) c = hs_table_default_sort(v->view);
@@ -808,7 +808,7 @@ static void view_init(view_t *v, hs_seg_t *seg, const hs_opts_t *opts)
         v->sort_col[i] = -1;
         if (opts->sort[0] == '\0') continue;
         int ncols = 0;
-        const hs_col_t *cols = hs_view_cols((enum hs_view)i, &ncols);
+        const hs_col_t *cols = hs_table_cols((enum hs_view)i, &ncols);
         for (int c = 0; cols != NULL && c < ncols; c++)
             if (strcasecmp(cols[c].name, opts->sort) == 0) v->sort_col[i] = c;
     }

@@ -349,17 +349,17 @@ static void test_valid(void)
                    s.retired.class_alloc[c] == val_ca(-1, c) &&
                    s.total.class_free[c] == val_cf(0, c) + val_cf(2, c) + val_cf(-1, c);
     tap_ok(figures, "every counter and class figure as written; totals = retired + threads");
-    TAP_EQ_U64(hs_get(&seg, &s.total, HK_STAT_remote_free),
+    TAP_EQ_U64(hs_snap_get(&seg, &s.total, HK_STAT_remote_free),
                val_c(0, HK_STAT_remote_free) + val_c(2, HK_STAT_remote_free) +
                    val_c(-1, HK_STAT_remote_free),
-               "hs_get finds a counter by name");
+               "hs_snap_get finds a counter by name");
     tap_ok(s.tsc_hz == 2000000000ull && s.prof_period == 128 && s.control == 256 &&
                s.unslotted == 3 && s.site_period == 4096 && s.start_tsc == 1000 &&
                s.start_ns == 1000000000ull * 1700000000ull && s.alive == false,
            "header figures as written; a segment whose start time is not ours is not alive");
 
     hs_site_t *sites = NULL;
-    int ns = hs_sites_collect(&s, &sites);
+    int ns = hs_snap_sites(&s, &sites);
     tap_ok(ns == 3 && sites[0].addr == (uint64_t)(uintptr_t)&test_site_fn + 1 &&
                sites[0].samples == 3 + 5 && sites[0].est_allocs == 30 + 32 && sites[0].threads == 2,
            "sites merged over threads by address, most samples first (%d sites)", ns);
@@ -382,7 +382,7 @@ static void test_valid(void)
            "tables: 2 threads, 48 classes, %d counters, 3 sites named by symbol (%d %d %d %d)",
            HK_STAT_NCOUNTERS, rows[0], rows[1], rows[2], rows[3]);
     char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN];
-    int nl = hs_summary(lines, &seg, &s2, &s, false);
+    int nl = hs_table_summary(lines, &seg, &s2, &s, false);
     tap_ok(nl >= 4 && strstr(lines[0], "hs-crafted") != NULL &&
                strstr(lines[0], "profiling 1/128") != NULL,
            "summary names the command and the profiling period: %s", nl > 0 ? lines[0] : "");
@@ -411,7 +411,7 @@ static void test_other_writers(void)
         tap_ok(seg.ncounters == last + 1 && strcmp(seg.desc[last].name, "future_29") == 0 &&
                    s.threads[1].n.c[last] == val_c(2, last) &&
                    s.threads[1].n.class_alloc[5] == val_ca(2, 5) &&
-                   hs_get(&seg, &s.total, HK_STAT_free) ==
+                   hs_snap_get(&seg, &s.total, HK_STAT_free) ==
                        val_c(0, HK_STAT_free) + val_c(2, HK_STAT_free) + val_c(-1, HK_STAT_free),
                "newer writer (ABI 1.9, 3 more counters): its counters and classes read");
         hs_table_t t;
@@ -433,12 +433,12 @@ static void test_other_writers(void)
     st = hs_seg_open_path(&seg, path, false);
     sst = st == HS_OK ? hs_snap_take(&seg, &s) : -1;
     if (sst == HS_OK) {
-        tap_ok(hs_counter_pos(&seg, HK_STAT_prof_malloc_cyc) == -1 &&
-                   hs_get(&seg, &s.total, HK_STAT_prof_malloc_cyc) == 0 &&
+        tap_ok(hs_snap_counter_pos(&seg, HK_STAT_prof_malloc_cyc) == -1 &&
+                   hs_snap_get(&seg, &s.total, HK_STAT_prof_malloc_cyc) == 0 &&
                    s.threads[0].n.class_free[47] == val_cf(0, 47) &&
-                   hs_get(&seg, &s.total, HK_STAT_mapped) == val_c(0, HK_STAT_mapped) +
-                                                                 val_c(2, HK_STAT_mapped) +
-                                                                 val_c(-1, HK_STAT_mapped),
+                   hs_snap_get(&seg, &s.total, HK_STAT_mapped) == val_c(0, HK_STAT_mapped) +
+                                                                      val_c(2, HK_STAT_mapped) +
+                                                                      val_c(-1, HK_STAT_mapped),
                "older writer without the profiling counters: they read as 0, the rest as written");
         hs_snap_free(&s);
         hs_seg_close(&seg);
@@ -459,8 +459,8 @@ static void test_other_writers(void)
     st = hs_seg_open_path(&seg, path, false);
     sst = st == HS_OK ? hs_snap_take(&seg, &s) : -1;
     if (sst == HS_OK) {
-        tap_ok(hs_counter_pos(&seg, HK_STAT_malloc) == HK_STAT_free &&
-                   hs_get(&seg, &s.threads[0].n, HK_STAT_malloc) == val_c(0, HK_STAT_free),
+        tap_ok(hs_snap_counter_pos(&seg, HK_STAT_malloc) == HK_STAT_free &&
+                   hs_snap_get(&seg, &s.threads[0].n, HK_STAT_malloc) == val_c(0, HK_STAT_free),
                "counters in another order are found by name");
         hs_snap_free(&s);
         hs_seg_close(&seg);
@@ -802,7 +802,7 @@ static void test_by_pid(void)
     setenv("HAKMEM_STATS_DIR", sdir, 1);
     tap_ok(strcmp(hs_seg_dir(), sdir) == 0, "HAKMEM_STATS_DIR names the directory");
 
-    uint64_t start = hs_proc_start_time(getpid());
+    uint64_t start = hs_seg_proc_start_time(getpid());
     img_t im;
     build(&im, HK_STAT_NCOUNTERS, getpid());
     hdr(&im)->start_time = start;
@@ -1106,8 +1106,8 @@ static void exercise(hs_seg_t *seg, FILE *sink, int *snap_ok)
         }
     }
     char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN];
-    hs_summary(lines, seg, &b, &a, false);
-    hs_summary(lines, seg, &b, NULL, true);
+    hs_table_summary(lines, seg, &b, &a, false);
+    hs_table_summary(lines, seg, &b, NULL, true);
     hs_opts_t o;
     memset(&o, 0, sizeof(o));
     o.view = HS_VIEW_SITES;
