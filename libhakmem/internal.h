@@ -122,6 +122,7 @@ void hk_stats_init(void);
 void hk_stats_thread_start(hk_heap_t *h);
 void hk_stats_thread_end(hk_heap_t *h);
 void hk_stats_publish_unslotted(hk_heap_t *h);
+void hk_stats_publish_idle(hk_heap_t *h);
 void hk_stats_totals(hk_stat_counters_t *out);
 void hk_stats_after_fork_child(void);
 void hk_stats_lock(void);

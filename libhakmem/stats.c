@@ -128,6 +128,12 @@ void hk_stats_publish_unslotted(hk_heap_t *h)
     if (h->slot == HK_NO_SLOT && hk_stats_header != &local_header) fold(h, false);
 }
 
+/* Counts made for a heap no thread runs go to the totals at once, stats on or off. */
+void hk_stats_publish_idle(hk_heap_t *h)
+{
+    fold(h, false);
+}
+
 /* Sum of exited threads, live threads and the global heap. Live threads keep counting
  * while this runs, so the sum is exact only once they stop. */
 void hk_stats_totals(hk_stat_counters_t *out)

@@ -156,7 +156,7 @@ void hk_thread_abandoned_collect(hk_heap_t *h)
         hk_remote_collect(h);
         if (h->dirty_pages >= HK_PURGE_IDLE) hk_slab_purge(h);
         h->ctr = own;
-        if (me == &hk_heap_empty) hk_stats_publish_unslotted(h);
+        if (me == &hk_heap_empty) hk_stats_publish_idle(h);
     }
     pthread_mutex_unlock(&hk_heaps_lock);
 }
