@@ -94,40 +94,21 @@ void *hk_tcache_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
 }
 
 /* Everything the inline path does not serve: a cache miss, a size above HK_TINY_MAX
- * (whose class is a few instructions to compute), a large block, no heap yet. */
-static void *malloc_slow(hk_heap_t *h, size_t size, void *ra, bool sampling)
+ * (whose class is a few instructions to compute), a large block, no heap yet. Tail-called
+ * from malloc() with ra HK_RA_CALLER: then our return address is the program's call
+ * site. */
+HK_NOINLINE void *hk_tcache_malloc_slow(hk_heap_t *h, size_t size, void *ra)
 {
-    if (size > HK_SMALL_MAX) return hk_tcache_malloc_class(h, 0, size, ra);
-    uint32_t cls = hk_size_class(size);
-    hk_bin_t *bin = &h->bins[cls];
-    hk_block_t *b = bin->head;
-    if (b != NULL) {
-        hk_stat_counters_t *ctr = h->ctr;
-        uint64_t n = ctr->class_alloc[cls] + 1;
-        if (sampling && hk_unlikely(hk_prof_sampled(h, n))) return hk_prof_malloc(size, ra);
-        bin->head = b->next;
-        bin->count--;
-        ctr->c[HK_STAT_malloc]++;
-        ctr->c[HK_STAT_bytes] += size;
-        ctr->class_alloc[cls] = n;
-        if (hk_unlikely(ctr->c[HK_STAT_bytes] >= h->site_next)) hk_site_sample(h, ra, size);
-        return b;
-    }
+    if (ra == NULL) ra = __builtin_return_address(0);
+    uint32_t cls = size <= HK_SMALL_MAX ? hk_size_class(size) : 0;
     return hk_tcache_malloc_class(h, cls, size, ra);
 }
 
-/* Tail-called from malloc() with ra HK_RA_CALLER: then our return address is the
- * program's call site. */
-HK_NOINLINE void *hk_tcache_malloc_slow(hk_heap_t *h, size_t size, void *ra)
-{
-    return malloc_slow(h, size, ra ? ra : __builtin_return_address(0), true);
-}
-
-/* The same paths without the profiling test, for prof.c to time. */
+/* The inline path without its profiling test, for prof.c to time. Only inline hits
+ * are handed to prof.c (the slow paths time themselves), so size <= HK_TINY_MAX. */
 void *hk_tcache_malloc_unsampled(size_t size, void *ra)
 {
-    if (size <= HK_TINY_MAX) return hk_malloc_inline(size, false, ra);
-    return malloc_slow(hk_tls, size, ra, false);
+    return hk_malloc_inline(size, false, ra);
 }
 
 static void chain_to_slabs(hk_heap_t *h, hk_block_t *b)

@@ -17,7 +17,6 @@
 #define HK_EXPORT      __attribute__((visibility("default")))
 #define HK_NOINLINE    __attribute__((noinline))
 #define HK_INLINE      static inline __attribute__((always_inline))
-#define HK_COLD        __attribute__((cold))
 #define hk_likely(x)   __builtin_expect(!!(x), 1)
 #define hk_unlikely(x) __builtin_expect(!!(x), 0)
 
