@@ -34,32 +34,40 @@ void hk_process_init(void)
  * anyone else), and the child, told by hk_inside, gives up what may be half-updated.
  * ------------------------------------------------------------------------------------- */
 __thread uint32_t hk_inside __attribute__((tls_model("initial-exec")));
-static __thread uint8_t fork_took __attribute__((tls_model("initial-exec"))); /* bit per lock */
+
+/* Which locks each fork in progress on this thread took, two bits a fork: a fork from a
+ * signal handler that interrupted a fork nests inside it, and must not undo its record. */
+static __thread uint32_t fork_took __attribute__((tls_model("initial-exec")));
+#define TOOK_HEAPS 1u
+#define TOOK_STATS 2u
 
 static void prefork(void)
 {
-    uint8_t took = 0;
+    uint32_t took = 0;
     if (!hk_lock_held_by_me(&hk_heaps_lock)) {
         hk_lock(&hk_heaps_lock);
-        took |= 1;
+        took |= TOOK_HEAPS;
     }
     if (!hk_stats_lock_held_by_me()) {
         hk_stats_lock();
-        took |= 2;
+        took |= TOOK_STATS;
     }
-    fork_took = took;
+    fork_took = fork_took << 2 | took;
 }
 
 static void postfork_parent(void)
 {
-    if (fork_took & 2) hk_stats_unlock();
-    if (fork_took & 1) hk_unlock(&hk_heaps_lock);
+    uint32_t took = fork_took & 3;
+    fork_took >>= 2;
+    if (took & TOOK_STATS) hk_stats_unlock();
+    if (took & TOOK_HEAPS) hk_unlock(&hk_heaps_lock);
 }
 
 static void postfork_child(void)
 {
     bool torn = hk_inside != 0;
     hk_inside = 0;
+    fork_took = 0;
     hk_lock_after_fork_child();
     hk_thread_after_fork_child(torn);
     hk_stats_after_fork_child();

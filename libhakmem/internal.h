@@ -137,7 +137,7 @@ bool hk_stats_lock_held_by_me(void);
 /* ---------------------------------------------------------------------------------------
  * "shm.c"
  * ------------------------------------------------------------------------------------- */
-hk_stats_header_t *hk_shm_create(void);
+hk_stats_header_t *hk_shm_create(bool sweep);
 void hk_shm_detach(hk_stats_header_t *seg);
 void hk_shm_remove(void);
 

@@ -155,7 +155,7 @@ void hk_stats_init(void)
     for (uint32_t c = 0; c < HK_NCLASSES; c++)
         local_header.class_size[c] = hk_class_size[c];
     local_header.slot_offset = sizeof(local_header); /* no slots: nslots is 0 */
-    hk_stats_header_t *seg = hk_shm_create();
+    hk_stats_header_t *seg = hk_shm_create(true);
     if (seg) hk_stats_header = seg;
     __atomic_store_n(&hk_stats_header->control, hk_opt.profile_sample, __ATOMIC_RELAXED);
     hk_stats_header->site_period = hk_opt.site_sample;
@@ -195,7 +195,7 @@ void hk_stats_after_fork_child(void)
     memset(&local_header.retired, 0, sizeof(local_header.retired));
     local_header.unslotted = 0;
     hk_stats_header = &local_header;
-    hk_stats_header_t *seg = hk_shm_create();
+    hk_stats_header_t *seg = hk_shm_create(false);
     if (seg) hk_stats_header = seg;
     hk_stats_header->control = control;
     hk_stats_header->site_period = hk_opt.site_sample;

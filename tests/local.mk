@@ -52,7 +52,8 @@ HK_THREAD_TESTS = \
 	%D%/threads/fork-test \
 	%D%/threads/tls-dtor-test \
 	%D%/threads/rlimit-test \
-	%D%/threads/rss-drop-test
+	%D%/threads/rss-drop-test \
+	%D%/threads/fork-signal-test
 check_PROGRAMS += $(HK_THREAD_TESTS)
 TESTS += $(HK_THREAD_TESTS)
 
@@ -68,6 +69,8 @@ TESTS += $(HK_THREAD_TESTS)
 %C%_threads_rlimit_test_LDADD = $(HK_TEST_LDADD)
 %C%_threads_rss_drop_test_SOURCES = %D%/threads/rss-drop.c
 %C%_threads_rss_drop_test_LDADD = $(HK_TEST_LDADD)
+%C%_threads_fork_signal_test_SOURCES = %D%/threads/fork-signal.c
+%C%_threads_fork_signal_test_LDADD = $(HK_TEST_LDADD) -lrt
 
 ## preload (shell; run by $(SHELL) through SH_LOG_DRIVER)
 HK_PRELOAD_TESTS = \
