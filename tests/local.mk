@@ -45,6 +45,16 @@ TESTS += $(HK_API_TESTS)
 %C%_api_identity_test_SOURCES = %D%/api/identity.c
 %C%_api_identity_test_LDADD = $(HK_TEST_LDADD) -ldl
 
+## errno-table runs under glibc's malloc and under libhakmem (errno.sh), so it links to
+## neither. -fno-builtin: GCC assumes its built-in malloc leaves errno alone, and would
+## check the value from before the call.
+check_PROGRAMS += %D%/api/errno-table
+%C%_api_errno_table_SOURCES = %D%/api/errno-table.c
+%C%_api_errno_table_CFLAGS = $(AM_CFLAGS) -fno-builtin
+%C%_api_errno_table_LDADD = -ldl
+TESTS += %D%/api/errno.sh
+EXTRA_DIST += %D%/api/errno.sh
+
 ## threads
 HK_THREAD_TESTS = \
 	%D%/threads/remote-free-test \
