@@ -82,6 +82,10 @@ TESTS += $(HK_THREAD_TESTS)
 %C%_threads_fork_signal_test_SOURCES = %D%/threads/fork-signal.c
 %C%_threads_fork_signal_test_LDADD = $(HK_TEST_LDADD) -lrt
 
+## the api and threads programs again under other option sets
+TESTS += %D%/settings.sh
+EXTRA_DIST += %D%/settings.sh
+
 ## preload (shell; run by $(SHELL) through SH_LOG_DRIVER)
 HK_PRELOAD_TESTS = \
 	%D%/preload/identity.sh \
