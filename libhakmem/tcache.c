@@ -109,7 +109,7 @@ HK_NOINLINE void *hk_tcache_malloc_slow(hk_heap_t *h, size_t size, void *ra)
  * are handed to prof.c (the slow paths time themselves), so size <= HK_TINY_MAX. */
 void *hk_tcache_malloc_unsampled(size_t size, void *ra)
 {
-    return hk_malloc_inline(size, false, ra);
+    return hk_malloc_inline(size, false, ra, hk_tcache_malloc_slow);
 }
 
 static void chain_to_slabs(hk_heap_t *h, hk_block_t *b)
