@@ -97,3 +97,20 @@ HK_PRELOAD_TESTS = \
 	%D%/preload/fork.sh
 TESTS += $(HK_PRELOAD_TESTS)
 EXTRA_DIST += $(HK_PRELOAD_TESTS)
+
+## identity.sh's helpers: got-probe, a library preloaded next to libhakmem that reports
+## where each loaded object's GOT slots for malloc/free/realloc/calloc point; and a plain
+## program built as non-PIE (the shape of Debian's python3) and as static-PIE (which no
+## preload can reach). -rpath makes libtool build got-probe as a shared object.
+check_LTLIBRARIES += %D%/preload/libgotprobe.la
+%C%_preload_libgotprobe_la_SOURCES = %D%/preload/got-probe.c
+%C%_preload_libgotprobe_la_LDFLAGS = -rpath /nowhere -avoid-version -shared -module
+
+check_PROGRAMS += %D%/preload/exe-nopie-helper %D%/preload/exe-static-helper
+%C%_preload_exe_nopie_helper_SOURCES = %D%/preload/exe-helper.c
+%C%_preload_exe_nopie_helper_CFLAGS = $(AM_CFLAGS) -fno-pie
+%C%_preload_exe_nopie_helper_LDFLAGS = -no-pie
+%C%_preload_exe_static_helper_SOURCES = %D%/preload/exe-helper.c
+%C%_preload_exe_static_helper_CPPFLAGS = $(AM_CPPFLAGS) -DEXE_HELPER_STATIC
+%C%_preload_exe_static_helper_CFLAGS = $(AM_CFLAGS) -fPIE
+%C%_preload_exe_static_helper_LDFLAGS = -static-pie
