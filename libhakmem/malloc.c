@@ -92,8 +92,8 @@ HK_EXPORT void *calloc(size_t n, size_t size)
     void *p = hk_malloc_fast(total, __builtin_return_address(0));
     if (p == NULL) return NULL;
     count_call(HK_STAT_calloc);
-    /* A fresh large mapping is already zero. */
-    if (total <= HK_SMALL_MAX) memset(p, 0, total);
+    /* A fresh large mapping is already zero; a reused one is not. */
+    if (total <= HK_SMALL_MAX || !hk_large_zeroed(p)) memset(p, 0, total);
     return p;
 }
 
@@ -250,5 +250,6 @@ HK_EXPORT void hak_collect(void)
     HK_ENTER();
     hk_tcache_release(h);
     hk_slab_purge(h);
+    hk_large_decay(h, true);
     HK_LEAVE();
 }

@@ -42,6 +42,9 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
         if (h->prof_period) hk_prof_record(h, HK_STAT_prof_refill_n, t0, hk_tsc_end());
         h->ctr->c[HK_STAT_refills]++;
         h->ctr->c[HK_STAT_refill_blocks] += got;
+        /* Now and then, big blocks freed long ago go back to the OS. */
+        if (hk_unlikely(h->large.n) && h->ctr->c[HK_STAT_refills] % 64 == 0)
+            hk_large_decay(h, false);
     }
     hk_block_t *b = bin->head;
     bin->head = b->next;

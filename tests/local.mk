@@ -20,7 +20,8 @@ HK_API_TESTS = \
 	%D%/api/free-test \
 	%D%/api/sized-free-test \
 	%D%/api/libc-alias-test \
-	%D%/api/identity-test
+	%D%/api/identity-test \
+	%D%/api/large-test
 check_PROGRAMS += $(HK_API_TESTS)
 TESTS += $(HK_API_TESTS)
 
@@ -44,6 +45,8 @@ TESTS += $(HK_API_TESTS)
 %C%_api_libc_alias_test_LDADD = $(HK_TEST_LDADD)
 %C%_api_identity_test_SOURCES = %D%/api/identity.c
 %C%_api_identity_test_LDADD = $(HK_TEST_LDADD) -ldl
+%C%_api_large_test_SOURCES = %D%/api/large.c
+%C%_api_large_test_LDADD = $(HK_TEST_LDADD)
 
 ## errno-table runs under glibc's malloc and under libhakmem (errno.sh), so it links to
 ## neither. -fno-builtin: GCC assumes its built-in malloc leaves errno alone, and would
