@@ -288,9 +288,11 @@ static int open_user_dir(hs_seg_t *seg, uid_t uid, int *dfd)
         if (err == EACCES || err == EPERM)
             return fail(seg, HS_ERR_PERM, "%s: permission denied (the segments of uid %u)", dir,
                         (unsigned)uid);
+        struct stat lst;
         if (err == ELOOP || err == ENOTDIR)
             return fail(seg, HS_ERR_UNSAFE, "%s: not a directory (%s): refused", dir,
-                        err == ELOOP ? "a symbolic link" : "another kind of file");
+                        lstat(dir, &lst) == 0 && S_ISLNK(lst.st_mode) ? "a symbolic link"
+                                                                      : "another kind of file");
         return fail(seg, HS_ERR_SYSTEM, "%s: %s", dir, strerror(err));
     }
     struct stat st;

@@ -164,10 +164,12 @@ static int snap_pass(hs_seg_t *seg, hs_snap_t *snap, uint32_t *cap, unsigned cha
     size_t gen_at = offsetof(hk_stats_header_t, retired_gen);
     size_t retired_at = offsetof(hk_stats_header_t, retired);
     size_t hsize = seg->header_size; /* validated: holds the totals, at most a chunk */
-    uint64_t g = 1;
-    for (int i = 0; i < SNAP_SLOT_TRIES && (g & 1); i++) {
-        if (!read_at(seg, a, hsize, 0)) goto shrank;
+    /* The totals' copy is whole when retired_gen is even and unchanged around it. */
+    uint64_t g = 1, g1 = 0;
+    for (int i = 0; i < SNAP_SLOT_TRIES && ((g & 1) || g != g1); i++) {
+        if (!read_at(seg, a, hsize, 0) || !read_at(seg, &g1, sizeof(g1), gen_at)) goto shrank;
         g = word(a + gen_at);
+        if (i % 4 == 3) sched_yield();
     }
     if (word(a) != HK_STATS_MAGIC) {
         snprintf(seg->error, sizeof(seg->error), "%s: segment overwritten (bad magic)", seg->path);
@@ -213,7 +215,7 @@ static int snap_pass(hs_seg_t *seg, hs_snap_t *snap, uint32_t *cap, unsigned cha
     }
     uint64_t g2;
     if (!read_at(seg, &g2, sizeof(g2), gen_at)) goto shrank;
-    *settled = !(g & 1) && g == g2;
+    *settled = !(g & 1) && g == g1 && g == g2;
     return HS_OK;
 shrank:
     snprintf(seg->error, sizeof(seg->error), "%s: segment shrank or vanished", seg->path);
