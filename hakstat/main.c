@@ -238,8 +238,9 @@ static int list_segments(const hs_opts_t *o)
         int removed = 0;
         for (int i = 0; i < l.n; i++) {
             hs_seg_entry_t *e = &l.v[i].e;
-            /* Only the caller's own files, by their owner; root may remove anyone's. */
-            if (!e->stale || (geteuid() != 0 && e->uid != geteuid())) continue;
+            /* Only the caller's own files, by their owner (fstatat), root's too: a name
+             * proves nothing, and another user's leftovers are theirs to remove. */
+            if (!e->stale || e->uid != geteuid()) continue;
             if (hs_seg_remove_entry(e) == 0) {
                 removed++;
                 e->name[0] = '\0';

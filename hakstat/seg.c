@@ -551,8 +551,7 @@ int hs_seg_remove_entry(const hs_seg_entry_t *e)
     int rc = -1;
     if (fstatat(dfd, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
         rc = -1;
-    else if (!S_ISREG(st.st_mode) || st.st_uid != e->uid ||
-             (geteuid() != 0 && st.st_uid != geteuid()))
+    else if (!S_ISREG(st.st_mode) || st.st_uid != e->uid || st.st_uid != geteuid())
         errno = EPERM;
     else
         rc = unlinkat(dfd, e->name, 0);

@@ -120,8 +120,8 @@ int hs_seg_list(void (*fn)(const hs_seg_entry_t *e, void *arg), void *arg,
  * for a live process its uids and start time). */
 int hs_seg_open_entry(hs_seg_t *seg, const hs_seg_entry_t *e);
 
-/* Remove a listed stale entry if the caller may (its owner, or root), by the file's owner
- * as fstatat sees it at removal time. 0, or -1 with errno. */
+/* Remove a listed entry if the caller owns it (root included), by the file's owner as
+ * fstatat sees it at removal time, never by its name. 0, or -1 with errno. */
 int hs_seg_remove_entry(const hs_seg_entry_t *e);
 
 /* Read a small /proc file (regular, opened without blocking): at most len-1 bytes, NUL
