@@ -1,0 +1,488 @@
+#!/bin/sh
+# hostile.sh: another local user against hakmem and hakstat (issue 10). The attacker is
+# user nobody (65534, through setpriv); the victim is root, as in CI. Replayed:
+#   spoofing: a forged segment at the victim's name in the attacker's directory, one for
+#     a victim process that has no segment, a directory of the victim's name made by the
+#     attacker, a symbolic link there, the victim's own directory opened up (mode 0755);
+#   memory: a 1 GiB sparse file as a segment, for -p and for -l, under an RSS bound;
+#   start time: 50,000 names planted in the shared directory, and 50,000 stale files in
+#     the victim's own directory, against a baseline (medians);
+#   blocking: a mapped library replaced by a FIFO while hakstat watches, for root's
+#     hakstat and the attacker's own; then SIGTERM must end it at once;
+#   signals in every output mode; --gc and -l across users; the profiling control word
+#     written only to the checked file, never through a planted link.
+# Not root, there is no second user: the cases that need one are reported as SKIP (never
+# as passes) and the rest run with this user as both sides. Measurements go to the log
+# as diagnostics.
+#
+# Environment (exported by `make check`): abs_top_builddir, abs_top_srcdir, HAKMEM_SO.
+# HK_TIMEOUT (optional): seconds allowed for any one command or wait, default 30.
+
+set -u
+
+: "${abs_top_builddir:?run through make check}"
+: "${abs_top_srcdir:?run through make check}"
+HK_TIMEOUT=${HK_TIMEOUT:-30}
+. "$abs_top_srcdir/tests/preload/lib.sh"
+require python3 setpriv mkfifo truncate ps
+
+hakstat=$abs_top_builddir/hakstat/hakstat
+helper=$abs_top_builddir/tests/hakstat/workload-helper
+fifo_helper=$abs_top_builddir/tests/security/.libs/fifo-helper
+sitelib=$abs_top_builddir/tests/sites/.libs/libsitelib.so
+hklibs=$abs_top_builddir/libhakmem/.libs
+
+RSS_BOUND_KIB=32768 # hakstat's peak RSS on any input (hakstat(1), SECURITY)
+START_SLACK_MS=50   # what planted files may add to a start, at most
+EXIT_BOUND_MS=1000  # from a signal to hakstat's exit
+
+tap_plan 23
+
+skip() {
+    tap_run=$((tap_run + 1))
+    echo "ok $tap_run # SKIP $*"
+}
+
+if [ "$(id -u)" = 0 ]; then
+    root=true
+    AUID=65534
+    ATT="setpriv --reuid=$AUID --regid=$AUID --clear-groups" # run as the attacker
+else
+    root=false
+    AUID=$(id -u)
+    ATT=
+    diag "not root: the cases that need a second user are skipped; CI runs them as root"
+fi
+VUID=$(id -u)
+
+pids=
+cleanup() {
+    exec 5>&- 6>&- 7>&- 8>&-
+    for p in $pids; do
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    rm -rf "$HK_TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# The shared base directory, like /dev/shm: everyone may write, sticky.
+chmod 755 "$HK_TMP"
+base=$HK_TMP/base
+mkdir -m 1777 "$base"
+HAKMEM_STATS_DIR=$base
+export HAKMEM_STATS_DIR
+att=$HK_TMP/att # the attacker's own files
+mkdir -m 755 "$att"
+$root && chown "$AUID:$AUID" "$att"
+out=$HK_TMP/out
+err=$HK_TMP/err
+
+cat >"$HK_TMP/tools.py" <<'EOF'
+import os, resource, statistics, struct, subprocess, sys, time
+cmd = sys.argv[1]
+if cmd == "peak":  # peak OUT ERR CMD...: status, peak RSS (KiB) and wall time of CMD
+    t = time.monotonic()
+    with open(sys.argv[2], "w") as o, open(sys.argv[3], "w") as e:
+        r = subprocess.run(sys.argv[4:], stdout=o, stderr=e, timeout=60)
+    print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+          int((time.monotonic() - t) * 1000))
+elif cmd == "starts":  # starts N CMD...: median and minimum wall time of N runs, in ms
+    n = int(sys.argv[2])
+    times = []
+    for _ in range(n):
+        t = time.monotonic()
+        subprocess.run(sys.argv[3:], check=True)
+        times.append((time.monotonic() - t) * 1000)
+    print("%.2f %.2f" % (statistics.median(times), min(times)))
+elif cmd == "plant":  # plant DIR N: N names of every shape in a shared directory
+    d, n = sys.argv[2], int(sys.argv[3])
+    for i in range(n):
+        name = ("hakmem.0.%d.%d" % (i + 100, i), "hakmem-%d" % i, "%d.1" % (i + 2))[i % 3]
+        os.close(os.open(os.path.join(d, name), os.O_CREAT | os.O_WRONLY, 0o600))
+elif cmd == "stale":  # stale DIR N: N segment names of processes that cannot exist
+    d, n = sys.argv[2], int(sys.argv[3])
+    for i in range(n):
+        os.close(os.open(os.path.join(d, "%d.1" % (2**30 + i)), os.O_CREAT | os.O_WRONLY, 0o600))
+elif cmd == "forge":  # forge SRC DST PID START COMM: a copy of SRC naming another process
+    data = bytearray(open(sys.argv[2], "rb").read())
+    struct.pack_into("<qQ", data, 64, int(sys.argv[4]), int(sys.argv[5]))
+    comm = sys.argv[6].encode()[:63]
+    data[88:152] = comm + bytes(64 - len(comm))
+    with open(sys.argv[3], "wb") as f:
+        f.write(data)
+    os.chmod(sys.argv[3], 0o600)
+EOF
+tools() { python3 "$HK_TMP/tools.py" "$@"; }
+
+# spawn NAME FD CMD...: CMD in the background, its stdin the FIFO $HK_TMP/NAME.in whose
+# write end this shell keeps on FD; output in $HK_TMP/NAME.out. Sets $spawned.
+spawn() {
+    sp_name=$1 sp_fd=$2
+    shift 2
+    rm -f "$HK_TMP/$sp_name.in"
+    mkfifo -m 666 "$HK_TMP/$sp_name.in" || return 1
+    "$@" <"$HK_TMP/$sp_name.in" >"$HK_TMP/$sp_name.out" 2>"$HK_TMP/$sp_name.err" 5>&- 6>&- 7>&- 8>&- &
+    spawned=$!
+    pids="$pids $spawned"
+    eval "exec $sp_fd>\"\$HK_TMP/\$sp_name.in\""
+}
+
+# wait_for FILE REGEX: until FILE has a line matching REGEX.
+wait_for() {
+    i=0
+    while [ "$i" -lt $((HK_TIMEOUT * 10)) ]; do
+        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    diag "$1 never matched '$2':" "$(tail -5 "$1" 2>/dev/null)"
+    return 1
+}
+
+run() {
+    st=0
+    timeout -k 2 "$HK_TIMEOUT" "$@" >"$out" 2>"$err" 5>&- 6>&- 7>&- 8>&- || st=$?
+}
+show() {
+    diag "status $st" "stdout:" "$(head -c 1500 "$out")" "stderr:" "$(head -c 1500 "$err")"
+}
+
+start_time() {
+    sed 's/.*) //' "/proc/$1/stat" | awk '{print $20}'
+}
+
+# ms_until_gone PID: wait (up to 5 s) until PID has been reaped; prints the ms it took.
+ms_until_gone() {
+    mg_t0=$(date +%s%N)
+    mg_i=0
+    while [ -e "/proc/$1" ] && [ "$mg_i" -lt 500 ]; do
+        state=$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
+        [ "$state" = Z ] && break
+        sleep 0.01
+        mg_i=$((mg_i + 1))
+    done
+    echo $((($(date +%s%N) - mg_t0) / 1000000))
+}
+
+# --- the two sides -------------------------------------------------------------------------
+spawn v 5 "$helper" 2 120
+V=$spawned
+spawn a 6 $ATT "$helper" 1 120
+A=$spawned
+if wait_for "$HK_TMP/v.out" ready && wait_for "$HK_TMP/a.out" ready; then
+    ok "victim helper $V (uid $VUID) and attacker helper $A (uid $AUID) running"
+else
+    fail_rest "the helpers did not start"
+fi
+seg_v=$base/hakmem-$VUID/$V.$(start_time "$V")
+seg_a=$base/hakmem-$AUID/$A.$(start_time "$A")
+
+# --- spoofing ---------------------------------------------------------------------------------
+if $root; then
+    if ! $ATT sh -c ": >'$base/hakmem-0/planted'" 2>/dev/null && [ ! -e "$base/hakmem-0/planted" ]; then
+        ok "the attacker cannot create a file in root's directory"
+    else
+        not_ok "the attacker cannot create a file in root's directory"
+    fi
+
+    $ATT python3 "$HK_TMP/tools.py" forge "$seg_a" "$base/hakmem-$AUID/$V.$(start_time "$V")" \
+        "$V" "$(start_time "$V")" FORGED
+    run "$hakstat" -p "$V" -j
+    if [ "$st" = 0 ] && grep -q '"command":"workload-helper"' "$out" && ! grep -q FORGED "$out"; then
+        ok "a forged segment for root's process in the attacker's directory is never read"
+    else
+        not_ok "a forged segment for root's process in the attacker's directory is never read"
+        show
+    fi
+
+    sleep 120 5>&- 6>&- 7>&- 8>&- &
+    S=$!
+    pids="$pids $S"
+    $ATT python3 "$HK_TMP/tools.py" forge "$seg_a" "$base/hakmem-$AUID/$S.$(start_time "$S")" \
+        "$S" "$(start_time "$S")" FORGED
+    $ATT python3 "$HK_TMP/tools.py" forge "$seg_a" "$base/hakmem.0.$S.$(start_time "$S")" \
+        "$S" "$(start_time "$S")" FORGED
+    run "$hakstat" -p "$S" -j
+    if [ "$st" = 3 ] && ! grep -q FORGED "$out" && grep -q "no hakmem statistics segment" "$err"; then
+        ok "root's process without a segment: forged files in the attacker's names give status 3"
+    else
+        not_ok "root's process without a segment: forged files in the attacker's names give status 3"
+        show
+    fi
+
+    # The attacker makes root's directory first, in a fresh base.
+    b2=$HK_TMP/base2
+    mkdir -m 1777 "$b2"
+    $ATT mkdir -m 700 "$b2/hakmem-0"
+    spawn v2 7 env HAKMEM_STATS_DIR="$b2" "$helper" 1 120
+    V2=$spawned
+    wait_for "$HK_TMP/v2.out" ready
+    run env HAKMEM_STATS_DIR="$b2" "$hakstat" -p "$V2" -j
+    if [ "$st" = 9 ] && grep -q "owned by uid $AUID, not 0: refused" "$err" &&
+        [ -z "$(ls -A "$b2/hakmem-0")" ] && [ ! -s "$HK_TMP/v2.err" ]; then
+        ok "root's directory made by the attacker: the process runs quietly without a segment, hakstat says why (9)"
+    else
+        not_ok "root's directory made by the attacker: the process runs quietly without a segment, hakstat says why (9)"
+        show
+        diag "victim stderr: $(cat "$HK_TMP/v2.err")" "$(ls -la "$b2/hakmem-0")"
+    fi
+    exec 7>&-
+
+    # ... or a symbolic link to a directory of the attacker's.
+    b3=$HK_TMP/base3
+    mkdir -m 1777 "$b3"
+    $ATT mkdir -m 700 "$att/trap"
+    $ATT ln -s "$att/trap" "$b3/hakmem-0"
+    spawn v3 7 env HAKMEM_STATS_DIR="$b3" "$helper" 1 120
+    V3=$spawned
+    wait_for "$HK_TMP/v3.out" ready
+    run env HAKMEM_STATS_DIR="$b3" "$hakstat" -p "$V3" -j
+    if [ "$st" = 9 ] && grep -q "symbolic link" "$err" && [ -z "$(ls -A "$att/trap")" ]; then
+        ok "root's directory a symbolic link to the attacker's: never followed, hakstat says why (9)"
+    else
+        not_ok "root's directory a symbolic link to the attacker's: never followed, hakstat says why (9)"
+        show
+        diag "$(ls -la "$att/trap")"
+    fi
+    exec 7>&-
+else
+    skip "the attacker cannot write root's directory (needs a second user: root)"
+    skip "a forged segment in the attacker's directory (needs root)"
+    skip "forged files for a process without a segment (needs root)"
+    skip "the victim's directory made by the attacker (needs root)"
+    skip "the victim's directory a symbolic link (needs root)"
+fi
+
+# The victim's own directory opened up: the library will not publish there.
+b4=$HK_TMP/base4
+mkdir -m 1777 "$b4"
+mkdir -m 755 "$b4/hakmem-$VUID"
+spawn v4 7 env HAKMEM_STATS_DIR="$b4" "$helper" 1 120
+V4=$spawned
+wait_for "$HK_TMP/v4.out" ready
+run env HAKMEM_STATS_DIR="$b4" "$hakstat" -p "$V4" -j
+if [ "$st" = 9 ] && grep -q "open to others" "$err" && [ -z "$(ls -A "$b4/hakmem-$VUID")" ] &&
+    [ ! -s "$HK_TMP/v4.err" ]; then
+    ok "a user directory with mode 0755: no segment in it, hakstat says why (9)"
+else
+    not_ok "a user directory with mode 0755: no segment in it, hakstat says why (9)"
+    show
+fi
+exec 7>&-
+
+# --- memory: a 1 GiB sparse file as the attacker's segment ----------------------------------
+$ATT sh -c "rm -f '$seg_a' && truncate -s 1G '$seg_a'"
+set -- $(tools peak "$out" "$err" "$hakstat" -p "$A" -j)
+st=$1 rss=$2 ms=$3
+diag "hakstat -p on a 1 GiB sparse segment: status $st, peak RSS $rss KiB, $ms ms"
+if [ "$st" = 6 ] && grep -q "larger than any segment" "$err" && [ "$rss" -lt "$RSS_BOUND_KIB" ] &&
+    [ "$ms" -lt 2000 ]; then
+    ok "a 1 GiB sparse segment: refused (6) in $ms ms, peak RSS $rss KiB < $RSS_BOUND_KIB"
+else
+    not_ok "a 1 GiB sparse segment: refused (6) quickly, peak RSS under $RSS_BOUND_KIB KiB"
+    show
+fi
+set -- $(tools peak "$out" "$err" "$hakstat" -l)
+st=$1 rss=$2 ms=$3
+diag "hakstat -l with a 1 GiB sparse segment listed: status $st, peak RSS $rss KiB, $ms ms"
+if [ "$st" = 0 ] && [ "$rss" -lt "$RSS_BOUND_KIB" ] && [ "$ms" -lt 5000 ] && grep -Eq "^ *$V " "$out"; then
+    ok "-l with it: lists the rest in $ms ms, peak RSS $rss KiB < $RSS_BOUND_KIB"
+else
+    not_ok "-l with it: lists the rest quickly, peak RSS under $RSS_BOUND_KIB KiB"
+    show
+fi
+
+# --- start time against planted names -----------------------------------------------------
+b5=$HK_TMP/base5
+mkdir -m 1777 "$b5"
+true_cmd="env LD_PRELOAD=$HAKMEM_SO HAKMEM_STATS_DIR=$b5 /bin/true"
+# shellcheck disable=SC2086
+tools starts 5 $true_cmd >/dev/null # warm up the caches
+set -- $(tools starts 31 $true_cmd)
+base_ms=$1
+$ATT python3 "$HK_TMP/tools.py" plant "$b5" 50000
+set -- $(tools starts 31 $true_cmd)
+planted_ms=$1
+diag "start of a preloaded /bin/true: median $base_ms ms; with 50,000 names planted in the base directory: $planted_ms ms"
+if awk -v a="$planted_ms" -v b="$base_ms" -v s="$START_SLACK_MS" 'BEGIN { exit !(a < b + s) }'; then
+    ok "50,000 planted names: start $planted_ms ms against $base_ms ms (under +$START_SLACK_MS ms)"
+else
+    not_ok "50,000 planted names: start $planted_ms ms against $base_ms ms (over +$START_SLACK_MS ms)"
+fi
+
+own=$b5/hakmem-$VUID
+tools stale "$own" 50000
+set -- $(tools starts 31 $true_cmd)
+stale_ms=$1
+left=$(ls "$own" | grep -c '^[0-9]')
+diag "with 50,000 stale files in the user's own directory, sweep not due: $stale_ms ms"
+if awk -v a="$stale_ms" -v b="$base_ms" -v s="$START_SLACK_MS" 'BEGIN { exit !(a < b + s) }' &&
+    [ "$left" = 50000 ]; then
+    ok "50,000 stale own files, no sweep due: start $stale_ms ms, nothing swept"
+else
+    not_ok "50,000 stale own files, no sweep due: start $stale_ms ms against $base_ms ms, $left left"
+fi
+touch -d '-2 minutes' "$own/.sweep"
+set -- $(tools starts 1 $true_cmd)
+sweep_ms=$1
+after=$(ls "$own" | grep -c '^[0-9]')
+diag "the start that swept: $sweep_ms ms, removed $((50000 - after)) names"
+if awk -v a="$sweep_ms" -v b="$base_ms" -v s="$START_SLACK_MS" 'BEGIN { exit !(a < b + s) }' &&
+    [ "$after" -lt 50000 ] && [ "$after" -ge $((50000 - 256)) ]; then
+    ok "the start that sweeps: $sweep_ms ms, removed $((50000 - after)) (at most 256) stale names"
+else
+    not_ok "the start that sweeps: $sweep_ms ms against $base_ms ms, removed $((50000 - after))"
+fi
+rm -rf "$b5"
+
+# --- a mapped library replaced by a FIFO ---------------------------------------------------------
+$ATT mkdir "$att/lib"
+$ATT cp "$sitelib" "$att/lib/libsitelib.so"
+spawn f 7 $ATT env HAKMEM_SITE_SAMPLE=4096 LD_LIBRARY_PATH="$att/lib:$hklibs" "$fifo_helper"
+F=$spawned
+wait_for "$HK_TMP/f.out" ready
+# Root's hakstat, and the attacker's own (which cannot use /proc/PID/map_files).
+"$hakstat" -p "$F" -b -v sites -d 0.2 >"$HK_TMP/w1.out" 2>"$HK_TMP/w1.err" 5>&- 6>&- 7>&- 8>&- &
+W1=$!
+pids="$pids $W1"
+if $root; then
+    $ATT "$hakstat" -p "$F" -b -v sites -d 0.2 >"$HK_TMP/w2.out" 2>"$HK_TMP/w2.err" 5>&- 6>&- 7>&- 8>&- &
+    W2=$!
+    pids="$pids $W2"
+fi
+wait_for "$HK_TMP/w1.out" exe_alloc
+$root && wait_for "$HK_TMP/w2.out" exe_alloc
+$ATT mv "$att/lib/libsitelib.so" "$att/lib/libsitelib.so.old"
+$ATT mkfifo "$att/lib/libsitelib.so"
+echo go >&7 # lib_alloc starts: hakstat must now open the library
+sleep 0.3
+n1=$(grep -c '^===' "$HK_TMP/w1.out")
+[ -n "${W2:-}" ] && n2=$(grep -c '^===' "$HK_TMP/w2.out")
+sleep 1.5
+m1=$(grep -c '^===' "$HK_TMP/w1.out")
+[ -n "${W2:-}" ] && m2=$(grep -c '^===' "$HK_TMP/w2.out")
+# fifo_check WHO PID BEFORE AFTER OUTFILE
+fifo_check() {
+    if [ "$4" -ge $(($3 + 3)) ] && grep -q libsitelib "$5"; then
+        ok "$1: goes on after the library became a FIFO ($3 then $4 intervals)"
+    else
+        not_ok "$1: goes on after the library became a FIFO ($3 then $4 intervals)"
+        diag "$(tail -20 "$5")"
+    fi
+    kill -TERM "$2"
+    ms=$(ms_until_gone "$2")
+    wait "$2"
+    wst=$?
+    diag "$1: exited $ms ms after SIGTERM, status $wst"
+    if [ "$ms" -lt "$EXIT_BOUND_MS" ] && [ "$wst" = 0 ]; then
+        ok "$1: SIGTERM ends it in $ms ms, status 0"
+    else
+        not_ok "$1: SIGTERM ends it within $EXIT_BOUND_MS ms, status 0 (took $ms ms, status $wst)"
+    fi
+}
+fifo_check "root's hakstat" "$W1" "$n1" "$m1" "$HK_TMP/w1.out"
+if [ -n "${W2:-}" ]; then
+    fifo_check "the attacker's own hakstat" "$W2" "$n2" "$m2" "$HK_TMP/w2.out"
+else
+    skip "the attacker's own hakstat on the FIFO (needs root for the second user)"
+    skip "the attacker's own hakstat ends on SIGTERM (needs root)"
+fi
+exec 7>&-
+
+# --- signals end every output mode at once ---------------------------------------------------
+for mode in "-b" "-j -d 0.2" "-o openmetrics -d 0.2"; do
+    bad=
+    for sig in TERM INT HUP; do
+        # shellcheck disable=SC2086
+        "$hakstat" -p "$V" $mode >/dev/null 2>&1 5>&- 6>&- 7>&- 8>&- &
+        h=$!
+        sleep 0.4
+        kill "-$sig" "$h"
+        ms=$(ms_until_gone "$h")
+        wait "$h"
+        hs=$?
+        [ "$ms" -lt "$EXIT_BOUND_MS" ] && [ "$hs" = 0 ] || bad="$bad SIG$sig:${ms}ms/status$hs"
+        times="${times:-} $sig=${ms}ms"
+    done
+    if [ -z "$bad" ]; then
+        ok "hakstat $mode: SIGTERM, SIGINT and SIGHUP end it within $EXIT_BOUND_MS ms, status 0 ($times)"
+    else
+        not_ok "hakstat $mode: SIGTERM, SIGINT and SIGHUP end it within $EXIT_BOUND_MS ms, status 0 ($bad)"
+    fi
+    times=
+done
+
+# --- --gc and -l across users -----------------------------------------------------------------
+if $root; then
+    spawn k1 7 "$helper" 1 120
+    K1=$spawned
+    spawn k2 8 $ATT "$helper" 1 120
+    K2=$spawned
+    wait_for "$HK_TMP/k1.out" ready && wait_for "$HK_TMP/k2.out" ready
+    seg_k1=$base/hakmem-0/$K1.$(start_time "$K1")
+    seg_k2=$base/hakmem-$AUID/$K2.$(start_time "$K2")
+    kill -KILL "$K1" "$K2"
+    wait "$K1" 2>/dev/null
+    wait "$K2" 2>/dev/null
+    exec 7>&- 8>&-
+    run $ATT "$hakstat" --gc
+    if [ "$st" = 0 ] && [ -f "$seg_k1" ] && [ ! -e "$seg_k2" ]; then
+        ok "--gc by the attacker removes their stale segment and leaves root's"
+    else
+        not_ok "--gc by the attacker removes their stale segment and leaves root's"
+        show
+    fi
+    spawn k3 8 $ATT "$helper" 1 120
+    K3=$spawned
+    wait_for "$HK_TMP/k3.out" ready
+    seg_k3=$base/hakmem-$AUID/$K3.$(start_time "$K3")
+    kill -KILL "$K3"
+    wait "$K3" 2>/dev/null
+    exec 8>&-
+    run "$hakstat" --gc
+    if [ "$st" = 0 ] && [ ! -e "$seg_k1" ] && [ -f "$seg_k3" ] && grep -q "removed 1 stale segment" "$out"; then
+        ok "--gc by root removes root's stale segment and leaves the attacker's"
+    else
+        not_ok "--gc by root removes root's stale segment and leaves the attacker's"
+        show
+    fi
+
+    # The forged copy for root's process (above) is the attacker's, and -l says so.
+    $ATT mkdir -m 700 "$base/hakmem-4242"
+    run "$hakstat" -l -j
+    cp "$out" "$HK_TMP/l.json"
+    if [ "$st" = 0 ] && python3 - "$HK_TMP/l.json" "$V" <<'EOF' && grep -q "skipped 1 directory" "$err"; then
+import json, sys
+d = json.load(open(sys.argv[1]))
+v = [e for e in d if e["pid"] == int(sys.argv[2])]
+assert not any(e["command"] == "FORGED" for e in d), d
+assert any(e["user"] == "root" and e["state"] == "live" and e["command"] == "workload-helper" for e in v), v
+assert all(e["state"] == "foreign" and e["command"] == "" for e in v if e["user"] != "root"), v
+EOF
+        ok "-l: root's process listed once as root's; the attacker's file for it marked foreign, unread"
+    else
+        not_ok "-l: root's process listed once as root's; the attacker's file for it marked foreign, unread"
+        show
+    fi
+
+    # The control word: the attacker's segment swapped for a link to a root file.
+    cp "$seg_v" "$HK_TMP/rootfile"
+    cp "$HK_TMP/rootfile" "$HK_TMP/rootfile.orig"
+    $ATT sh -c "rm -f '$seg_a' && ln -s '$HK_TMP/rootfile' '$seg_a'"
+    run "$hakstat" -p "$A" -P 64
+    if [ "$st" = 9 ] && cmp -s "$HK_TMP/rootfile" "$HK_TMP/rootfile.orig"; then
+        ok "--profile on a segment swapped for a link to root's file: refused (9), nothing written"
+    else
+        not_ok "--profile on a segment swapped for a link to root's file: refused (9), nothing written"
+        show
+    fi
+else
+    skip "--gc by another user (needs root)"
+    skip "--gc by root leaves other users' files (needs root)"
+    skip "-l marks another user's file for a process foreign (needs root)"
+    skip "--profile never writes through a planted link (needs root)"
+fi
+
+tap_done
