@@ -31,7 +31,7 @@ enum hs_status {
  * A larger file is refused before anything is read, and a snapshot reads the slots a
  * chunk at a time, so hakstat's memory stays bounded on any input. */
 #define HS_SEG_MAX_SLOTS     4096u
-#define HS_SEG_MAX_COUNTERS  (HK_STAT_NCOUNTERS * 4u)
+#define HS_SEG_MAX_COUNTERS  (HK_STAT_NCOUNTERS * 2u) /* a newer writer may double the list */
 #define HS_SEG_MAX_HEADER    (16u << 10) /* header_size */
 #define HS_SEG_MAX_SLOT_SIZE (8u << 10)  /* slot_size */
 #define HS_SEG_MAX_SIZE                                                                            \
@@ -54,7 +54,7 @@ typedef struct hs_seg_s {
     uint64_t site_period;  /* bytes between site samples in the writer */
     uint64_t flags;        /* HK_STATS_F_* */
     char comm[HK_STATS_COMM_LEN + 1];
-    hk_stat_desc_t desc[HK_STAT_NCOUNTERS * 4]; /* NUL-terminated copies */
+    hk_stat_desc_t desc[HS_SEG_MAX_COUNTERS]; /* NUL-terminated copies */
     uint32_t class_size[HK_STATS_NCLASSES];
     char error[1024]; /* what went wrong, for the last failing call */
 } hs_seg_t;

@@ -53,7 +53,7 @@ static void unpack(const hs_seg_t *seg, const unsigned char *p, hs_counts_t *n)
 
 static void counts_add(hs_counts_t *dst, const hs_counts_t *src)
 {
-    for (int i = 0; i < HS_MAX_COUNTERS; i++)
+    for (uint32_t i = 0; i < HS_MAX_COUNTERS; i++)
         dst->c[i] += src->c[i];
     for (int i = 0; i < HK_STATS_NCLASSES; i++) {
         dst->class_alloc[i] += src->class_alloc[i];
@@ -301,6 +301,15 @@ static int by_samples(const void *a, const void *b)
                                      : (x->addr > y->addr) - (x->addr < y->addr);
 }
 
+static int by_addr(const void *a, const void *b)
+{
+    const hs_site_t *x = a, *y = b;
+    return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+/* Every thread's sites in one array, sorted by address so that equal ones are adjacent
+ * and merge in one pass: n log n, where a search per site would be n squared (4096
+ * threads of 16 sites each is 65,536 of them). */
 int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out)
 {
     size_t cap = (size_t)snap->nthreads * HK_STATS_NSITES, n = 0;
@@ -310,20 +319,36 @@ int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out)
         for (int i = 0; i < HK_STATS_NSITES; i++) {
             const hk_stat_site_t *in = &snap->threads[t].sites[i];
             if (in->addr == 0 || in->samples == 0) continue;
-            size_t j = 0;
-            while (j < n && s[j].addr != in->addr)
-                j++;
-            if (j == n) s[n++] = (hs_site_t){.addr = in->addr, .first_tsc = in->first_tsc};
-            s[j].samples += in->samples;
-            s[j].est_allocs += in->est_allocs;
-            s[j].bytes += in->bytes;
-            s[j].threads++;
-            if (in->first_tsc < s[j].first_tsc) s[j].first_tsc = in->first_tsc;
+            s[n++] = (hs_site_t){.addr = in->addr,
+                                 .samples = in->samples,
+                                 .est_allocs = in->est_allocs,
+                                 .bytes = in->bytes,
+                                 .first_tsc = in->first_tsc,
+                                 .threads = 1};
         }
     }
-    qsort(s, n, sizeof(*s), by_samples);
+    qsort(s, n, sizeof(*s), by_addr);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && s[m - 1].addr == s[i].addr) {
+            hs_site_t *d = &s[m - 1];
+            d->samples += s[i].samples;
+            d->est_allocs += s[i].est_allocs;
+            d->bytes += s[i].bytes;
+            d->threads++;
+            if (s[i].first_tsc < d->first_tsc) d->first_tsc = s[i].first_tsc;
+        } else {
+            s[m++] = s[i];
+        }
+    }
+    qsort(s, m, sizeof(*s), by_samples);
+    if (m > HS_SNAP_SITES_MAX) { /* bounds what every output builds from them */
+        m = HS_SNAP_SITES_MAX;
+        hs_site_t *fit = realloc(s, m * sizeof(*s));
+        if (fit) s = fit;
+    }
     *out = s;
-    return (int)n;
+    return (int)m;
 }
 
 double hs_snap_uptime(const hs_snap_t *snap)

@@ -10,7 +10,7 @@
 
 #include "seg.h"
 
-#define HS_MAX_COUNTERS (HK_STAT_NCOUNTERS * 4)
+#define HS_MAX_COUNTERS HS_SEG_MAX_COUNTERS
 
 /* One thread's counters, in the segment's own counter order (seg->desc). */
 typedef struct hs_counts_s {
@@ -93,8 +93,10 @@ typedef struct hs_site_s {
     uint32_t threads;
 } hs_site_t;
 
-/* Merge the threads' sites by address, most samples first. Returns the count (sites
- * in *out, to free()), or -1 when out of memory. */
+/* Merge the threads' sites by address, most samples first, keeping the HS_SNAP_SITES_MAX
+ * with the most samples (every output lists at most those). Returns the count (sites in
+ * *out, to free()), or -1 when out of memory. */
+#define HS_SNAP_SITES_MAX 1024
 int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out);
 
 /* A one-line note of what a busy writer kept from `snap` ("" when nothing), for the

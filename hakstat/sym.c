@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SYM_MAX_MAPS     65536       /* executable mappings kept */
@@ -61,7 +62,8 @@ struct hs_sym_s {
     mapping_t *maps;
     size_t nmaps;
     object_t *objects;
-    size_t kept; /* bytes of symbols held by all objects */
+    size_t kept;      /* bytes of symbols held by all objects */
+    double maps_read; /* CLOCK_MONOTONIC seconds of the last read of the maps */
     char maps_path[64];
 };
 
@@ -129,9 +131,21 @@ static object_t *object_for(hs_sym_t *sym, const char *path, const mapping_t *m)
     return o;
 }
 
-/* Reread the executable mappings of the process. */
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Reread the executable mappings of the process: at most every SYM_MAPS_AGE seconds, so
+ * that a snapshot full of addresses no mapping covers costs one read, not one each. */
+#define SYM_MAPS_AGE 0.5
 static void read_maps(hs_sym_t *sym)
 {
+    double now = mono();
+    if (sym->maps != NULL && now - sym->maps_read < SYM_MAPS_AGE) return;
+    sym->maps_read = now;
     char line[4096];
     int fd = open(sym->maps_path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return;

@@ -3,8 +3,9 @@
 ## attack issue 10 names: forged and planted segments, a 1 GiB sparse file, 50,000
 ## planted names, a mapped library replaced by a FIFO, --gc and -l across users, and
 ## the signals that must end hakstat. fifo-helper is the process whose library is
-## replaced; it reuses tests/sites' libsitelib.so.
-check_PROGRAMS += %D%/fifo-helper
+## replaced (it reuses tests/sites' libsitelib.so); peak measures a command's peak RSS.
+check_PROGRAMS += %D%/fifo-helper %D%/peak
+%C%_peak_SOURCES = %D%/peak.c
 %C%_fifo_helper_SOURCES = %D%/fifo-helper.c
 %C%_fifo_helper_LDADD = tests/sites/libsitelib.la libhakmem/libhakmem.la
 
