@@ -30,8 +30,8 @@
 #define SYM_MAX_MAPS     65536       /* executable mappings kept */
 #define SYM_MAX_PHDRS    4096        /* program headers looked at */
 #define SYM_MAX_SECTIONS 16384       /* section headers looked at */
-#define SYM_MAX_TABLE    (4u << 20)  /* bytes of a symbol or string table read */
-#define SYM_BUDGET       (12u << 20) /* bytes of symbols kept over all objects */
+#define SYM_MAX_TABLE    (2u << 20) /* bytes of a symbol or string table read */
+#define SYM_BUDGET       (8u << 20) /* bytes of symbols kept over all objects */
 #define OVERLAYFS_MAGIC  0x794c7630
 
 typedef struct func_s {
@@ -227,6 +227,19 @@ static int open_object(const hs_sym_t *sym, const object_t *o)
     return -1;
 }
 
+/* Whether a section is a symbol table that may be read: entries of a sane size, and it
+ * and its string table within SYM_MAX_TABLE. */
+static bool table_fits(Elf *elf, const GElf_Shdr *sh)
+{
+    if ((sh->sh_type != SHT_SYMTAB && sh->sh_type != SHT_DYNSYM) || sh->sh_entsize == 0 ||
+        sh->sh_size > SYM_MAX_TABLE)
+        return false;
+    Elf_Scn *strs = elf_getscn(elf, sh->sh_link);
+    GElf_Shdr str_sh;
+    return strs != NULL && gelf_getshdr(strs, &str_sh) != NULL && str_sh.sh_type == SHT_STRTAB &&
+           str_sh.sh_size <= SYM_MAX_TABLE;
+}
+
 /* Load an object's PT_LOAD headers and function symbols, once, within the budget. */
 static void load_object(hs_sym_t *sym, object_t *o)
 {
@@ -248,21 +261,18 @@ static void load_object(hs_sym_t *sym, object_t *o)
         }
     }
     if (elf_getshdrnum(elf, &nsh) != 0 || nsh > SYM_MAX_SECTIONS) goto out;
-    /* Prefer the full symbol table; stripped objects keep only the dynamic one. */
+    /* Prefer the full symbol table; stripped objects keep only the dynamic one, and so
+     * does an object whose full table is beyond the bounds. */
     Elf_Scn *scn = NULL, *pick = NULL;
     GElf_Shdr sh, pick_sh = {0};
     while ((scn = elf_nextscn(elf, scn)) != NULL) {
-        if (gelf_getshdr(scn, &sh) == NULL) continue;
+        if (gelf_getshdr(scn, &sh) == NULL || !table_fits(elf, &sh)) continue;
         if (sh.sh_type == SHT_SYMTAB || (sh.sh_type == SHT_DYNSYM && pick == NULL)) {
             pick = scn;
             pick_sh = sh;
         }
     }
-    if (pick == NULL || pick_sh.sh_entsize == 0 || pick_sh.sh_size > SYM_MAX_TABLE) goto out;
-    Elf_Scn *strs = elf_getscn(elf, pick_sh.sh_link);
-    GElf_Shdr str_sh;
-    if (strs == NULL || gelf_getshdr(strs, &str_sh) == NULL || str_sh.sh_size > SYM_MAX_TABLE)
-        goto out;
+    if (pick == NULL) goto out;
     Elf_Data *data = elf_getdata(pick, NULL);
     size_t n = data ? pick_sh.sh_size / pick_sh.sh_entsize : 0;
     o->funcs = calloc(n ? n : 1, sizeof(func_t));
