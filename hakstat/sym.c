@@ -64,17 +64,24 @@ struct hs_sym_s {
     object_t *objects;
     size_t kept;      /* bytes of symbols held by all objects */
     double maps_read; /* CLOCK_MONOTONIC seconds of the last read of the maps */
-    char maps_path[64];
+    char maps_path[256];
 };
 
-hs_sym_t *hs_sym_open(pid_t pid)
+hs_sym_t *hs_sym_open_maps(pid_t pid, const char *maps_path)
 {
     if (elf_version(EV_CURRENT) == EV_NONE) return NULL;
     hs_sym_t *sym = calloc(1, sizeof(*sym));
     if (sym == NULL) return NULL;
     sym->pid = pid;
-    snprintf(sym->maps_path, sizeof(sym->maps_path), "/proc/%d/maps", (int)pid);
+    snprintf(sym->maps_path, sizeof(sym->maps_path), "%s", maps_path);
     return sym;
+}
+
+hs_sym_t *hs_sym_open(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+    return hs_sym_open_maps(pid, path);
 }
 
 static void free_object(object_t *o)
