@@ -198,8 +198,8 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
  * ------------------------------------------------------------------------------------- */
 typedef struct listed_s {
     hs_seg_entry_t e;
-    bool ok;          /* first snapshot taken */
-    double t;         /* its time */
+    bool ok;           /* first snapshot taken */
+    double t;          /* its time */
     hs_counts_t total; /* its totals */
 } listed_t;
 
@@ -233,7 +233,8 @@ static int list_segments(const hs_opts_t *o)
                 "hakstat: skipped %u director%s and %u file%s that fail the ownership checks "
                 "(see hakstat(1), SECURITY)%s\n",
                 skipped.dirs, skipped.dirs == 1 ? "y" : "ies", skipped.files,
-                skipped.files == 1 ? "" : "s", skipped.more ? ", and entries beyond the first 1024" : "");
+                skipped.files == 1 ? "" : "s",
+                skipped.more ? ", and entries beyond the first 1024" : "");
     if (o->gc) {
         int removed = 0;
         for (int i = 0; i < l.n; i++) {
@@ -319,8 +320,8 @@ static int list_segments(const hs_opts_t *o)
                 snprintf(u, sizeof(u), "%llu:%02llu:%02llu", (unsigned long long)up / 3600,
                          (unsigned long long)up / 60 % 60, (unsigned long long)up % 60);
             printf("%7d %-10.10s %7u %10s %9s  %s%s\n", (int)e->pid, user, threads, u, r, comm,
-                   e->stale      ? "[stale]"
-                   : e->foreign  ? "[foreign: not this process's user]"
+                   e->stale       ? "[stale]"
+                   : e->foreign   ? "[foreign: not this process's user]"
                    : !e->readable ? "[unreadable]"
                                   : "");
         }

@@ -208,8 +208,7 @@ static int give_up(hs_seg_t *seg, int status)
 
 static int open_error(hs_seg_t *seg, const char *path, int err)
 {
-    if (err == EACCES || err == EPERM)
-        return fail(seg, HS_ERR_PERM, "%s: permission denied", path);
+    if (err == EACCES || err == EPERM) return fail(seg, HS_ERR_PERM, "%s: permission denied", path);
     if (err == ENOENT) return fail(seg, HS_ERR_NOSEG, "%s: no such segment", path);
     if (err == ELOOP)
         return fail(seg, HS_ERR_UNSAFE, "%s: a symbolic link, not a segment: refused", path);
@@ -223,17 +222,16 @@ static int adopt(hs_seg_t *seg, int fd, bool writable, uid_t owner)
     seg->fd = fd;
     seg->writable = writable;
     struct stat st;
-    if (fstat(fd, &st) != 0) return give_up(seg, fail(seg, HS_ERR_SYSTEM, "%s: %s", seg->path,
-                                                      strerror(errno)));
+    if (fstat(fd, &st) != 0)
+        return give_up(seg, fail(seg, HS_ERR_SYSTEM, "%s: %s", seg->path, strerror(errno)));
     if (!S_ISREG(st.st_mode))
         return give_up(seg, fail(seg, HS_ERR_UNSAFE, "%s: not a regular file: refused", seg->path));
     if (owner != (uid_t)-1 && st.st_uid != owner)
         return give_up(seg, fail(seg, HS_ERR_UNSAFE, "%s: owned by uid %u, not %u: refused",
                                  seg->path, (unsigned)st.st_uid, (unsigned)owner));
     if (owner != (uid_t)-1 && (st.st_mode & 022))
-        return give_up(seg, fail(seg, HS_ERR_UNSAFE,
-                                 "%s: writable by others (mode %04o): refused", seg->path,
-                                 (unsigned)(st.st_mode & 07777)));
+        return give_up(seg, fail(seg, HS_ERR_UNSAFE, "%s: writable by others (mode %04o): refused",
+                                 seg->path, (unsigned)(st.st_mode & 07777)));
     if ((uint64_t)st.st_size > HS_SEG_MAX_SIZE)
         return give_up(seg, fail(seg, HS_ERR_CORRUPT,
                                  "%s: file is %llu bytes, larger than any segment (at most %llu)",

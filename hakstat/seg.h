@@ -32,10 +32,10 @@ enum hs_status {
  * chunk at a time, so hakstat's memory stays bounded on any input. */
 #define HS_SEG_MAX_SLOTS     4096u
 #define HS_SEG_MAX_COUNTERS  (HK_STAT_NCOUNTERS * 2u) /* a newer writer may double the list */
-#define HS_SEG_MAX_HEADER    (16u << 10) /* header_size */
-#define HS_SEG_MAX_SLOT_SIZE (8u << 10)  /* slot_size */
+#define HS_SEG_MAX_HEADER    (16u << 10)              /* header_size */
+#define HS_SEG_MAX_SLOT_SIZE (8u << 10)               /* slot_size */
 #define HS_SEG_MAX_SIZE                                                                            \
-    ((uint64_t)HS_SEG_MAX_HEADER + HS_SEG_MAX_COUNTERS * sizeof(hk_stat_desc_t) + 4096u +         \
+    ((uint64_t)HS_SEG_MAX_HEADER + HS_SEG_MAX_COUNTERS * sizeof(hk_stat_desc_t) + 4096u +          \
      (uint64_t)HS_SEG_MAX_SLOTS * HS_SEG_MAX_SLOT_SIZE)
 
 /* An open segment. It is never mapped: every read is a pread into private buffers, so

@@ -269,11 +269,10 @@ void hs_snap_busy_note(const hs_snap_t *snap, char *buf, size_t len)
         n += snprintf(buf + n, len - (size_t)n, "%u busy slot%s skipped", snap->busy_slots,
                       snap->busy_slots == 1 ? "" : "s");
     if (snap->busy_sites && (size_t)n < len)
-        n += snprintf(buf + n, len - (size_t)n, "%s%u thread%s without sites (busy)",
-                      n ? "; " : "", snap->busy_sites, snap->busy_sites == 1 ? "" : "s");
+        n += snprintf(buf + n, len - (size_t)n, "%s%u thread%s without sites (busy)", n ? "; " : "",
+                      snap->busy_sites, snap->busy_sites == 1 ? "" : "s");
     if (snap->approx_totals && (size_t)n < len)
-        snprintf(buf + n, len - (size_t)n, "%stotals approximate (threads exiting)",
-                 n ? "; " : "");
+        snprintf(buf + n, len - (size_t)n, "%stotals approximate (threads exiting)", n ? "; " : "");
 }
 
 void hs_snap_free(hs_snap_t *snap)

@@ -42,8 +42,8 @@ typedef struct hs_snap_s {
     uint32_t busy_slots; /* slots changing hands on every try: left out */
     uint32_t busy_sites; /* threads shown without sites (sites_busy) */
     bool approx_totals;  /* threads exited on every try: the totals may miss their counts */
-    hs_counts_t retired;  /* exited (and unslotted) threads */
-    hs_counts_t total;    /* retired + live threads */
+    hs_counts_t retired; /* exited (and unslotted) threads */
+    hs_counts_t total;   /* retired + live threads */
 } hs_snap_t;
 
 /* Take a snapshot: each slot is copied until two reads agree (its generation even and

@@ -27,9 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SYM_MAX_MAPS     65536       /* executable mappings kept */
-#define SYM_MAX_PHDRS    4096        /* program headers looked at */
-#define SYM_MAX_SECTIONS 16384       /* section headers looked at */
+#define SYM_MAX_MAPS     65536      /* executable mappings kept */
+#define SYM_MAX_PHDRS    4096       /* program headers looked at */
+#define SYM_MAX_SECTIONS 16384      /* section headers looked at */
 #define SYM_MAX_TABLE    (2u << 20) /* bytes of a symbol or string table read */
 #define SYM_BUDGET       (8u << 20) /* bytes of symbols kept over all objects */
 #define OVERLAYFS_MAGIC  0x794c7630

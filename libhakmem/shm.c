@@ -200,8 +200,8 @@ static bool sweep_due(int dfd)
     if (fstatat(dfd, SWEEP_STAMP, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
         st.st_mtime <= now.tv_sec && now.tv_sec - st.st_mtime < SWEEP_INTERVAL_S)
         return false;
-    int fd = openat(dfd, SWEEP_STAMP, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-                    0600);
+    int fd =
+        openat(dfd, SWEEP_STAMP, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
     if (fd < 0) return false;
     bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && futimens(fd, NULL) == 0;
     close(fd);

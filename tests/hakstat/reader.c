@@ -910,8 +910,8 @@ static void test_by_pid(void)
     write_file(p, im.p, 8);
     snprintf(p, sizeof(p), "%s/%d.5", udir, (int)getppid());
     if (symlink(ours, p) != 0) tap_bail("symlink: %s", strerror(errno));
-    const char *ignored[] = {"x.1", "0.5", "1", "1.2.3", "99999999999.1", "other", "1.2x",
-                             ".sweep"};
+    const char *ignored[] = {"x.1",           "0.5",   "1",    "1.2.3",
+                             "99999999999.1", "other", "1.2x", ".sweep"};
     for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
         snprintf(p, sizeof(p), "%s/%s", udir, ignored[i]);
         write_file(p, im.p, 8);

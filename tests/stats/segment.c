@@ -1,13 +1,12 @@
 /* segment.c: the segment file. Our own: at /dev/shm/hakmem-<euid>/<pid>.<starttime>, in a
- * directory of ours with mode 0700, a regular file of ours, mode 0600, one link, with a header that validates (magic, ABI,
- * sizes, offsets within the file, pid, start time, command name, descriptors, class
- * sizes). Helper runs of this program, held alive through a pipe while they are looked
- * at: HAKMEM_STATS_DIR places the file there and nowhere else, the file is removed when
- * the helper exits normally, HAKMEM_STATS=0 makes none, HAKMEM_STATS_SLOTS sizes it (a
- * bad value is reported and ignored), a segment a process left when it exec'd is
- * replaced by the new image's, and a file left by _exit is removed by the next process
- * of the user to start once the sweep is due (at most once a minute), while live
- * processes' and other users' files are kept. */
+ * directory of ours with mode 0700, a regular file of ours, mode 0600, one link, with a header that
+ * validates (magic, ABI, sizes, offsets within the file, pid, start time, command name,
+ * descriptors, class sizes). Helper runs of this program, held alive through a pipe while they are
+ * looked at: HAKMEM_STATS_DIR places the file there and nowhere else, the file is removed when the
+ * helper exits normally, HAKMEM_STATS=0 makes none, HAKMEM_STATS_SLOTS sizes it (a bad value is
+ * reported and ignored), a segment a process left when it exec'd is replaced by the new image's,
+ * and a file left by _exit is removed by the next process of the user to start once the sweep is
+ * due (at most once a minute), while live processes' and other users' files are kept. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
