@@ -228,13 +228,16 @@ static int list_segments(const hs_opts_t *o)
         fprintf(stderr, "hakstat: cannot read %s: %s\n", hs_seg_dir(), strerror(errno));
         return HS_ERR_SYSTEM;
     }
-    if (skipped.dirs || skipped.files || skipped.more)
+    if (skipped.dirs || skipped.files || skipped.more) {
         fprintf(stderr,
                 "hakstat: skipped %u director%s and %u file%s that fail the ownership checks "
-                "(see hakstat(1), SECURITY)%s\n",
+                "(see hakstat(1), SECURITY)",
                 skipped.dirs, skipped.dirs == 1 ? "y" : "ies", skipped.files,
-                skipped.files == 1 ? "" : "s",
-                skipped.more ? ", and entries beyond the first 1024" : "");
+                skipped.files == 1 ? "" : "s");
+        if (skipped.more)
+            fprintf(stderr, ", and %u segments beyond the first %d", skipped.more, HS_SEG_LIST_MAX);
+        fputc('\n', stderr);
+    }
     if (o->gc) {
         int removed = 0;
         for (int i = 0; i < l.n; i++) {

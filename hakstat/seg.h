@@ -108,7 +108,7 @@ typedef struct hs_seg_skipped_s {
     unsigned more;  /* entries beyond HS_SEG_LIST_MAX */
 } hs_seg_skipped_t;
 
-#define HS_SEG_LIST_MAX 4096 /* entries a listing reports */
+#define HS_SEG_LIST_MAX 1024 /* entries a listing reports */
 
 /* List the segments in every user directory this user can read (a user: their own;
  * root: everyone's that passes the directory checks). Calls fn for each; returns the

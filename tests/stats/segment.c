@@ -300,7 +300,7 @@ static void check_exec(void)
     tap_ok(!exists(h.path), "and removed its segment");
 }
 
-#define N_STALE_CHECKS 13
+#define N_STALE_CHECKS 12
 
 static void check_stale(const char *dir)
 {
