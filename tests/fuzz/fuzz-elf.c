@@ -48,8 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hs_sym_t *sym = hs_sym_open_maps(0, maps);
     if (sym == NULL) abort();
     char func[256], object[512];
-    uint64_t step = size > 8 ? (uint64_t)data[size - 1] * 64 + 1 : 4096;
-    for (uint64_t off = 0; off < MAP_LEN && off < 64 * step; off += step)
+    /* Every 16th byte of the file (up to 4096 lookups), as return addresses: through
+     * the PT_LOAD placement and the function table wherever they lead. */
+    uint64_t end = size < MAP_LEN ? size : MAP_LEN, step = end / 4096 > 16 ? end / 4096 : 16;
+    for (uint64_t off = 0; off < end; off += step)
         hs_sym_lookup(sym, MAP_START + off + 1, func, sizeof(func), object, sizeof(object));
     hs_sym_lookup(sym, MAP_START + MAP_LEN + 16, func, sizeof(func), object, sizeof(object));
     hs_sym_close(sym);
