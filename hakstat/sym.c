@@ -219,7 +219,9 @@ static bool is_mapped_file(int fd, const object_t *o)
 }
 
 /* Open the mapped file: through /proc/PID/map_files/ (the very file; root only), else by
- * its path, without blocking or following a link. -1 when what is there now is not it. */
+ * its path, without blocking or following a link. -1 when what is there now is not it.
+ * A map_files entry is a link by nature, so it is opened without O_NOFOLLOW: the kernel
+ * resolves it to the mapping's own file, never through a path someone can change. */
 static int open_object(const hs_sym_t *sym, const object_t *o)
 {
     char path[96];

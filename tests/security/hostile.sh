@@ -455,7 +455,8 @@ fifo_check() {
         not_ok "$1: SIGTERM ends it within $EXIT_BOUND_MS ms, status 0 (took $ms ms, status $wst)"
     fi
 }
-fifo_check "root's hakstat" "$W1" "$n1" "$m1" "$HK_TMP/w1.out"
+if $root; then w1_name="root's hakstat"; else w1_name="hakstat"; fi
+fifo_check "$w1_name" "$W1" "$n1" "$m1" "$HK_TMP/w1.out"
 if [ -n "${W2:-}" ]; then
     fifo_check "the attacker's own hakstat" "$W2" "$n2" "$m2" "$HK_TMP/w2.out"
 else
