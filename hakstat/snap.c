@@ -112,13 +112,15 @@ static int slot_settled(const hs_seg_t *seg, const unsigned char *a, const unsig
     return SLOT_OK;
 }
 
-/* Retry one slot on its own until it settles: a copy, then its generations again, so
- * the window a writer can hit is as short as a read. */
+/* Retry one slot on its own until it settles: a copy, then only its two generation words
+ * again (into the same places of b), so the window a writer can hit is one slot's read. */
 static int slot_retry(const hs_seg_t *seg, uint64_t off, unsigned char *a, unsigned char *b)
 {
     int best = SLOT_BUSY;
+    size_t gen_at = offsetof(hk_stat_slot_t, gen);
     for (int i = 0; i < SNAP_SLOT_TRIES; i++) {
-        if (!read_at(seg, a, seg->slot_size, off) || !read_at(seg, b, seg->slot_size, off))
+        if (!read_at(seg, a, seg->slot_size, off) || !read_at(seg, b + gen_at, 8, off + gen_at) ||
+            (seg->sites_offset && !read_at(seg, b + seg->sites_offset, 8, off + seg->sites_offset)))
             return -1;
         int s = slot_settled(seg, a, b);
         if (s == SLOT_OK) return s;
