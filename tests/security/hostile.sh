@@ -432,10 +432,18 @@ $ATT mkfifo "$att/lib/libsitelib.so"
 echo go >&7 # lib_alloc starts: hakstat must now open the library
 sleep 0.3
 n1=$(grep -c '^===' "$HK_TMP/w1.out")
+n2=0
 [ -n "${W2:-}" ] && n2=$(grep -c '^===' "$HK_TMP/w2.out")
-sleep 1.5
-m1=$(grep -c '^===' "$HK_TMP/w1.out")
-[ -n "${W2:-}" ] && m2=$(grep -c '^===' "$HK_TMP/w2.out")
+# Three more intervals each (0.6 s at -d 0.2; up to 10 s on a loaded machine).
+i=0
+while [ "$i" -lt 100 ]; do
+    m1=$(grep -c '^===' "$HK_TMP/w1.out")
+    m2=$n2
+    [ -n "${W2:-}" ] && m2=$(grep -c '^===' "$HK_TMP/w2.out")
+    [ "$m1" -ge $((n1 + 3)) ] && { [ -z "${W2:-}" ] || [ "$m2" -ge $((n2 + 3)) ]; } && break
+    sleep 0.1
+    i=$((i + 1))
+done
 # fifo_check WHO PID BEFORE AFTER OUTFILE
 fifo_check() {
     if [ "$4" -ge $(($3 + 3)) ] && grep -q libsitelib "$5"; then
