@@ -249,7 +249,9 @@ static bool is_own_leftover(int dfd, const char *name, uint64_t start)
     return own;
 }
 
-hk_stats_header_t *hk_shm_create(void)
+/* A fork child does not sweep: its parent did (or found it not due) at its own start, and
+ * a program that forks at a high rate would otherwise pay for it per child. */
+hk_stats_header_t *hk_shm_create(bool sweep)
 {
     if (!hk_opt.stats) return NULL;
     int saved_errno = errno;
@@ -257,7 +259,7 @@ hk_stats_header_t *hk_shm_create(void)
     bool created;
     int dfd = user_dir_open(shm_path, sizeof(shm_path), &created);
     if (dfd < 0) goto fail;
-    if (!created && sweep_due(dfd)) remove_stale(dfd);
+    if (sweep && !created && sweep_due(dfd)) remove_stale(dfd);
     char name[48];
     size_t len = append_u64(name, 0, sizeof(name), (uint64_t)getpid());
     len = append(name, len, sizeof(name), ".");

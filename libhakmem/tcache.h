@@ -7,6 +7,14 @@
 
 #include "internal.h"
 
+/* The allocation site is the return address of the entry point. malloc() passes
+ * HK_RA_CALLER, and the return address is read only on the cold branches that need it:
+ * this code is always inlined, so __builtin_return_address(0) there is the entry
+ * point's own, whatever the optimisation level and whether or not the cold call is a
+ * tail call. Entry points that do more after allocating pass it themselves. */
+#define HK_RA_CALLER NULL
+#define HK_RA(ra)    ((ra) ? (ra) : __builtin_return_address(0))
+
 /* Allocation sites are sampled by bytes: the running `bytes` count reaching the heap's
  * threshold sends the call's return address to site.c. */
 
@@ -14,7 +22,10 @@
  * count has the heap's prof_mask bits clear is handed to prof.c, which times the same
  * path (with `sampling` false). Off, the mask is all ones, and the cost is one load and
  * one test. */
-HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra)
+/* What the inline path calls when it cannot serve the request itself. */
+typedef void *(*hk_malloc_slow_fn)(hk_heap_t *h, size_t size, void *ra);
+
+HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra, hk_malloc_slow_fn slow)
 {
     hk_heap_t *h = hk_tls;
     if (hk_likely(size <= HK_TINY_MAX)) {
@@ -24,7 +35,8 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra)
         if (hk_likely(b != NULL)) {
             hk_stat_counters_t *ctr = h->ctr;
             uint64_t n = ctr->class_alloc[cls] + 1;
-            if (sampling && hk_unlikely((n & h->prof_mask) == 0)) return hk_prof_malloc(size, ra);
+            if (sampling && hk_unlikely((n & h->prof_mask) == 0))
+                return hk_prof_malloc(size, HK_RA(ra));
             hk_block_t *next = b->next;
             __builtin_prefetch(next); /* the next pop reads next->next */
             bin->head = next;
@@ -33,11 +45,12 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra)
             uint64_t bytes = ctr->c[HK_STAT_bytes] + size;
             ctr->c[HK_STAT_bytes] = bytes;
             ctr->class_alloc[cls] = n;
-            if (hk_unlikely(bytes >= h->site_next)) return hk_site_sample_ret(h, size, b, ra);
+            if (hk_unlikely(bytes >= h->site_next))
+                return hk_site_sample_ret(h, size, b, HK_RA(ra));
             return b;
         }
     }
-    return hk_tcache_malloc_slow(h, size, ra);
+    return slow(h, size, HK_RA(ra));
 }
 
 HK_INLINE void hk_free_inline(void *p, bool sampling)
@@ -68,15 +81,9 @@ HK_INLINE void hk_free_inline(void *p, bool sampling)
     hk_tcache_free_slow(p);
 }
 
-/* The allocation site is the return address of the entry point. malloc() passes
- * HK_RA_CALLER: its cold paths are tail calls, so the callee reads the address itself
- * and the fast path never loads it. Entry points that do more after allocating pass
- * __builtin_return_address(0). */
-#define HK_RA_CALLER NULL
-
 HK_INLINE void *hk_malloc_fast(size_t size, void *ra)
 {
-    return hk_malloc_inline(size, true, ra);
+    return hk_malloc_inline(size, true, ra, hk_tcache_malloc_slow);
 }
 
 HK_INLINE void hk_free_fast(void *p)

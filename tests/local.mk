@@ -45,6 +45,16 @@ TESTS += $(HK_API_TESTS)
 %C%_api_identity_test_SOURCES = %D%/api/identity.c
 %C%_api_identity_test_LDADD = $(HK_TEST_LDADD) -ldl
 
+## errno-table runs under glibc's malloc and under libhakmem (errno.sh), so it links to
+## neither. -fno-builtin: GCC assumes its built-in malloc leaves errno alone, and would
+## check the value from before the call.
+check_PROGRAMS += %D%/api/errno-table
+%C%_api_errno_table_SOURCES = %D%/api/errno-table.c
+%C%_api_errno_table_CFLAGS = $(AM_CFLAGS) -fno-builtin
+%C%_api_errno_table_LDADD = -ldl
+TESTS += %D%/api/errno.sh
+EXTRA_DIST += %D%/api/errno.sh
+
 ## threads
 HK_THREAD_TESTS = \
 	%D%/threads/remote-free-test \
@@ -52,7 +62,8 @@ HK_THREAD_TESTS = \
 	%D%/threads/fork-test \
 	%D%/threads/tls-dtor-test \
 	%D%/threads/rlimit-test \
-	%D%/threads/rss-drop-test
+	%D%/threads/rss-drop-test \
+	%D%/threads/fork-signal-test
 check_PROGRAMS += $(HK_THREAD_TESTS)
 TESTS += $(HK_THREAD_TESTS)
 
@@ -68,6 +79,12 @@ TESTS += $(HK_THREAD_TESTS)
 %C%_threads_rlimit_test_LDADD = $(HK_TEST_LDADD)
 %C%_threads_rss_drop_test_SOURCES = %D%/threads/rss-drop.c
 %C%_threads_rss_drop_test_LDADD = $(HK_TEST_LDADD)
+%C%_threads_fork_signal_test_SOURCES = %D%/threads/fork-signal.c
+%C%_threads_fork_signal_test_LDADD = $(HK_TEST_LDADD) -lrt
+
+## the api and threads programs again under other option sets
+TESTS += %D%/settings.sh
+EXTRA_DIST += %D%/settings.sh
 
 ## preload (shell; run by $(SHELL) through SH_LOG_DRIVER)
 HK_PRELOAD_TESTS = \
@@ -80,3 +97,20 @@ HK_PRELOAD_TESTS = \
 	%D%/preload/fork.sh
 TESTS += $(HK_PRELOAD_TESTS)
 EXTRA_DIST += $(HK_PRELOAD_TESTS)
+
+## identity.sh's helpers: got-probe, a library preloaded next to libhakmem that reports
+## where each loaded object's GOT slots for malloc/free/realloc/calloc point; and a plain
+## program built as non-PIE (the shape of Debian's python3) and as static-PIE (which no
+## preload can reach). -rpath makes libtool build got-probe as a shared object.
+check_LTLIBRARIES += %D%/preload/libgotprobe.la
+%C%_preload_libgotprobe_la_SOURCES = %D%/preload/got-probe.c
+%C%_preload_libgotprobe_la_LDFLAGS = -rpath /nowhere -avoid-version -shared -module
+
+check_PROGRAMS += %D%/preload/exe-nopie-helper %D%/preload/exe-static-helper
+%C%_preload_exe_nopie_helper_SOURCES = %D%/preload/exe-helper.c
+%C%_preload_exe_nopie_helper_CFLAGS = $(AM_CFLAGS) -fno-pie
+%C%_preload_exe_nopie_helper_LDFLAGS = -no-pie
+%C%_preload_exe_static_helper_SOURCES = %D%/preload/exe-helper.c
+%C%_preload_exe_static_helper_CPPFLAGS = $(AM_CPPFLAGS) -DEXE_HELPER_STATIC
+%C%_preload_exe_static_helper_CFLAGS = $(AM_CFLAGS) -fPIE
+%C%_preload_exe_static_helper_LDFLAGS = -static-pie
