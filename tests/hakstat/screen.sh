@@ -345,8 +345,14 @@ check_signal() {
     sig=$1
     start_session "sig$sig" 80 24 C "$helper_pid"
     wait_for "sig$sig" 'hk-worker-0' >/dev/null
-    shell=$(tm display -p -t "sig$sig" '#{pane_pid}')
-    hpid=$(ps -o pid= --ppid "$shell" | tr -d ' ' | head -1)
+    hpid=
+    i=0
+    while [ -z "$hpid" ] && [ "$i" -lt $((HK_TIMEOUT * 10)) ]; do
+        shell=$(tm display -p -t "sig$sig" '#{pane_pid}')
+        [ -n "$shell" ] && hpid=$(ps -o pid=,comm= --ppid "$shell" | awk '$2 == "hakstat" { print $1 }')
+        [ -n "$hpid" ] || sleep 0.1
+        i=$((i + 1))
+    done
     t0=$(date +%s%N)
     [ -n "$hpid" ] && kill "-$sig" "$hpid"
     i=0

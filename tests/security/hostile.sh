@@ -101,6 +101,17 @@ if cmd == "starts":  # starts N CMD...: median and minimum wall time of N runs, 
         subprocess.run(sys.argv[3:], check=True)
         times.append((time.monotonic() - t) * 1000)
     print("%.2f %.2f" % (statistics.median(times), min(times)))
+elif cmd == "pairs":  # pairs N DIR_A DIR_B CMD...: CMD with HAKMEM_STATS_DIR=DIR_A, then
+    # =DIR_B, N times in turn; the two medians in ms
+    n, dirs, argv = int(sys.argv[2]), sys.argv[3:5], sys.argv[5:]
+    times = ([], [])
+    for _ in range(n):
+        for k in (0, 1):
+            env = dict(os.environ, HAKMEM_STATS_DIR=dirs[k])
+            t = time.monotonic()
+            subprocess.run(argv, check=True, env=env)
+            times[k].append((time.monotonic() - t) * 1000)
+    print("%.2f %.2f" % (statistics.median(times[0]), statistics.median(times[1])))
 elif cmd == "plant":  # plant DIR N UID: N names in a shared directory, most of them in the
     # old flat layout, for UID and live processes (the costliest for an old sweep to judge)
     d, n, uid = sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -362,20 +373,21 @@ else
     SV=$VUID
     SVRUN=
 fi
+# Starts are timed in pairs, a clean base directory and the one under test in turn, so
+# that a load on the machine weighs on both medians alike.
+bc=$HK_TMP/base-clean
 b5=$HK_TMP/base5
-mkdir -m 1777 "$b5"
-true_cmd="env LD_PRELOAD=$HAKMEM_SO HAKMEM_STATS_DIR=$b5 /bin/true"
-starts() {
-    # shellcheck disable=SC2086
-    $SVRUN "$att_py" "$HK_TMP/tools.py" starts "$1" $true_cmd
+b6=$HK_TMP/base6
+mkdir -m 1777 "$bc" "$b5" "$b6"
+# pairs N DIR: medians of N starts of a preloaded /bin/true in $bc and in DIR, in turn.
+pairs() {
+    $SVRUN "$att_py" "$HK_TMP/tools.py" pairs "$1" "$bc" "$2" env LD_PRELOAD="$HAKMEM_SO" /bin/true
 }
-starts 5 >/dev/null # warm up the caches
-set -- $(starts 31)
-base_ms=$1
+pairs 3 "$b5" >/dev/null # warm up the caches; makes the user's directory in each
 $ATT "$att_py" "$HK_TMP/tools.py" plant "$b5" 50000 "$SV"
 planted=$(ls -A "$b5" | grep -c '^hakmem')
-set -- $(starts 31)
-planted_ms=$1
+set -- $(pairs 31 "$b5")
+base_ms=$1 planted_ms=$2
 diag "start of a preloaded /bin/true as uid $SV: median $base_ms ms; with 50,000 names planted in the base directory by uid $AUID: $planted_ms ms"
 if awk -v a="$planted_ms" -v b="$base_ms" -v s="$START_SLACK_MS" 'BEGIN { exit !(a < b + s) }' &&
     [ "$planted" -ge 37000 ]; then
@@ -384,31 +396,32 @@ else
     not_ok "50,000 planted names: start $planted_ms ms against $base_ms ms (over +$START_SLACK_MS ms; $planted hakmem* names)"
 fi
 
-own=$b5/hakmem-$SV
+own=$b6/hakmem-$SV
+$SVRUN mkdir -m 700 "$own"
 $SVRUN "$att_py" "$HK_TMP/tools.py" stale "$own" 50000
-$SVRUN touch "$own/.sweep" # a sweep just ran (planting may have taken longer than its minute)
-set -- $(starts 31)
-stale_ms=$1
+$SVRUN touch "$own/.sweep" # a sweep just ran
+set -- $(pairs 31 "$b6")
+base_ms=$1 stale_ms=$2
 left=$(ls "$own" | grep -c '^[0-9]')
-diag "with 50,000 stale files in the user's own directory, sweep not due: $stale_ms ms"
+diag "with 50,000 stale files in the user's own directory, sweep not due: $stale_ms ms against $base_ms ms"
 if awk -v a="$stale_ms" -v b="$base_ms" -v s="$START_SLACK_MS" 'BEGIN { exit !(a < b + s) }' &&
     [ "$left" = 50000 ]; then
-    ok "50,000 stale own files, no sweep due: start $stale_ms ms, nothing swept"
+    ok "50,000 stale own files, no sweep due: start $stale_ms ms against $base_ms ms, nothing swept"
 else
     not_ok "50,000 stale own files, no sweep due: start $stale_ms ms against $base_ms ms, $left left"
 fi
 $SVRUN touch -d '-2 minutes' "$own/.sweep"
-set -- $(starts 1)
-sweep_ms=$1
+set -- $(pairs 1 "$b6")
+base_ms=$1 sweep_ms=$2
 after=$(ls "$own" | grep -c '^[0-9]')
-diag "the start that swept: $sweep_ms ms, removed $((50000 - after)) names"
+diag "the start that swept: $sweep_ms ms against $base_ms ms, removed $((50000 - after)) names"
 if awk -v a="$sweep_ms" -v b="$base_ms" -v s="$START_SLACK_MS" 'BEGIN { exit !(a < b + s) }' &&
     [ "$after" -lt 50000 ] && [ "$after" -ge $((50000 - 256)) ]; then
-    ok "the start that sweeps: $sweep_ms ms, removed $((50000 - after)) (at most 256) stale names"
+    ok "the start that sweeps: $sweep_ms ms against $base_ms ms, removed $((50000 - after)) (at most 256) stale names"
 else
     not_ok "the start that sweeps: $sweep_ms ms against $base_ms ms, removed $((50000 - after))"
 fi
-rm -rf "$b5"
+rm -rf "$bc" "$b5" "$b6"
 
 # --- a mapped library replaced by a FIFO ---------------------------------------------------------
 $ATT mkdir "$att/lib"
