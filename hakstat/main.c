@@ -46,7 +46,7 @@ static void usage(FILE *f)
     fprintf(f, "\nOn a terminal hakstat shows a live screen (press h for its keys); otherwise it\n"
                "prints text. Exit status: 0 ok, 1 usage, 2 no such process, 3 no segment,\n"
                "4 permission denied, 5 unknown segment version, 6 corrupt segment,\n"
-               "7 process exited, 8 system error.\n");
+               "7 process exited, 8 system error, 9 untrusted segment refused.\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -196,49 +196,79 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
 /* ---------------------------------------------------------------------------------------
  * -l and --gc
  * ------------------------------------------------------------------------------------- */
+typedef struct listed_s {
+    hs_seg_entry_t e;
+    bool ok;           /* first snapshot taken */
+    double t;          /* its time */
+    hs_counts_t total; /* its totals */
+} listed_t;
+
 typedef struct listing_s {
-    hs_seg_entry_t e[1024];
+    listed_t *v;
     int n;
 } listing_t;
 
 static void collect(const hs_seg_entry_t *e, void *arg)
 {
     listing_t *l = arg;
-    if (l->n < (int)(sizeof(l->e) / sizeof(l->e[0]))) l->e[l->n++] = *e;
+    if (l->n < HS_SEG_LIST_MAX) l->v[l->n++].e = *e;
+}
+
+static const char *entry_state(const hs_seg_entry_t *e)
+{
+    return e->stale ? "stale" : e->foreign ? "foreign" : !e->readable ? "unreadable" : "live";
 }
 
 static int list_segments(const hs_opts_t *o)
 {
-    static listing_t l;
-    if (hs_seg_list(collect, &l) < 0) {
+    static listed_t v[HS_SEG_LIST_MAX];
+    listing_t l = {v, 0};
+    hs_seg_skipped_t skipped;
+    if (hs_seg_list(collect, &l, &skipped) < 0) {
         fprintf(stderr, "hakstat: cannot read %s: %s\n", hs_seg_dir(), strerror(errno));
         return HS_ERR_SYSTEM;
+    }
+    if (skipped.dirs || skipped.files || skipped.more) {
+        fprintf(stderr,
+                "hakstat: skipped %u director%s and %u file%s that fail the ownership checks "
+                "(see hakstat(1), SECURITY)",
+                skipped.dirs, skipped.dirs == 1 ? "y" : "ies", skipped.files,
+                skipped.files == 1 ? "" : "s");
+        if (skipped.more)
+            fprintf(stderr, ", and %u segments beyond the first %d", skipped.more, HS_SEG_LIST_MAX);
+        fputc('\n', stderr);
     }
     if (o->gc) {
         int removed = 0;
         for (int i = 0; i < l.n; i++) {
-            if (!l.e[i].stale || l.e[i].uid != geteuid()) continue;
-            char path[768];
-            snprintf(path, sizeof(path), "%s/%s", hs_seg_dir(), l.e[i].name);
-            if (unlink(path) == 0) {
+            hs_seg_entry_t *e = &l.v[i].e;
+            /* Only the caller's own files, by their owner (fstatat), root's too: a name
+             * proves nothing, and another user's leftovers are theirs to remove. */
+            if (!e->stale || e->uid != geteuid()) continue;
+            if (hs_seg_remove_entry(e) == 0) {
                 removed++;
-                l.e[i].name[0] = '\0';
+                e->name[0] = '\0';
             }
         }
         fprintf(o->format == HS_FMT_JSON ? stderr : stdout, "removed %d stale segment%s\n", removed,
                 removed == 1 ? "" : "s");
     }
-    /* Two snapshots of every readable live segment, 200 ms apart, for ops/s. */
-    static hs_seg_t segs[1024];
-    static hs_snap_t a[1024], b[1024];
-    static bool ok[1024];
+    /* Two snapshots of every readable live segment, 200 ms apart, for ops/s. Only the
+     * totals are kept in between, so memory does not grow with the segments listed. */
+    static hs_seg_t seg;
+    hs_snap_t snap;
     for (int i = 0; i < l.n; i++) {
-        ok[i] = false;
-        if (!l.e[i].name[0] || l.e[i].stale || !l.e[i].readable) continue;
-        char path[768];
-        snprintf(path, sizeof(path), "%s/%s", hs_seg_dir(), l.e[i].name);
-        ok[i] = hs_seg_open_path(&segs[i], path, false) == HS_OK &&
-                hs_snap_take(&segs[i], &a[i]) == HS_OK;
+        hs_seg_entry_t *e = &l.v[i].e;
+        l.v[i].ok = false;
+        if (!e->name[0] || e->stale || e->foreign || !e->readable) continue;
+        if (hs_seg_open_entry(&seg, e) != HS_OK) continue;
+        if (hs_snap_take(&seg, &snap) == HS_OK) {
+            l.v[i].ok = true;
+            l.v[i].t = snap.t;
+            l.v[i].total = snap.total;
+            hs_snap_free(&snap);
+        }
+        hs_seg_close(&seg);
     }
     struct timespec pause = {0, 200000000};
     nanosleep(&pause, NULL);
@@ -250,26 +280,30 @@ static int list_segments(const hs_opts_t *o)
                "COMMAND");
     bool first = true;
     for (int i = 0; i < l.n; i++) {
-        if (!l.e[i].name[0]) continue;
-        struct passwd *pw = getpwuid(l.e[i].uid);
+        const hs_seg_entry_t *e = &l.v[i].e;
+        if (!e->name[0]) continue;
+        struct passwd *pw = getpwuid(e->uid);
         char user[32];
         snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "?");
-        if (pw == NULL) snprintf(user, sizeof(user), "%u", (unsigned)l.e[i].uid);
+        if (pw == NULL) snprintf(user, sizeof(user), "%u", (unsigned)e->uid);
         double rate = NAN, up = NAN;
         unsigned threads = 0;
-        const char *comm = "";
-        if (ok[i] && hs_snap_take(&segs[i], &b[i]) == HS_OK) {
-            hs_metrics_t m;
-            hs_snap_metrics(&segs[i], &b[i].total, &a[i].total, b[i].t - a[i].t, 1, &m);
-            rate = m.malloc_rate + m.free_rate;
-            up = hs_snap_uptime(&b[i]);
-            threads = b[i].nthreads;
-            comm = segs[i].comm;
-            hs_snap_free(&b[i]);
+        char comm[sizeof(seg.comm)] = "";
+        if (l.v[i].ok && hs_seg_open_entry(&seg, e) == HS_OK) {
+            if (hs_snap_take(&seg, &snap) == HS_OK) {
+                hs_metrics_t m;
+                hs_snap_metrics(&seg, &snap.total, &l.v[i].total, snap.t - l.v[i].t, 1, &m);
+                rate = m.malloc_rate + m.free_rate;
+                up = hs_snap_uptime(&snap);
+                threads = snap.nthreads;
+                snprintf(comm, sizeof(comm), "%s", seg.comm);
+                hs_snap_free(&snap);
+            }
+            hs_seg_close(&seg);
         }
-        const char *state = l.e[i].stale ? "stale" : !l.e[i].readable ? "unreadable" : "live";
+        const char *state = entry_state(e);
         if (json) {
-            printf("%s{\"pid\":%d,\"user\":", first ? "" : ",", (int)l.e[i].pid);
+            printf("%s{\"pid\":%d,\"user\":", first ? "" : ",", (int)e->pid);
             out_json_string(stdout, user);
             printf(",\"state\":\"%s\",\"threads\":%u,\"uptime_s\":", state, threads);
             isnan(up) ? printf("null") : printf("%.1f", up);
@@ -278,7 +312,7 @@ static int list_segments(const hs_opts_t *o)
             printf(",\"command\":");
             out_json_string(stdout, comm);
             printf(",\"file\":");
-            out_json_string(stdout, l.e[i].name);
+            out_json_string(stdout, e->path);
             printf("}");
         } else {
             char r[32], u[32];
@@ -288,14 +322,13 @@ static int list_segments(const hs_opts_t *o)
             else
                 snprintf(u, sizeof(u), "%llu:%02llu:%02llu", (unsigned long long)up / 3600,
                          (unsigned long long)up / 60 % 60, (unsigned long long)up % 60);
-            printf("%7d %-10.10s %7u %10s %9s  %s%s%s\n", (int)l.e[i].pid, user, threads, u, r,
-                   comm, l.e[i].stale ? "[stale] " : "", !l.e[i].readable ? "[unreadable]" : "");
+            printf("%7d %-10.10s %7u %10s %9s  %s%s\n", (int)e->pid, user, threads, u, r, comm,
+                   e->stale       ? "[stale]"
+                   : e->foreign   ? "[foreign: not this process's user]"
+                   : !e->readable ? "[unreadable]"
+                                  : "");
         }
         first = false;
-        if (ok[i]) {
-            hs_snap_free(&a[i]);
-            hs_seg_close(&segs[i]);
-        }
     }
     if (json) fputs("]\n", stdout);
     return HS_OK;
@@ -310,6 +343,21 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop = 1;
+}
+
+/* SIGINT, SIGTERM and SIGHUP end the loop: without SA_RESTART a blocked call (a sleep,
+ * a write to a full pipe) returns EINTR at once; SA_RESETHAND makes a second signal
+ * kill outright, whatever the loop is doing. */
+static void catch_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 static void sleep_seconds(double s)
@@ -329,21 +377,26 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
     hs_snap_t prev, now;
     bool have_prev = false;
     int status = HS_OK;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    catch_signals(on_signal);
     for (long i = 0; (count < 0 || i < count) && !stop; i++) {
         if (i > 0) sleep_seconds(o->delay);
+        if (stop) break;
         status = hs_snap_take(seg, &now);
         if (status != HS_OK) {
             fprintf(stderr, "hakstat: %s\n", seg->error);
             break;
         }
+        /* A busy writer never ends the stream: the interval says what it left out. */
+        char note[160];
+        hs_snap_busy_note(&now, note, sizeof(note));
+        if (note[0]) fprintf(stderr, "hakstat: interval %ld: %s\n", i + 1, note);
         if (o->format == HS_FMT_JSON)
             out_json(stdout, seg, &now, have_prev ? &prev : NULL, o);
         else if (o->format == HS_FMT_OPENMETRICS)
             out_prom(stdout, seg, &now);
         else
             out_text(stdout, seg, &now, have_prev ? &prev : NULL, o);
+        fflush(stdout);
         if (have_prev) hs_snap_free(&prev);
         prev = now;
         have_prev = true;

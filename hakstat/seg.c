@@ -1,5 +1,14 @@
 /* seg.c: the segment reader: find a process's segment, open it, validate its header
- * against the file, and list the segments in the directory. */
+ * against the file, and list the segments of the users' directories.
+ *
+ * Trust: another local user may plant anything anywhere they can write, so a file is
+ * believed only when its path says who wrote it. Segments live in $BASE/hakmem-<uid>/,
+ * which only that user (and root) can write: the directory must be owned by the uid,
+ * carry no group or other bits and not be a symbolic link, and the file in it must be a
+ * regular file owned by the same uid. For a process, the uid is the process's (from
+ * /proc/PID/status), and the header must name its pid and start time. Every open is
+ * non-blocking, follows no final symbolic link, and is checked with fstat on the very
+ * descriptor read afterwards. */
 #include "config.h"
 
 #include "seg.h"
@@ -16,19 +25,47 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define OPEN_FLAGS (O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+
 const char *hs_seg_dir(void)
 {
     const char *dir = getenv("HAKMEM_STATS_DIR");
     return dir && dir[0] == '/' ? dir : "/dev/shm";
 }
 
-static int fail(hs_seg_t *seg, int status, const char *fmt, ...)
+void hs_seg_user_dir(uid_t uid, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/hakmem-%u", hs_seg_dir(), (unsigned)uid);
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(hs_seg_t *seg, int status, const char *fmt,
+                                                      ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(seg->error, sizeof(seg->error), fmt, ap);
     va_end(ap);
     return status;
+}
+
+/* Read a small /proc file: a regular file opened without blocking, at most len-1 bytes.
+ * Returns the length, or -1 with errno. */
+ssize_t hs_seg_read_proc(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | OPEN_FLAGS);
+    if (fd < 0) return -1;
+    struct stat st;
+    ssize_t n = -1;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        n = read(fd, buf, len - 1);
+    else
+        errno = EINVAL;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    if (n < 0) return -1;
+    buf[n] = '\0';
+    return n;
 }
 
 /* Field 22 (start time) of /proc/PID/stat, and whether field 3 says it is a zombie.
@@ -38,12 +75,7 @@ static uint64_t proc_stat(pid_t pid, bool *zombie)
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     *zombie = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    buf[n] = '\0';
+    if (hs_seg_read_proc(path, buf, sizeof(buf)) <= 0) return 0;
     char *p = strrchr(buf, ')');
     if (p == NULL) return 0;
     *zombie = p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
@@ -57,6 +89,19 @@ uint64_t hs_seg_proc_start_time(pid_t pid)
 {
     bool zombie;
     return proc_stat(pid, &zombie);
+}
+
+bool hs_seg_proc_uids(pid_t pid, uid_t *ruid, uid_t *euid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (hs_seg_read_proc(path, buf, sizeof(buf)) <= 0) return false;
+    const char *p = strstr(buf, "\nUid:");
+    unsigned long r, e;
+    if (p == NULL || sscanf(p + 5, "%lu %lu", &r, &e) != 2) return false;
+    *ruid = (uid_t)r;
+    *euid = (uid_t)e;
+    return true;
 }
 
 /* Copy a fixed-size, maybe unterminated, maybe hostile string field: stop at NUL or the
@@ -95,18 +140,23 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
         return fail(seg, HS_ERR_CORRUPT, "%s: file is %llu bytes, header says %llu", seg->path,
                     (unsigned long long)size, (unsigned long long)hd->file_size);
     if (hd->nclasses != HK_STATS_NCLASSES || hd->ncounters == 0 ||
-        hd->ncounters > HK_STAT_NCOUNTERS * 4)
+        hd->ncounters > HS_SEG_MAX_COUNTERS)
         return fail(seg, HS_ERR_CORRUPT, "%s: implausible counter layout (%u counters, %u classes)",
                     seg->path, hd->ncounters, hd->nclasses);
     uint64_t counters_bytes = 8ull * (hd->ncounters + 2ull * hd->nclasses);
     if (hd->header_size < offsetof(hk_stats_header_t, retired) + counters_bytes ||
-        hd->header_size > size)
+        hd->header_size > size || hd->header_size > HS_SEG_MAX_HEADER)
         return fail(seg, HS_ERR_CORRUPT, "%s: bad header size %u", seg->path, hd->header_size);
     if (hd->desc_size != sizeof(hk_stat_desc_t) || hd->desc_offset < hd->header_size ||
         !in_file(hd->desc_offset, (uint64_t)hd->ncounters * hd->desc_size, size))
         return fail(seg, HS_ERR_CORRUPT, "%s: counter descriptors lie outside the file", seg->path);
-    if (hd->slot_size < offsetof(hk_stat_slot_t, ctr) + counters_bytes ||
-        hd->slot_size > (1u << 20) || hd->nslots > (1u << 20) ||
+    if (hd->nslots > HS_SEG_MAX_SLOTS || hd->slot_size > HS_SEG_MAX_SLOT_SIZE)
+        return fail(seg, HS_ERR_CORRUPT,
+                    "%s: %u slots of %u bytes: more than a segment holds (%u slots of at most %u "
+                    "bytes)",
+                    seg->path, hd->nslots, hd->slot_size, HS_SEG_MAX_SLOTS, HS_SEG_MAX_SLOT_SIZE);
+    if (hd->slot_size < offsetof(hk_stat_slot_t, ctr) + counters_bytes || hd->slot_size % 8 ||
+        hd->slot_offset % 8 ||
         hd->slot_offset < hd->desc_offset + (uint64_t)hd->ncounters * hd->desc_size ||
         !in_file(hd->slot_offset, (uint64_t)hd->nslots * hd->slot_size, size))
         return fail(seg, HS_ERR_CORRUPT, "%s: thread slots lie outside the file (%u of %u bytes)",
@@ -120,6 +170,7 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
     seg->ncounters = hd->ncounters;
     seg->nclasses = hd->nclasses;
     seg->slot_size = hd->slot_size;
+    seg->header_size = hd->header_size;
     seg->slot_offset = hd->slot_offset;
     seg->desc_offset = hd->desc_offset;
     uint64_t sites_at = offsetof(hk_stat_slot_t, ctr) + counters_bytes;
@@ -145,93 +196,193 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
     return HS_OK;
 }
 
-int hs_seg_open_path(hs_seg_t *seg, const char *path, bool writable)
+/* Close on failure, keeping the message. */
+static int give_up(hs_seg_t *seg, int status)
 {
-    memset(seg, 0, sizeof(*seg));
-    seg->fd = -1;
-    snprintf(seg->path, sizeof(seg->path), "%s", path);
-    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0 && writable && errno == EACCES) {
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        writable = false;
-    }
-    if (fd < 0) {
-        if (errno == EACCES || errno == EPERM)
-            return fail(seg, HS_ERR_PERM, "%s: permission denied", path);
-        if (errno == ENOENT) return fail(seg, HS_ERR_NOSEG, "%s: no such segment", path);
-        if (errno == ELOOP)
-            return fail(seg, HS_ERR_CORRUPT, "%s: a symbolic link, not a segment", path);
-        return fail(seg, HS_ERR_SYSTEM, "%s: %s", path, strerror(errno));
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return fail(seg, HS_ERR_CORRUPT, "%s: not a regular file", path);
-    }
+    char keep[sizeof(seg->error)];
+    memcpy(keep, seg->error, sizeof(keep));
+    hs_seg_close(seg);
+    memcpy(seg->error, keep, sizeof(keep));
+    return status;
+}
+
+static int open_error(hs_seg_t *seg, const char *path, int err)
+{
+    if (err == EACCES || err == EPERM) return fail(seg, HS_ERR_PERM, "%s: permission denied", path);
+    if (err == ENOENT) return fail(seg, HS_ERR_NOSEG, "%s: no such segment", path);
+    if (err == ELOOP)
+        return fail(seg, HS_ERR_UNSAFE, "%s: a symbolic link, not a segment: refused", path);
+    return fail(seg, HS_ERR_SYSTEM, "%s: %s", path, strerror(err));
+}
+
+/* Take over an open descriptor: a regular file of a size a segment can have, with a
+ * header that validates. `owner`, unless (uid_t)-1, is the uid the file must belong to. */
+static int adopt(hs_seg_t *seg, int fd, bool writable, uid_t owner)
+{
     seg->fd = fd;
     seg->writable = writable;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return give_up(seg, fail(seg, HS_ERR_SYSTEM, "%s: %s", seg->path, strerror(errno)));
+    if (!S_ISREG(st.st_mode))
+        return give_up(seg, fail(seg, HS_ERR_UNSAFE, "%s: not a regular file: refused", seg->path));
+    if (owner != (uid_t)-1 && st.st_uid != owner)
+        return give_up(seg, fail(seg, HS_ERR_UNSAFE, "%s: owned by uid %u, not %u: refused",
+                                 seg->path, (unsigned)st.st_uid, (unsigned)owner));
+    if (owner != (uid_t)-1 && (st.st_mode & 022))
+        return give_up(seg, fail(seg, HS_ERR_UNSAFE, "%s: writable by others (mode %04o): refused",
+                                 seg->path, (unsigned)(st.st_mode & 07777)));
+    if ((uint64_t)st.st_size > HS_SEG_MAX_SIZE)
+        return give_up(seg, fail(seg, HS_ERR_CORRUPT,
+                                 "%s: file is %llu bytes, larger than any segment (at most %llu)",
+                                 seg->path, (unsigned long long)st.st_size,
+                                 (unsigned long long)HS_SEG_MAX_SIZE));
     seg->size = (size_t)st.st_size;
     hk_stats_header_t hd;
     memset(&hd, 0, sizeof(hd));
-    ssize_t n = pread(fd, &hd, sizeof(hd), 0);
-    if (n < 0) {
-        int status = fail(seg, HS_ERR_SYSTEM, "%s: %s", path, strerror(errno));
-        hs_seg_close(seg);
-        return status;
-    }
+    if (pread(fd, &hd, sizeof(hd), 0) < 0)
+        return give_up(seg, fail(seg, HS_ERR_SYSTEM, "%s: %s", seg->path, strerror(errno)));
     int status = validate(seg, &hd);
+    return status == HS_OK ? HS_OK : give_up(seg, status);
+}
+
+static void seg_reset(hs_seg_t *seg, const char *path)
+{
+    memset(seg, 0, sizeof(*seg));
+    seg->fd = -1;
+    if (snprintf(seg->path, sizeof(seg->path), "%s", path) >= (int)sizeof(seg->path))
+        strcpy(seg->path + sizeof(seg->path) - 4, "...");
+}
+
+/* Open `name` in directory dfd, read-write when asked and allowed, else read-only. */
+static int open_at(int dfd, const char *name, bool *writable)
+{
+    int fd = openat(dfd, name, (*writable ? O_RDWR : O_RDONLY) | OPEN_FLAGS);
+    if (fd < 0 && *writable && (errno == EACCES || errno == EROFS)) {
+        fd = openat(dfd, name, O_RDONLY | OPEN_FLAGS);
+        *writable = false;
+    }
+    return fd;
+}
+
+int hs_seg_open_path(hs_seg_t *seg, const char *path, bool writable)
+{
+    seg_reset(seg, path);
+    int fd = open_at(AT_FDCWD, path, &writable);
+    if (fd < 0) return open_error(seg, path, errno);
+    return adopt(seg, fd, writable, (uid_t)-1);
+}
+
+/* Open and check hakmem-<uid>: a directory owned by uid, no group or other bits, not a
+ * symbolic link. HS_OK with *dfd set, or an error naming the problem. */
+static int open_user_dir(hs_seg_t *seg, uid_t uid, int *dfd)
+{
+    char dir[sizeof(seg->path)];
+    hs_seg_user_dir(uid, dir, sizeof(dir));
+    *dfd = open(dir, O_RDONLY | O_DIRECTORY | OPEN_FLAGS);
+    if (*dfd < 0) {
+        int err = errno;
+        if (err == ENOENT) return fail(seg, HS_ERR_NOSEG, "%s: no such directory", dir);
+        if (err == EACCES || err == EPERM)
+            return fail(seg, HS_ERR_PERM, "%s: permission denied (the segments of uid %u)", dir,
+                        (unsigned)uid);
+        struct stat lst;
+        if (err == ELOOP || err == ENOTDIR)
+            return fail(seg, HS_ERR_UNSAFE, "%s: not a directory (%s): refused", dir,
+                        lstat(dir, &lst) == 0 && S_ISLNK(lst.st_mode) ? "a symbolic link"
+                                                                      : "another kind of file");
+        return fail(seg, HS_ERR_SYSTEM, "%s: %s", dir, strerror(err));
+    }
+    struct stat st;
+    int status = HS_OK;
+    if (fstat(*dfd, &st) != 0)
+        status = fail(seg, HS_ERR_SYSTEM, "%s: %s", dir, strerror(errno));
+    else if (st.st_uid != uid)
+        status = fail(seg, HS_ERR_UNSAFE, "%s: owned by uid %u, not %u: refused", dir,
+                      (unsigned)st.st_uid, (unsigned)uid);
+    else if (st.st_mode & 077)
+        status = fail(seg, HS_ERR_UNSAFE, "%s: open to others (mode %04o, must be 0700): refused",
+                      dir, (unsigned)(st.st_mode & 07777));
     if (status != HS_OK) {
-        char keep[sizeof(seg->error)];
-        memcpy(keep, seg->error, sizeof(keep));
-        hs_seg_close(seg);
-        memcpy(seg->error, keep, sizeof(keep));
+        close(*dfd);
+        *dfd = -1;
     }
     return status;
 }
 
+/* Open segment `name` of user `uid`, with the directory and file checks. */
+static int open_in_user_dir(hs_seg_t *seg, uid_t uid, const char *name, bool writable)
+{
+    char dir[sizeof(seg->path)], path[sizeof(seg->path) + 64];
+    hs_seg_user_dir(uid, dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    seg_reset(seg, path);
+    int dfd;
+    int status = open_user_dir(seg, uid, &dfd);
+    if (status != HS_OK) return status;
+    int fd = open_at(dfd, name, &writable);
+    int err = errno;
+    close(dfd);
+    if (fd < 0) return open_error(seg, seg->path, err);
+    return adopt(seg, fd, writable, uid);
+}
+
+/* The checks that tie an open segment to the live process `pid` started at `start`:
+ * the header names both, the process still has that start time, and the file's owner
+ * is one of its uids. */
+static int check_process(hs_seg_t *seg, pid_t pid, uint64_t start, uid_t owner)
+{
+    uid_t r, e;
+    if (seg->pid != pid || seg->start_time != start)
+        return give_up(seg, fail(seg, HS_ERR_UNSAFE,
+                                 "%s: segment names process %d started at %llu, not process %d "
+                                 "started at %llu: refused",
+                                 seg->path, (int)seg->pid, (unsigned long long)seg->start_time,
+                                 (int)pid, (unsigned long long)start));
+    if (!hs_seg_proc_uids(pid, &r, &e) || hs_seg_proc_start_time(pid) != start)
+        return give_up(seg, fail(seg, HS_ERR_NOPROC, "process %d exited", (int)pid));
+    if (owner != r && owner != e)
+        return give_up(seg, fail(seg, HS_ERR_UNSAFE,
+                                 "%s: owned by uid %u, but process %d runs as uid %u: refused",
+                                 seg->path, (unsigned)owner, (int)pid, (unsigned)e));
+    return HS_OK;
+}
+
 int hs_seg_open_pid(hs_seg_t *seg, pid_t pid, bool writable)
 {
-    memset(seg, 0, sizeof(*seg));
-    seg->fd = -1;
+    seg_reset(seg, "");
     uint64_t start = hs_seg_proc_start_time(pid);
-    if (start == 0 && kill(pid, 0) != 0 && errno == ESRCH)
-        return fail(seg, HS_ERR_NOPROC, "no process with PID %d", (int)pid);
-    char path[512];
-    const char *dir = hs_seg_dir();
-    /* The segment is named by the owner's uid: try ours first, then any. */
-    snprintf(path, sizeof(path), "%s/hakmem.%u.%d.%llu", dir, (unsigned)geteuid(), (int)pid,
-             (unsigned long long)start);
-    if (access(path, F_OK) != 0) {
-        DIR *d = opendir(dir);
-        path[0] = '\0';
-        if (d) {
-            struct dirent *e;
-            char suffix[64];
-            snprintf(suffix, sizeof(suffix), ".%d.%llu", (int)pid, (unsigned long long)start);
-            size_t sl = strlen(suffix);
-            while ((e = readdir(d)) != NULL) {
-                size_t l = strlen(e->d_name);
-                if (strncmp(e->d_name, "hakmem.", 7) == 0 && l > sl &&
-                    strcmp(e->d_name + l - sl, suffix) == 0) {
-                    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-                    break;
-                }
-            }
-            closedir(d);
+    uid_t uids[2];
+    if (start == 0 || !hs_seg_proc_uids(pid, &uids[1], &uids[0])) {
+        if (kill(pid, 0) != 0 && errno == ESRCH)
+            return fail(seg, HS_ERR_NOPROC, "no process with PID %d", (int)pid);
+        return fail(seg, HS_ERR_SYSTEM, "cannot read /proc/%d: %s", (int)pid, strerror(errno));
+    }
+    char name[64];
+    snprintf(name, sizeof(name), "%d.%llu", (int)pid, (unsigned long long)start);
+    /* The effective uid first (it creates the file), then the real one. A problem found
+     * on the way (a directory that fails the checks) explains a missing segment better
+     * than "none", so it is what we report when nothing opens. */
+    int best = HS_ERR_NOSEG;
+    char why[sizeof(seg->error)] = "";
+    for (int i = 0; i < (uids[0] == uids[1] ? 1 : 2); i++) {
+        int status = open_in_user_dir(seg, uids[i], name, writable);
+        if (status == HS_OK) return check_process(seg, pid, start, uids[i]);
+        if (status != HS_ERR_NOSEG && (best == HS_ERR_NOSEG || status == HS_ERR_UNSAFE)) {
+            best = status;
+            memcpy(why, seg->error, sizeof(why));
         }
-        if (path[0] == '\0')
-            return fail(seg, HS_ERR_NOSEG,
-                        "process %d has no hakmem statistics segment in %s (not using libhakmem, "
-                        "or HAKMEM_STATS=0)",
-                        (int)pid, dir);
     }
-    int status = hs_seg_open_path(seg, path, writable);
-    if (status == HS_OK && (seg->pid != pid || seg->start_time != start)) {
-        hs_seg_close(seg);
-        return fail(seg, HS_ERR_CORRUPT, "%s: segment names process %d, not %d", path,
-                    (int)seg->pid, (int)pid);
+    if (best != HS_ERR_NOSEG) {
+        seg_reset(seg, "");
+        return fail(seg, best, "%s", why);
     }
-    return status;
+    char dir[sizeof(seg->path)];
+    hs_seg_user_dir(uids[0], dir, sizeof(dir));
+    return fail(seg, HS_ERR_NOSEG,
+                "process %d has no hakmem statistics segment in %s (not using libhakmem, "
+                "or HAKMEM_STATS=0)",
+                (int)pid, dir);
 }
 
 void hs_seg_close(hs_seg_t *seg)
@@ -247,6 +398,8 @@ bool hs_seg_alive(const hs_seg_t *seg)
     return proc_stat(seg->pid, &zombie) == seg->start_time && seg->start_time != 0 && !zombie;
 }
 
+/* The descriptor written to is the one whose owner and type were checked at open, so
+ * the word lands in the process's own segment and nowhere else. */
 int hs_seg_set_profiling(hs_seg_t *seg, uint64_t period)
 {
     if (!(seg->flags & HK_STATS_F_PROF_BUILT))
@@ -264,45 +417,144 @@ int hs_seg_set_profiling(hs_seg_t *seg, uint64_t period)
 /* ---------------------------------------------------------------------------------------
  * Listing
  * ------------------------------------------------------------------------------------- */
-static bool parse_name(const char *name, uint64_t f[3])
+/* "<prefix><n>[.<m>]" with decimal fields and nothing else; n must be below `max`. */
+static bool parse_u64(const char **p, uint64_t *v)
 {
-    if (strncmp(name, "hakmem.", 7) != 0) return false;
-    const char *p = name + 7;
-    for (int i = 0; i < 3; i++) {
-        char *end;
-        if (!isdigit((unsigned char)*p)) return false;
-        errno = 0;
-        f[i] = strtoull(p, &end, 10);
-        if (errno || *end != (i < 2 ? '.' : '\0')) return false;
-        p = end + 1;
-    }
-    return f[1] > 0 && f[1] <= INT32_MAX;
+    char *end;
+    if (!isdigit((unsigned char)**p)) return false;
+    errno = 0;
+    *v = strtoull(*p, &end, 10);
+    if (errno) return false;
+    *p = end;
+    return true;
 }
 
-int hs_seg_list(void (*fn)(const hs_seg_entry_t *e, void *arg), void *arg)
+static bool parse_user_dir(const char *name, uid_t *uid)
 {
-    DIR *d = opendir(hs_seg_dir());
-    if (d == NULL) return -1;
-    int count = 0;
+    uint64_t v;
+    if (strncmp(name, "hakmem-", 7) != 0) return false;
+    name += 7;
+    if (!parse_u64(&name, &v) || *name || v >= (uid_t)-1) return false;
+    *uid = (uid_t)v;
+    return true;
+}
+
+static bool parse_seg_name(const char *name, pid_t *pid, uint64_t *start)
+{
+    uint64_t p;
+    if (!parse_u64(&name, &p) || *name++ != '.' || !parse_u64(&name, start) || *name) return false;
+    if (p == 0 || p > INT32_MAX) return false;
+    *pid = (pid_t)p;
+    return true;
+}
+
+static void list_user_dir(int dfd, uid_t uid, const char *dir,
+                          void (*fn)(const hs_seg_entry_t *e, void *arg), void *arg,
+                          hs_seg_skipped_t *skipped, int *count)
+{
+    DIR *d = fdopendir(dfd);
+    if (d == NULL) {
+        close(dfd);
+        return;
+    }
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        uint64_t f[3];
-        if (!parse_name(de->d_name, f)) continue;
         hs_seg_entry_t e;
         memset(&e, 0, sizeof(e));
-        snprintf(e.name, sizeof(e.name), "%s", de->d_name);
-        e.uid = (uid_t)f[0];
-        e.pid = (pid_t)f[1];
-        e.start_time = f[2];
+        if (!parse_seg_name(de->d_name, &e.pid, &e.start_time)) continue;
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (!S_ISREG(st.st_mode) || st.st_uid != uid) {
+            skipped->files++;
+            continue;
+        }
+        if (*count >= HS_SEG_LIST_MAX) {
+            skipped->more++;
+            continue;
+        }
+        if (snprintf(e.name, sizeof(e.name), "%s", de->d_name) >= (int)sizeof(e.name) ||
+            snprintf(e.path, sizeof(e.path), "%s/%s", dir, de->d_name) >= (int)sizeof(e.path))
+            continue;
+        e.uid = st.st_uid;
         uint64_t now = hs_seg_proc_start_time(e.pid);
         bool gone = now == 0 && kill(e.pid, 0) != 0 && errno == ESRCH;
         e.stale = gone || (now != 0 && now != e.start_time);
-        char path[768];
-        snprintf(path, sizeof(path), "%s/%s", hs_seg_dir(), de->d_name);
-        e.readable = access(path, R_OK) == 0;
+        uid_t r, eu;
+        if (!e.stale && hs_seg_proc_uids(e.pid, &r, &eu) && r != e.uid && eu != e.uid)
+            e.foreign = true;
+        e.readable = faccessat(dirfd(d), de->d_name, R_OK, AT_EACCESS) == 0;
         fn(&e, arg);
-        count++;
+        (*count)++;
     }
     closedir(d);
+}
+
+int hs_seg_list(void (*fn)(const hs_seg_entry_t *e, void *arg), void *arg,
+                hs_seg_skipped_t *skipped)
+{
+    memset(skipped, 0, sizeof(*skipped));
+    int bfd = open(hs_seg_dir(), O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+    if (bfd < 0) return -1;
+    DIR *base = fdopendir(bfd);
+    if (base == NULL) {
+        int err = errno;
+        close(bfd);
+        errno = err;
+        return -1;
+    }
+    int count = 0;
+    struct dirent *de;
+    while ((de = readdir(base)) != NULL) {
+        uid_t uid;
+        if (!parse_user_dir(de->d_name, &uid)) continue;
+        /* Cheap checks first, then the same on the opened descriptor. */
+        struct stat st;
+        if (fstatat(bfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (!S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077)) {
+            skipped->dirs++;
+            continue;
+        }
+        int dfd = openat(bfd, de->d_name, O_RDONLY | O_DIRECTORY | OPEN_FLAGS);
+        if (dfd < 0) continue; /* another user's: not ours to list */
+        if (fstat(dfd, &st) != 0 || st.st_uid != uid || (st.st_mode & 077)) {
+            close(dfd);
+            skipped->dirs++;
+            continue;
+        }
+        char dir[512];
+        snprintf(dir, sizeof(dir), "%s/%s", hs_seg_dir(), de->d_name);
+        list_user_dir(dfd, uid, dir, fn, arg, skipped, &count);
+    }
+    closedir(base);
     return count;
+}
+
+int hs_seg_open_entry(hs_seg_t *seg, const hs_seg_entry_t *e)
+{
+    int status = open_in_user_dir(seg, e->uid, e->name, false);
+    if (status != HS_OK) return status;
+    if (e->stale) return HS_OK;
+    return check_process(seg, e->pid, e->start_time, e->uid);
+}
+
+int hs_seg_remove_entry(const hs_seg_entry_t *e)
+{
+    hs_seg_t scratch;
+    int dfd;
+    if (open_user_dir(&scratch, e->uid, &dfd) != HS_OK) {
+        errno = EPERM;
+        return -1;
+    }
+    struct stat st;
+    int rc = -1;
+    if (fstatat(dfd, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        rc = -1;
+    else if (!S_ISREG(st.st_mode) || st.st_uid != e->uid || st.st_uid != geteuid())
+        errno = EPERM;
+    else
+        rc = unlinkat(dfd, e->name, 0);
+    int err = errno;
+    close(dfd);
+    errno = err;
+    return rc;
 }

@@ -23,7 +23,20 @@ enum hs_status {
     HS_ERR_CORRUPT = 6, /* truncated, corrupt or foreign segment */
     HS_ERR_EXITED = 7,  /* the process exited while watched */
     HS_ERR_SYSTEM = 8,  /* anything else the system refused */
+    HS_ERR_UNSAFE = 9,  /* a file or directory that fails the ownership checks: refused */
 };
+
+/* What the reader accepts, whatever a header claims: the library's documented maxima
+ * (HAKMEM_STATS_SLOTS is at most 4096) with room for a newer writer's longer structs.
+ * A larger file is refused before anything is read, and a snapshot reads the slots a
+ * chunk at a time, so hakstat's memory stays bounded on any input. */
+#define HS_SEG_MAX_SLOTS     4096u
+#define HS_SEG_MAX_COUNTERS  (HK_STAT_NCOUNTERS * 2u) /* a newer writer may double the list */
+#define HS_SEG_MAX_HEADER    (16u << 10)              /* header_size */
+#define HS_SEG_MAX_SLOT_SIZE (8u << 10)               /* slot_size */
+#define HS_SEG_MAX_SIZE                                                                            \
+    ((uint64_t)HS_SEG_MAX_HEADER + HS_SEG_MAX_COUNTERS * sizeof(hk_stat_desc_t) + 4096u +          \
+     (uint64_t)HS_SEG_MAX_SLOTS * HS_SEG_MAX_SLOT_SIZE)
 
 /* An open segment. It is never mapped: every read is a pread into private buffers, so
  * a file truncated or rewritten under us gives an error, never a SIGBUS. */
@@ -35,26 +48,38 @@ typedef struct hs_seg_s {
     /* validated copies of the header's geometry */
     pid_t pid;
     uint64_t start_time;
-    uint32_t nslots, ncounters, nclasses, slot_size;
+    uint32_t nslots, ncounters, nclasses, slot_size, header_size;
     uint64_t slot_offset, desc_offset;
     uint64_t sites_offset; /* within a slot, or 0 when the writer keeps no sites */
     uint64_t site_period;  /* bytes between site samples in the writer */
     uint64_t flags;        /* HK_STATS_F_* */
     char comm[HK_STATS_COMM_LEN + 1];
-    hk_stat_desc_t desc[HK_STAT_NCOUNTERS * 4]; /* NUL-terminated copies */
+    hk_stat_desc_t desc[HS_SEG_MAX_COUNTERS]; /* NUL-terminated copies */
     uint32_t class_size[HK_STATS_NCLASSES];
     char error[1024]; /* what went wrong, for the last failing call */
 } hs_seg_t;
 
-/* Directory searched for segments: $HAKMEM_STATS_DIR or /dev/shm. */
+/* The base directory: $HAKMEM_STATS_DIR or /dev/shm. Segments of user `uid` are in its
+ * subdirectory hakmem-<uid>, named <pid>.<starttime>. */
 const char *hs_seg_dir(void);
+void hs_seg_user_dir(uid_t uid, char *buf, size_t len);
 
-/* Find and open the segment of process `pid`. Returns HS_OK or an error status with
- * seg->error set. `writable` asks for read-write (to change the profiling period). */
+/* Find and open the segment of process `pid`. Only a file that the process's own user
+ * could have written is accepted: it lies in hakmem-<uid> for the process's real or
+ * effective uid (from /proc/PID/status), that directory is owned by the uid, mode 0700
+ * without group or other bits, not a symbolic link, and the file is a regular file owned
+ * by the uid whose header names the pid and its start time. Returns HS_OK or an error
+ * status with seg->error set. `writable` asks for read-write (to change the profiling
+ * period), on the same checked descriptor. */
 int hs_seg_open_pid(hs_seg_t *seg, pid_t pid, bool writable);
 
-/* Open a segment file by path (also used by tests on crafted files). */
+/* Open a segment file by path, with the file checks (regular, not a link, bounded size,
+ * valid header) but no ownership checks: for tests, fuzzing and crafted files. */
 int hs_seg_open_path(hs_seg_t *seg, const char *path, bool writable);
+
+/* Read the uids of process `pid` from /proc/PID/status: real and effective. False when
+ * the process is gone or the file unreadable. */
+bool hs_seg_proc_uids(pid_t pid, uid_t *ruid, uid_t *euid);
 
 void hs_seg_close(hs_seg_t *seg);
 
@@ -66,16 +91,42 @@ int hs_seg_set_profiling(hs_seg_t *seg, uint64_t period);
 
 /* One entry of a directory listing. */
 typedef struct hs_seg_entry_s {
-    char name[256];
-    uid_t uid;
+    char name[256]; /* <pid>.<start>, in path's directory */
+    char path[512];
+    uid_t uid; /* the file's owner (fstatat), never a name */
     pid_t pid;
     uint64_t start_time;
     bool stale;    /* its process is gone, or the pid now names another process */
     bool readable; /* this user may open it */
+    bool foreign;  /* the live process with this pid runs as another user: not its file */
 } hs_seg_entry_t;
 
-/* List segment files in hs_seg_dir(). Calls fn for each; returns the count or -1. */
-int hs_seg_list(void (*fn)(const hs_seg_entry_t *e, void *arg), void *arg);
+/* Counts of what a listing passed over, for a one-line note. */
+typedef struct hs_seg_skipped_s {
+    unsigned dirs;  /* hakmem-<uid> entries that failed the directory checks */
+    unsigned files; /* names in a user's directory that are not that user's regular files */
+    unsigned more;  /* entries beyond HS_SEG_LIST_MAX */
+} hs_seg_skipped_t;
+
+#define HS_SEG_LIST_MAX 1024 /* entries a listing reports */
+
+/* List the segments in every user directory this user can read (a user: their own;
+ * root: everyone's that passes the directory checks). Calls fn for each; returns the
+ * count, or -1 with errno when the base directory cannot be read. */
+int hs_seg_list(void (*fn)(const hs_seg_entry_t *e, void *arg), void *arg,
+                hs_seg_skipped_t *skipped);
+
+/* Open a listed entry, with the same checks as hs_seg_open_pid (owner, directory, and
+ * for a live process its uids and start time). */
+int hs_seg_open_entry(hs_seg_t *seg, const hs_seg_entry_t *e);
+
+/* Remove a listed entry if the caller owns it (root included), by the file's owner as
+ * fstatat sees it at removal time, never by its name. 0, or -1 with errno. */
+int hs_seg_remove_entry(const hs_seg_entry_t *e);
+
+/* Read a small /proc file (regular, opened without blocking): at most len-1 bytes, NUL
+ * terminated. The length, or -1 with errno. */
+ssize_t hs_seg_read_proc(const char *path, char *buf, size_t len);
 
 /* Start time (field 22 of /proc/PID/stat) of a process, 0 if it does not exist. */
 uint64_t hs_seg_proc_start_time(pid_t pid);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,7 +53,7 @@ static void unpack(const hs_seg_t *seg, const unsigned char *p, hs_counts_t *n)
 
 static void counts_add(hs_counts_t *dst, const hs_counts_t *src)
 {
-    for (int i = 0; i < HS_MAX_COUNTERS; i++)
+    for (uint32_t i = 0; i < HS_MAX_COUNTERS; i++)
         dst->c[i] += src->c[i];
     for (int i = 0; i < HK_STATS_NCLASSES; i++) {
         dst->class_alloc[i] += src->class_alloc[i];
@@ -71,12 +72,8 @@ static void thread_name(pid_t pid, uint64_t tid, char *out, size_t len)
 {
     char path[96];
     snprintf(path, sizeof(path), "/proc/%d/task/%llu/comm", (int)pid, (unsigned long long)tid);
-    out[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    ssize_t n = read(fd, out, len - 1);
-    close(fd);
-    if (n <= 0) n = 0;
+    ssize_t n = hs_seg_read_proc(path, out, len);
+    if (n < 0) n = 0;
     out[n] = '\0';
     /* Names are the process's to choose: keep printable ASCII only. */
     for (ssize_t i = 0; i < n; i++) {
@@ -88,88 +85,169 @@ static void thread_name(pid_t pid, uint64_t tid, char *out, size_t len)
     }
 }
 
-/* Read the whole file twice. A slot is taken from the first copy when its generation is
- * even and the same in both: nothing changed hands between the two reads, so the
- * counters in between are that thread's. The totals need the same of retired_gen. */
+#define SNAP_CHUNK       (64u << 10) /* bytes of slots per read */
+#define SNAP_SLOT_TRIES  32          /* reads of one busy slot before it is left out */
+#define SNAP_TOTAL_TRIES 8           /* passes before the totals are taken as they are */
+
+_Static_assert(SNAP_CHUNK >= HS_SEG_MAX_SLOT_SIZE, "a chunk holds at least one slot");
+_Static_assert(HS_SEG_MAX_HEADER <= SNAP_CHUNK, "the header fits a chunk buffer");
+
+static bool read_at(const hs_seg_t *seg, void *buf, size_t len, uint64_t off)
+{
+    return pread(seg->fd, buf, len, (off_t)off) == (ssize_t)len;
+}
+
+/* Whether two copies of a slot agree on its generations (slot, then sites): even and
+ * equal means neither changed while the first copy was made. Sites alone failing is
+ * reported apart: the counters are still good. */
+enum { SLOT_OK, SLOT_SITES_BUSY, SLOT_BUSY };
+static int slot_settled(const hs_seg_t *seg, const unsigned char *a, const unsigned char *b)
+{
+    uint64_t g = word(a + offsetof(hk_stat_slot_t, gen));
+    if ((g & 1) || g != word(b + offsetof(hk_stat_slot_t, gen))) return SLOT_BUSY;
+    if (seg->sites_offset && word(a + offsetof(hk_stat_slot_t, state)) == HK_SLOT_LIVE) {
+        uint64_t sg = word(a + seg->sites_offset);
+        if ((sg & 1) || sg != word(b + seg->sites_offset)) return SLOT_SITES_BUSY;
+    }
+    return SLOT_OK;
+}
+
+/* Retry one slot on its own until it settles: a copy, then only its two generation words
+ * again (into the same places of b), so the window a writer can hit is one slot's read. */
+static int slot_retry(const hs_seg_t *seg, uint64_t off, unsigned char *a, unsigned char *b)
+{
+    int best = SLOT_BUSY;
+    size_t gen_at = offsetof(hk_stat_slot_t, gen);
+    for (int i = 0; i < SNAP_SLOT_TRIES; i++) {
+        if (!read_at(seg, a, seg->slot_size, off) || !read_at(seg, b + gen_at, 8, off + gen_at) ||
+            (seg->sites_offset && !read_at(seg, b + seg->sites_offset, 8, off + seg->sites_offset)))
+            return -1;
+        int s = slot_settled(seg, a, b);
+        if (s == SLOT_OK) return s;
+        if (s == SLOT_SITES_BUSY) best = s; /* counters settled; keep trying for sites */
+        if (i % 4 == 3) sched_yield();
+    }
+    /* The last copy's counters are good when only the sites kept moving. */
+    return best;
+}
+
+static bool add_thread(hs_seg_t *seg, hs_snap_t *snap, uint32_t *cap, uint32_t slot,
+                       const unsigned char *s, bool sites_busy)
+{
+    if (snap->nthreads == *cap) {
+        uint32_t grown = *cap ? *cap * 2 : 16;
+        if (grown > seg->nslots) grown = seg->nslots;
+        hs_thread_t *t = realloc(snap->threads, grown * sizeof(*t));
+        if (t == NULL) return false;
+        snap->threads = t;
+        *cap = grown;
+    }
+    hs_thread_t *t = &snap->threads[snap->nthreads++];
+    memset(t, 0, sizeof(*t));
+    t->slot = slot;
+    t->gen = word(s + offsetof(hk_stat_slot_t, gen));
+    t->tid = word(s + offsetof(hk_stat_slot_t, tid));
+    t->start_ns = word(s + offsetof(hk_stat_slot_t, start_ns));
+    unpack(seg, s + offsetof(hk_stat_slot_t, ctr), &t->n);
+    t->sites_busy = sites_busy;
+    if (seg->sites_offset && !sites_busy)
+        memcpy(t->sites, s + seg->sites_offset + 8, sizeof(t->sites));
+    if (sites_busy) snap->busy_sites++;
+    return true;
+}
+
+/* One pass: the header's totals, then every slot. The totals and the slots agree when
+ * retired_gen is even and the same before and after (no thread moved its counts from a
+ * slot into the totals meanwhile). Returns HS_OK (with *settled telling whether they
+ * agree), or an error. */
+static int snap_pass(hs_seg_t *seg, hs_snap_t *snap, uint32_t *cap, unsigned char *a,
+                     unsigned char *b, bool *settled)
+{
+    size_t gen_at = offsetof(hk_stats_header_t, retired_gen);
+    size_t retired_at = offsetof(hk_stats_header_t, retired);
+    size_t hsize = seg->header_size; /* validated: holds the totals, at most a chunk */
+    /* The totals' copy is whole when retired_gen is even and unchanged around it. */
+    uint64_t g = 1, g1 = 0;
+    for (int i = 0; i < SNAP_SLOT_TRIES && ((g & 1) || g != g1); i++) {
+        if (!read_at(seg, a, hsize, 0) || !read_at(seg, &g1, sizeof(g1), gen_at)) goto shrank;
+        g = word(a + gen_at);
+        if (i % 4 == 3) sched_yield();
+    }
+    if (word(a) != HK_STATS_MAGIC) {
+        snprintf(seg->error, sizeof(seg->error), "%s: segment overwritten (bad magic)", seg->path);
+        return HS_ERR_CORRUPT;
+    }
+    unpack(seg, a + retired_at, &snap->retired);
+    const hk_stats_header_t *hd = (const hk_stats_header_t *)a;
+    snap->start_ns = hd->start_ns;
+    snap->tsc_hz = hd->tsc_hz;
+    snap->prof_period = hd->prof_period;
+    snap->control = hd->control;
+    snap->unslotted = hd->unslotted;
+    snap->start_tsc = hd->start_tsc;
+    snap->site_period = hd->site_period;
+
+    snap->nthreads = snap->busy_slots = snap->busy_sites = 0;
+    uint32_t per_chunk = SNAP_CHUNK / seg->slot_size;
+    for (uint32_t first = 0; first < seg->nslots; first += per_chunk) {
+        uint32_t n = seg->nslots - first < per_chunk ? seg->nslots - first : per_chunk;
+        uint64_t off = seg->slot_offset + (uint64_t)first * seg->slot_size;
+        size_t len = (size_t)n * seg->slot_size;
+        if (!read_at(seg, a, len, off) || !read_at(seg, b, len, off)) goto shrank;
+        for (uint32_t i = 0; i < n; i++) {
+            const unsigned char *sa = a + (size_t)i * seg->slot_size;
+            int s = slot_settled(seg, sa, b + (size_t)i * seg->slot_size);
+            if (s != SLOT_OK) {
+                /* Copy it aside (a's tail is still needed) and retry it alone. */
+                unsigned char *ra = b + len, *rb = ra + seg->slot_size;
+                s = slot_retry(seg, off + (uint64_t)i * seg->slot_size, ra, rb);
+                if (s < 0) goto shrank;
+                sa = ra;
+            }
+            if (s == SLOT_BUSY) {
+                snap->busy_slots++;
+                continue;
+            }
+            if (word(sa + offsetof(hk_stat_slot_t, state)) != HK_SLOT_LIVE) continue;
+            if (!add_thread(seg, snap, cap, first + i, sa, s == SLOT_SITES_BUSY)) {
+                snprintf(seg->error, sizeof(seg->error), "out of memory");
+                return HS_ERR_SYSTEM;
+            }
+        }
+    }
+    uint64_t g2;
+    if (!read_at(seg, &g2, sizeof(g2), gen_at)) goto shrank;
+    *settled = !(g & 1) && g == g1 && g == g2;
+    return HS_OK;
+shrank:
+    snprintf(seg->error, sizeof(seg->error), "%s: segment shrank or vanished", seg->path);
+    return HS_ERR_CORRUPT;
+}
+
 int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap)
 {
     memset(snap, 0, sizeof(*snap));
     seg->error[0] = '\0';
-    unsigned char *a = malloc(seg->size), *b = malloc(seg->size);
-    snap->threads = calloc(seg->nslots ? seg->nslots : 1, sizeof(hs_thread_t));
-    if (a == NULL || b == NULL || snap->threads == NULL) {
-        free(a);
-        free(b);
-        hs_snap_free(snap);
-        snprintf(seg->error, sizeof(seg->error), "out of memory");
-        return HS_ERR_SYSTEM;
-    }
-    size_t gen_at = offsetof(hk_stats_header_t, retired_gen);
-    size_t retired_at = offsetof(hk_stats_header_t, retired);
-    int status = HS_ERR_CORRUPT;
-    for (int attempt = 0; attempt < 50; attempt++) {
-        if (pread(seg->fd, a, seg->size, 0) != (ssize_t)seg->size ||
-            pread(seg->fd, b, seg->size, 0) != (ssize_t)seg->size) {
-            snprintf(seg->error, sizeof(seg->error), "%s: segment shrank or vanished", seg->path);
-            status = HS_ERR_CORRUPT;
-            break;
+    /* a and b: two copies of a chunk; b also has room for two copies of one slot. */
+    unsigned char *a = malloc(SNAP_CHUNK), *b = malloc(SNAP_CHUNK + 2 * HS_SEG_MAX_SLOT_SIZE);
+    int status = HS_ERR_SYSTEM;
+    snprintf(seg->error, sizeof(seg->error), "out of memory");
+    bool settled = false;
+    uint32_t cap = 0;
+    if (a && b) {
+        seg->error[0] = '\0';
+        for (int pass = 0; pass < SNAP_TOTAL_TRIES && !settled; pass++) {
+            status = snap_pass(seg, snap, &cap, a, b, &settled);
+            if (status != HS_OK) break;
         }
-        if (word(a) != HK_STATS_MAGIC) {
-            snprintf(seg->error, sizeof(seg->error), "%s: segment overwritten (bad magic)",
-                     seg->path);
-            status = HS_ERR_CORRUPT;
-            break;
-        }
-        uint64_t g = word(a + gen_at);
-        if ((g & 1) || g != word(b + gen_at)) continue;
-        bool torn = false;
-        snap->nthreads = 0;
-        for (uint32_t i = 0; i < seg->nslots && !torn; i++) {
-            const unsigned char *sa = a + seg->slot_offset + (uint64_t)i * seg->slot_size;
-            const unsigned char *sb = b + seg->slot_offset + (uint64_t)i * seg->slot_size;
-            uint64_t gen = word(sa + offsetof(hk_stat_slot_t, gen));
-            if ((gen & 1) || gen != word(sb + offsetof(hk_stat_slot_t, gen))) {
-                torn = true;
-                break;
-            }
-            if (word(sa + offsetof(hk_stat_slot_t, state)) != HK_SLOT_LIVE) continue;
-            hs_thread_t *t = &snap->threads[snap->nthreads++];
-            t->slot = i;
-            t->gen = gen;
-            t->tid = word(sa + offsetof(hk_stat_slot_t, tid));
-            t->start_ns = word(sa + offsetof(hk_stat_slot_t, start_ns));
-            unpack(seg, sa + offsetof(hk_stat_slot_t, ctr), &t->n);
-            if (seg->sites_offset) {
-                uint64_t sg = word(sa + seg->sites_offset);
-                if ((sg & 1) || sg != word(sb + seg->sites_offset)) {
-                    torn = true;
-                    break;
-                }
-                memcpy(t->sites, sa + seg->sites_offset + 8, sizeof(t->sites));
-            }
-        }
-        if (torn) continue;
-        unpack(seg, a + retired_at, &snap->retired);
-        const hk_stats_header_t *hd = (const hk_stats_header_t *)a;
-        snap->start_ns = hd->start_ns;
-        snap->tsc_hz = hd->tsc_hz;
-        snap->prof_period = hd->prof_period;
-        snap->control = hd->control;
-        snap->unslotted = hd->unslotted;
-        snap->start_tsc = hd->start_tsc;
-        snap->site_period = hd->site_period;
-        status = HS_OK;
-        break;
     }
     free(a);
     free(b);
     if (status != HS_OK) {
-        if (status == HS_ERR_CORRUPT && seg->error[0] == '\0')
-            snprintf(seg->error, sizeof(seg->error), "%s: segment kept changing while read",
-                     seg->path);
         hs_snap_free(snap);
         return status;
     }
+    snap->approx_totals = !settled;
     snap->total = snap->retired;
     for (uint32_t i = 0; i < snap->nthreads; i++) {
         counts_add(&snap->total, &snap->threads[i].n);
@@ -183,6 +261,20 @@ int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap)
     snap->now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     snap->alive = hs_seg_alive(seg);
     return HS_OK;
+}
+
+void hs_snap_busy_note(const hs_snap_t *snap, char *buf, size_t len)
+{
+    int n = 0;
+    buf[0] = '\0';
+    if (snap->busy_slots)
+        n += snprintf(buf + n, len - (size_t)n, "%u busy slot%s skipped", snap->busy_slots,
+                      snap->busy_slots == 1 ? "" : "s");
+    if (snap->busy_sites && (size_t)n < len)
+        n += snprintf(buf + n, len - (size_t)n, "%s%u thread%s without sites (busy)", n ? "; " : "",
+                      snap->busy_sites, snap->busy_sites == 1 ? "" : "s");
+    if (snap->approx_totals && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, "%stotals approximate (threads exiting)", n ? "; " : "");
 }
 
 void hs_snap_free(hs_snap_t *snap)
@@ -210,6 +302,15 @@ static int by_samples(const void *a, const void *b)
                                      : (x->addr > y->addr) - (x->addr < y->addr);
 }
 
+static int by_addr(const void *a, const void *b)
+{
+    const hs_site_t *x = a, *y = b;
+    return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+/* Every thread's sites in one array, sorted by address so that equal ones are adjacent
+ * and merge in one pass: n log n, where a search per site would be n squared (4096
+ * threads of 16 sites each is 65,536 of them). */
 int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out)
 {
     size_t cap = (size_t)snap->nthreads * HK_STATS_NSITES, n = 0;
@@ -219,20 +320,36 @@ int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out)
         for (int i = 0; i < HK_STATS_NSITES; i++) {
             const hk_stat_site_t *in = &snap->threads[t].sites[i];
             if (in->addr == 0 || in->samples == 0) continue;
-            size_t j = 0;
-            while (j < n && s[j].addr != in->addr)
-                j++;
-            if (j == n) s[n++] = (hs_site_t){.addr = in->addr, .first_tsc = in->first_tsc};
-            s[j].samples += in->samples;
-            s[j].est_allocs += in->est_allocs;
-            s[j].bytes += in->bytes;
-            s[j].threads++;
-            if (in->first_tsc < s[j].first_tsc) s[j].first_tsc = in->first_tsc;
+            s[n++] = (hs_site_t){.addr = in->addr,
+                                 .samples = in->samples,
+                                 .est_allocs = in->est_allocs,
+                                 .bytes = in->bytes,
+                                 .first_tsc = in->first_tsc,
+                                 .threads = 1};
         }
     }
-    qsort(s, n, sizeof(*s), by_samples);
+    qsort(s, n, sizeof(*s), by_addr);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && s[m - 1].addr == s[i].addr) {
+            hs_site_t *d = &s[m - 1];
+            d->samples += s[i].samples;
+            d->est_allocs += s[i].est_allocs;
+            d->bytes += s[i].bytes;
+            d->threads++;
+            if (s[i].first_tsc < d->first_tsc) d->first_tsc = s[i].first_tsc;
+        } else {
+            s[m++] = s[i];
+        }
+    }
+    qsort(s, m, sizeof(*s), by_samples);
+    if (m > HS_SNAP_SITES_MAX) { /* bounds what every output builds from them */
+        m = HS_SNAP_SITES_MAX;
+        hs_site_t *fit = realloc(s, m * sizeof(*s));
+        if (fit) s = fit;
+    }
     *out = s;
-    return (int)n;
+    return (int)m;
 }
 
 double hs_snap_uptime(const hs_snap_t *snap)
@@ -245,6 +362,11 @@ double hs_snap_cycles_to_ns(const hs_snap_t *snap, double cycles)
 {
     if (snap->tsc_hz == 0 || isnan(cycles)) return NAN;
     return cycles * 1e9 / (double)snap->tsc_hz;
+}
+
+static double delta(uint64_t now, uint64_t prev)
+{
+    return now > prev ? (double)(now - prev) : 0;
 }
 
 static double ratio(double num, double den)
@@ -260,7 +382,8 @@ void hs_snap_metrics(const hs_seg_t *seg, const hs_counts_t *now, const hs_count
         prev = &zero;
         dt = since_s;
     }
-#define D(id) ((double)(hs_snap_get(seg, now, id) - hs_snap_get(seg, prev, id)))
+    /* A count that went down (totals read while threads exited) is no event: 0. */
+#define D(id) delta(hs_snap_get(seg, now, id), hs_snap_get(seg, prev, id))
     memset(m, 0, sizeof(*m));
     m->malloc_rate = ratio(D(HK_STAT_malloc), dt);
     m->free_rate = ratio(D(HK_STAT_free), dt);

@@ -10,7 +10,7 @@
 
 #include "seg.h"
 
-#define HS_MAX_COUNTERS (HK_STAT_NCOUNTERS * 4)
+#define HS_MAX_COUNTERS HS_SEG_MAX_COUNTERS
 
 /* One thread's counters, in the segment's own counter order (seg->desc). */
 typedef struct hs_counts_s {
@@ -25,6 +25,7 @@ typedef struct hs_thread_s {
     uint64_t tid;
     uint64_t start_ns; /* CLOCK_REALTIME */
     char name[32];     /* from /proc/PID/task/TID/comm, "" if gone */
+    bool sites_busy;   /* the thread kept updating its sites: none in this snapshot */
     hs_counts_t n;
     hk_stat_site_t sites[HK_STATS_NSITES]; /* sampled allocation sites (addr 0 = unused) */
 } hs_thread_t;
@@ -37,12 +38,19 @@ typedef struct hs_snap_s {
     uint64_t start_tsc, site_period;
     uint32_t nthreads;    /* live threads with a slot */
     hs_thread_t *threads; /* nthreads of them, sorted by slot */
-    hs_counts_t retired;  /* exited (and unslotted) threads */
-    hs_counts_t total;    /* retired + live threads */
+    /* What a busy writer kept from this snapshot; everything else is exact. */
+    uint32_t busy_slots; /* slots changing hands on every try: left out */
+    uint32_t busy_sites; /* threads shown without sites (sites_busy) */
+    bool approx_totals;  /* threads exited on every try: the totals may miss their counts */
+    hs_counts_t retired; /* exited (and unslotted) threads */
+    hs_counts_t total;   /* retired + live threads */
 } hs_snap_t;
 
-/* Take a consistent snapshot (retried while threads change hands). HS_OK, or an
- * error with seg->error set. */
+/* Take a snapshot: each slot is copied until two reads agree (its generation even and
+ * unchanged), a bounded number of times; a slot that never settles is left out and
+ * counted in busy_slots, and the rest is shown. Reads a chunk of slots at a time, so
+ * memory stays bounded whatever the segment holds. Fails only when the segment itself
+ * is gone or invalid (HS_ERR_CORRUPT) or memory runs out, with seg->error set. */
 int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap);
 void hs_snap_free(hs_snap_t *snap);
 
@@ -85,9 +93,15 @@ typedef struct hs_site_s {
     uint32_t threads;
 } hs_site_t;
 
-/* Merge the threads' sites by address, most samples first. Returns the count (sites
- * in *out, to free()), or -1 when out of memory. */
+/* Merge the threads' sites by address, most samples first, keeping the HS_SNAP_SITES_MAX
+ * with the most samples (every output lists at most those). Returns the count (sites in
+ * *out, to free()), or -1 when out of memory. */
+#define HS_SNAP_SITES_MAX 1024
 int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out);
+
+/* A one-line note of what a busy writer kept from `snap` ("" when nothing), for the
+ * interval's output. */
+void hs_snap_busy_note(const hs_snap_t *snap, char *buf, size_t len);
 
 /* Process uptime in seconds at the snapshot. */
 double hs_snap_uptime(const hs_snap_t *snap);

@@ -12,6 +12,9 @@ typedef struct hs_sym_s hs_sym_t;
 
 /* A symbolizer for process `pid`; NULL when out of memory. Maps are reread on demand. */
 hs_sym_t *hs_sym_open(pid_t pid);
+/* The same, reading the mappings from `maps_path` (a file in the format of
+ * /proc/PID/maps) instead: for tests and fuzzing of the ELF reader on crafted objects. */
+hs_sym_t *hs_sym_open_maps(pid_t pid, const char *maps_path);
 void hs_sym_close(hs_sym_t *sym);
 
 /* The symbolizer of process `pid`, made on first use and kept (one process at a time). */

@@ -1,8 +1,16 @@
 /* shm.c: the stats segment file. One per process, at
- * $HAKMEM_STATS_DIR/hakmem.<uid>.<pid>.<starttime>, created exclusively (never following
- * or reusing a file someone else put there), mode 0600, fully reserved up front so a
- * full tmpfs fails here rather than with SIGBUS later, and unlinked at exit. When any of
- * that fails the process runs on without a segment. Only system calls; no allocation. */
+ * $HAKMEM_STATS_DIR/hakmem-<euid>/<pid>.<starttime> (the directory defaults to /dev/shm),
+ * created exclusively (never following or reusing a file someone else put there), mode
+ * 0600, fully reserved up front so a full tmpfs fails here rather than with SIGBUS later,
+ * and unlinked at exit. When any of that fails the process runs on without a segment,
+ * silently: hakstat explains what it finds when asked about the process.
+ *
+ * Why a directory per user (as HotSpot's hsperfdata_<user>): in a directory everyone may
+ * write, anyone can plant a file at the name a process will use or pile up names that
+ * every start must look through. The user's own directory, mode 0700 and checked to be
+ * theirs and not a link, holds only what that user (or root) put there, so a reader that
+ * has checked the directory and the file's owner knows who wrote the figures, and the
+ * stale sweep is bounded by the user's own files. Only system calls; no allocation. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,7 +26,7 @@
 #include "internal.h"
 #include "prof.h"
 
-static char shm_path[256];
+static char shm_path[320];
 static pid_t shm_pid; /* the process that created the file, which alone removes it */
 static size_t shm_size;
 
@@ -121,10 +129,44 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
 }
 
 /* ---------------------------------------------------------------------------------------
- * Stale segments: a process killed by a signal or leaving through _exit (as dash does)
- * never removes its file. Like the JVM's hsperfdata, each new process removes the files
- * of this user's processes that are gone (or whose pid now names a newer process).
+ * The per-user directory
  * ------------------------------------------------------------------------------------- */
+/* Open $BASE/hakmem-<euid>, making it (0700) if it is not there, and check it is ours to
+ * trust: a directory, not a symbolic link, owned by our effective uid, with no group or
+ * other permission bits. Anything else someone may have put in its place (a link, a
+ * directory of another user, a directory opened up with chmod) is refused and the
+ * process runs without a segment. Returns the directory's descriptor or -1; `path` gets
+ * its name, `created` whether this call made it. */
+static int user_dir_open(char *path, size_t cap, bool *created)
+{
+    size_t at = append(path, 0, cap, hk_opt.stats_dir);
+    at = append(path, at, cap, "/hakmem-");
+    at = append_u64(path, at, cap, geteuid());
+    if (at + 1 >= cap) return -1;
+    *created = mkdir(path, 0700) == 0;
+    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) return -1;
+    struct stat st;
+    if (fstat(dfd, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 077) != 0) {
+        close(dfd);
+        return -1;
+    }
+    return dfd;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Stale segments: a process killed by a signal or leaving through _exit (as dash does)
+ * never removes its file. Like the JVM's hsperfdata, a new process removes files of this
+ * user's processes that are gone (or whose pid now names a newer process), but only in
+ * the user's own directory, at most SWEEP_MAX names at a time, and at most once every
+ * SWEEP_INTERVAL_S seconds for all the user's processes together: the stamp file's
+ * mtime says when the last sweep began, so a start normally costs one fstatat.
+ * ------------------------------------------------------------------------------------- */
+#define SWEEP_STAMP      ".sweep"
+#define SWEEP_INTERVAL_S 60
+#define SWEEP_MAX        256 /* names looked at per sweep */
+
 struct dirent64_raw {
     uint64_t ino;
     int64_t off;
@@ -133,53 +175,70 @@ struct dirent64_raw {
     char name[];
 };
 
-/* Parse "hakmem.<uid>.<pid>.<start>"; false for any other name. */
-static bool parse_name(const char *name, uint64_t f[3])
+/* Parse "<pid>.<start>"; false for any other name. */
+static bool parse_name(const char *p, uint64_t f[2])
 {
-    static const char prefix[] = "hakmem.";
-    if (strncmp(name, prefix, sizeof(prefix) - 1) != 0) return false;
-    const char *p = name + sizeof(prefix) - 1;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 2; i++) {
         uint64_t v = 0;
         const char *start = p;
-        for (; *p >= '0' && *p <= '9'; p++)
+        for (; *p >= '0' && *p <= '9' && p - start < 20; p++)
             v = v * 10 + (uint64_t)(*p - '0');
-        if (p == start || *p != (i < 2 ? '.' : '\0')) return false;
+        if (p == start || *p != (i < 1 ? '.' : '\0')) return false;
         f[i] = v;
         p++;
     }
     return true;
 }
 
-static void remove_stale(void)
+/* Whether a sweep is due, and if so claim it by touching the stamp. A stamp we cannot
+ * write means no sweep (rather than a sweep at every start). */
+static bool sweep_due(int dfd)
 {
-    int dfd = open(hk_opt.stats_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return;
+    struct stat st;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (fstatat(dfd, SWEEP_STAMP, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        st.st_mtime <= now.tv_sec && now.tv_sec - st.st_mtime < SWEEP_INTERVAL_S)
+        return false;
+    int fd =
+        openat(dfd, SWEEP_STAMP, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && futimens(fd, NULL) == 0;
+    close(fd);
+    return ok;
+}
+
+static void remove_stale(int dfd)
+{
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
     char buf[4096];
     long n;
-    while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
-        for (long at = 0; at < n;) {
+    int seen = 0;
+    while (seen < SWEEP_MAX && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+        for (long at = 0; at < n && seen < SWEEP_MAX;) {
             struct dirent64_raw *d = (struct dirent64_raw *)(buf + at);
             at += d->reclen;
-            uint64_t f[3];
-            if (!parse_name(d->name, f) || f[0] != geteuid() || f[1] > INT32_MAX) continue;
+            uint64_t f[2];
+            if (!parse_name(d->name, f) || f[0] == 0 || f[0] > INT32_MAX) continue;
+            seen++;
             char path[64];
             size_t len = append(path, 0, sizeof(path), "/proc/");
-            len = append_u64(path, len, sizeof(path), f[1]);
+            len = append_u64(path, len, sizeof(path), f[0]);
             append(path, len, sizeof(path), "/stat");
-            bool gone = kill((pid_t)f[1], 0) != 0 && errno == ESRCH;
+            bool gone = kill((pid_t)f[0], 0) != 0 && errno == ESRCH;
             uint64_t start = gone ? 0 : start_time_of(path); /* 0: cannot tell */
-            if (gone || (start != 0 && start != f[2])) unlinkat(dfd, d->name, 0);
+            if (gone || (start != 0 && start != f[1])) unlinkat(dfd, d->name, 0);
         }
     }
-    close(dfd);
+    close(fd);
 }
 
 /* A file at our name that is a segment this very process left before it exec'd (same
  * pid and start time, ours, a plain file) may be replaced; nothing else may. */
-static bool is_own_leftover(const char *path, uint64_t start)
+static bool is_own_leftover(int dfd, const char *name, uint64_t start)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return false;
     struct stat st;
     hk_stats_header_t hd;
@@ -190,22 +249,24 @@ static bool is_own_leftover(const char *path, uint64_t start)
     return own;
 }
 
-/* A fork child does not sweep: its parent did at its own start, and a program that
- * forks at a high rate would otherwise pay a directory scan per child. */
+/* A fork child does not sweep: its parent did (or found it not due) at its own start, and
+ * a program that forks at a high rate would otherwise pay for it per child. */
 hk_stats_header_t *hk_shm_create(bool sweep)
 {
     if (!hk_opt.stats) return NULL;
     int saved_errno = errno;
     uint64_t start = start_time_of("/proc/self/stat");
-    if (sweep) remove_stale();
-    size_t at = append(shm_path, 0, sizeof(shm_path), hk_opt.stats_dir);
-    at = append(shm_path, at, sizeof(shm_path), "/hakmem.");
-    at = append_u64(shm_path, at, sizeof(shm_path), geteuid());
-    at = append(shm_path, at, sizeof(shm_path), ".");
-    at = append_u64(shm_path, at, sizeof(shm_path), (uint64_t)getpid());
-    at = append(shm_path, at, sizeof(shm_path), ".");
-    at = append_u64(shm_path, at, sizeof(shm_path), start);
-    if (at + 1 >= sizeof(shm_path)) goto fail;
+    bool created;
+    int dfd = user_dir_open(shm_path, sizeof(shm_path), &created);
+    if (dfd < 0) goto fail;
+    if (sweep && !created && sweep_due(dfd)) remove_stale(dfd);
+    char name[48];
+    size_t len = append_u64(name, 0, sizeof(name), (uint64_t)getpid());
+    len = append(name, len, sizeof(name), ".");
+    append_u64(name, len, sizeof(name), start);
+    size_t at = append(shm_path, strlen(shm_path), sizeof(shm_path), "/");
+    at = append(shm_path, at, sizeof(shm_path), name);
+    if (at + 1 >= sizeof(shm_path)) goto fail_dir;
 
     uint32_t nslots = hk_opt.stats_slots;
     size_t size = hk_align_up(sizeof(hk_stats_header_t), 64) +
@@ -214,30 +275,33 @@ hk_stats_header_t *hk_shm_create(bool sweep)
     size = hk_align_up(size, HK_OS_PAGE);
 
     int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-    int fd = open(shm_path, flags, 0600);
-    if (fd < 0 && errno == EEXIST && is_own_leftover(shm_path, start)) {
-        unlink(shm_path);
-        fd = open(shm_path, flags, 0600);
+    int fd = openat(dfd, name, flags, 0600);
+    if (fd < 0 && errno == EEXIST && is_own_leftover(dfd, name, start)) {
+        unlinkat(dfd, name, 0);
+        fd = openat(dfd, name, flags, 0600);
     }
-    if (fd < 0) goto fail;
+    if (fd < 0) goto fail_dir;
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1 ||
         fallocate(fd, 0, 0, (off_t)size) != 0) {
-        unlink(shm_path);
+        unlinkat(dfd, name, 0);
         close(fd);
-        goto fail;
+        goto fail_dir;
     }
     void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
-        unlink(shm_path);
-        goto fail;
+        unlinkat(dfd, name, 0);
+        goto fail_dir;
     }
+    close(dfd);
     fill_header(map, nslots, size, start);
     shm_pid = getpid();
     shm_size = size;
     errno = saved_errno;
     return map;
+fail_dir:
+    close(dfd);
 fail:
     shm_path[0] = '\0';
     errno = saved_errno;

@@ -9,7 +9,8 @@
 # 'h' lists every key of hakstat/keys.h, and 'q' exits with status 0. Then: d (type a
 # refresh interval) and P (ask for profiling), a resize to 30x8 and back, a start in a
 # 30x8 terminal, and the watched process ending (normal exit and SIGKILL), which must
-# leave the figures and an "exited" notice on screen.
+# leave the figures and an "exited" notice on screen; SIGTERM, SIGINT and SIGHUP end it
+# within a second with status 0 and the terminal restored.
 #
 # Environment (exported by `make check`): abs_top_builddir, abs_top_srcdir.
 # HK_TIMEOUT (optional): seconds to wait for any one screen, default 15.
@@ -23,7 +24,7 @@ hakstat=$abs_top_builddir/hakstat/hakstat
 helper=$abs_top_builddir/tests/hakstat/workload-helper
 keys_h=$abs_top_srcdir/hakstat/keys.h
 
-ntests=27
+ntests=30
 n=0
 failed=0
 ok() {
@@ -337,6 +338,40 @@ tm send-keys -t tiny -l q
 st=$(wait_dead tiny)
 if [ "$st" = 0 ]; then ok "30x8: q exits with status 0"; else not_ok "30x8: q exits with status 0 (got: $st)"; fi
 tm kill-session -t tiny 2>/dev/null
+
+# --- signals end the screen promptly, with the terminal restored --------------------------
+# The pane's shell runs `env ... hakstat`: env execs, so hakstat is the shell's child.
+check_signal() {
+    sig=$1
+    start_session "sig$sig" 80 24 C "$helper_pid"
+    wait_for "sig$sig" 'hk-worker-0' >/dev/null
+    hpid=
+    i=0
+    while [ -z "$hpid" ] && [ "$i" -lt $((HK_TIMEOUT * 10)) ]; do
+        shell=$(tm display -p -t "sig$sig" '#{pane_pid}')
+        [ -n "$shell" ] && hpid=$(ps -o pid=,comm= --ppid "$shell" | awk '$2 == "hakstat" { print $1 }')
+        [ -n "$hpid" ] || sleep 0.1
+        i=$((i + 1))
+    done
+    t0=$(date +%s%N)
+    [ -n "$hpid" ] && kill "-$sig" "$hpid"
+    i=0
+    while [ -n "$hpid" ] && [ -e "/proc/$hpid" ] && [ "$i" -lt 500 ]; do
+        sleep 0.01
+        i=$((i + 1))
+    done
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    st=$(wait_dead "sig$sig")
+    screen "sig$sig" >"$tmp/pane"
+    if [ -n "$hpid" ] && [ "$ms" -lt 1000 ] && [ "$st" = 0 ] && ! grep -q 'malloc/s' "$tmp/pane"; then
+        ok "SIG$sig ends the screen in $ms ms with status 0, the terminal restored"
+    else
+        not_ok "SIG$sig ends the screen within 1 s with status 0, the terminal restored (pid '$hpid', $ms ms, status $st)"
+        diag "$(cat "$tmp/pane")"
+    fi
+    tm kill-session -t "sig$sig" 2>/dev/null
+}
+for sig in TERM INT HUP; do check_signal "$sig"; done
 
 # --- the watched process exits -----------------------------------------------------------
 # check_exit HOW: HOW is "close" (end of the helper's stdin: a normal exit, the segment

@@ -1,12 +1,12 @@
-/* segment.c: the segment file. Our own: at /dev/shm/hakmem.<euid>.<pid>.<starttime>, a
- * regular file of ours, mode 0600, one link, with a header that validates (magic, ABI,
- * sizes, offsets within the file, pid, start time, command name, descriptors, class
- * sizes). Helper runs of this program, held alive through a pipe while they are looked
- * at: HAKMEM_STATS_DIR places the file there and nowhere else, the file is removed when
- * the helper exits normally, HAKMEM_STATS=0 makes none, HAKMEM_STATS_SLOTS sizes it (a
- * bad value is reported and ignored), a segment a process left when it exec'd is
- * replaced by the new image's, and a file left by _exit is removed by the next process
- * of the user to start, while live processes' and other users' files are kept. */
+/* segment.c: the segment file. Our own: at /dev/shm/hakmem-<euid>/<pid>.<starttime>, in a
+ * directory of ours with mode 0700, a regular file of ours, mode 0600, one link, with a header that
+ * validates (magic, ABI, sizes, offsets within the file, pid, start time, command name,
+ * descriptors, class sizes). Helper runs of this program, held alive through a pipe while they are
+ * looked at: HAKMEM_STATS_DIR places the file there and nowhere else, the file is removed when the
+ * helper exits normally, HAKMEM_STATS=0 makes none, HAKMEM_STATS_SLOTS sizes it (a bad value is
+ * reported and ignored), a segment a process left when it exec'd is replaced by the new image's,
+ * and a file left by _exit is removed by the next process of the user to start once the sweep is
+ * due (at most once a minute), while live processes' and other users' files are kept. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -122,7 +122,7 @@ static const struct {
 #undef DESC
 };
 
-#define N_OWN_CHECKS 15
+#define N_OWN_CHECKS 16
 
 static void check_own(void)
 {
@@ -131,6 +131,11 @@ static void check_own(void)
     uint64_t start = st_start_time(getpid());
     st_path(path, sizeof path, NULL, getpid(), start);
     struct stat st;
+    char ud[256];
+    st_user_dir(ud, sizeof ud, NULL);
+    tap_ok(lstat(ud, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700 &&
+               st.st_uid == geteuid(),
+           "our directory %s is a directory of ours, mode 0700", ud);
     int lr = lstat(path, &st);
     tap_ok(lr == 0, "our segment exists at %s", path);
     tap_ok(lr == 0 && S_ISREG(st.st_mode), "it is a regular file (not a link)");
@@ -141,7 +146,7 @@ static void check_own(void)
     bool mapped = st_map(&s, path, false);
     if (!tap_ok(mapped, "its header validates (magic, ABI, sizes, offsets within the file)")) {
         tap_diag("  %s", s.why);
-        for (int i = 7; i <= N_OWN_CHECKS; i++)
+        for (int i = 8; i <= N_OWN_CHECKS; i++)
             tap_ok(0, "no header to check");
         return;
     }
@@ -203,7 +208,7 @@ static void check_dir(const char *dir)
     char def[256];
     st_path_of(def, sizeof def, "/dev/shm", h.pid);
     tap_ok(!exists(def), "and not in /dev/shm");
-    TAP_EQ_I64(st_count_entries(dir), 1, "the directory holds that one file");
+    TAP_EQ_I64(st_count_segments(dir), 1, "the directory holds that one segment");
     st_seg_t s;
     bool mapped = st_map(&s, h.path, false);
     tap_ok(mapped && s.hd->pid == h.pid && s.hd->start_time == st_start_time(h.pid),
@@ -212,7 +217,7 @@ static void check_dir(const char *dir)
     int status = held_finish(&h);
     TAP_EQ_I64(status, 0, "helper exited normally");
     tap_ok(!exists(h.path), "its segment was removed at exit");
-    TAP_EQ_I64(st_count_entries(dir), 0, "the directory is empty again");
+    TAP_EQ_I64(st_count_segments(dir), 0, "the directory holds no segment again");
     TAP_EQ_I64(strlen(h.err), 0, "helper wrote nothing to stderr");
 }
 
@@ -225,7 +230,7 @@ static void check_off(const char *dir)
     const char *const env[] = {env_dir, "HAKMEM_STATS=0", NULL};
     struct held h;
     tap_ok(held_start(&h, "hold", env, dir, false), "helper with HAKMEM_STATS=0 started");
-    TAP_EQ_I64(st_count_entries(dir), 0, "HAKMEM_STATS=0: no file in its directory");
+    TAP_EQ_I64(st_count_segments(dir) > 0, 0, "HAKMEM_STATS=0: no file in its directory");
     char def[256];
     st_path_of(def, sizeof def, "/dev/shm", h.pid);
     tap_ok(!exists(def), "HAKMEM_STATS=0: no file in /dev/shm either");
@@ -295,7 +300,7 @@ static void check_exec(void)
     tap_ok(!exists(h.path), "and removed its segment");
 }
 
-#define N_STALE_CHECKS 9
+#define N_STALE_CHECKS 12
 
 static void check_stale(const char *dir)
 {
@@ -309,31 +314,42 @@ static void check_stale(const char *dir)
     snprintf(dead, sizeof dead, "%s", h.path);
     tap_ok(exists(dead), "_exit leaves its segment behind");
 
-    /* Names that must survive and names that must go. */
-    char live[300], reused[300], other_user[300], odd1[300], odd2[300];
+    /* Names that must survive and names that must go. Another user's files are in that
+     * user's directory, which the sweep never looks at. */
+    char live[300], reused[300], other_dir[300], other_user[400], odd1[300], odd2[300];
     uint64_t start = st_start_time(getpid());
     st_path(live, sizeof live, dir, getpid(), start);
     st_path(reused, sizeof reused, dir, getpid(), start + 12345);
-    snprintf(other_user, sizeof other_user, "%s/hakmem.%u.%d.1", dir, (unsigned)geteuid() + 1,
-             (int)h.pid);
-    snprintf(odd1, sizeof odd1, "%s/hakmem.%u.%d", dir, (unsigned)geteuid(), (int)h.pid);
-    snprintf(odd2, sizeof odd2, "%s/notes.txt", dir);
+    snprintf(other_dir, sizeof other_dir, "%s/hakmem-%u", dir, (unsigned)geteuid() + 1);
+    snprintf(other_user, sizeof other_user, "%s/%d.1", other_dir, (int)h.pid);
+    st_user_dir(odd1, sizeof odd1, dir);
+    strcat(odd1, "/12345");
+    st_user_dir(odd2, sizeof odd2, dir);
+    strcat(odd2, "/notes.txt");
+    mkdir(other_dir, 0700);
     const char *planted[] = {live, reused, other_user, odd1, odd2};
     for (size_t i = 0; i < 5; i++) {
         int fd = open(planted[i], O_WRONLY | O_CREAT | O_EXCL, 0600);
         if (fd < 0) tap_bail("cannot create %s: %s", planted[i], strerror(errno));
         close(fd);
     }
+    /* The helpers above swept when they began using this directory; within the minute
+     * nobody sweeps again. */
     struct held h2;
-    tap_ok(held_start(&h2, "hold", env, dir, false), "the next helper in that directory started");
+    tap_ok(held_start(&h2, "hold", env, dir, false), "a helper started within the minute");
+    tap_ok(exists(dead) && exists(reused), "did not sweep again (the sweep is not at every start)");
+    TAP_EQ_I64(held_finish(&h2), 0, "and exited normally");
+    st_age_stamp(dir, 120);
+    tap_ok(held_start(&h2, "hold", env, dir, false), "the next helper, a sweep being due, started");
     tap_ok(!exists(dead), "it removed the dead process's segment");
     tap_ok(!exists(reused), "and a file whose pid is alive but whose start time is not its");
     tap_ok(exists(live), "but kept a file naming a live process (this one)");
-    tap_ok(exists(other_user), "and another user's file");
+    tap_ok(exists(other_user), "and another user's file, in that user's directory");
     tap_ok(exists(odd1) && exists(odd2), "and names that are not segments' names");
     TAP_EQ_I64(held_finish(&h2), 0, "the next helper exited normally");
     for (size_t i = 0; i < 5; i++)
         unlink(planted[i]);
+    rmdir(other_dir);
 }
 
 int main(int argc, char **argv)

@@ -74,10 +74,16 @@ static inline const char *st_dir(void)
     return d && d[0] == '/' ? d : "/dev/shm";
 }
 
-/* "<dir>/hakmem.<euid>.<pid>.<start>" for process pid (dir NULL: this process's). */
+/* "<dir>/hakmem-<euid>": this user's directory of segments (dir NULL: this process's). */
+static inline void st_user_dir(char *buf, size_t len, const char *dir)
+{
+    snprintf(buf, len, "%s/hakmem-%u", dir ? dir : st_dir(), (unsigned)geteuid());
+}
+
+/* "<dir>/hakmem-<euid>/<pid>.<start>" for process pid (dir NULL: this process's). */
 static inline void st_path(char *buf, size_t len, const char *dir, pid_t pid, uint64_t start)
 {
-    snprintf(buf, len, "%s/hakmem.%u.%d.%llu", dir ? dir : st_dir(), (unsigned)geteuid(), (int)pid,
+    snprintf(buf, len, "%s/hakmem-%u/%d.%llu", dir ? dir : st_dir(), (unsigned)geteuid(), (int)pid,
              (unsigned long long)start);
 }
 
@@ -426,20 +432,30 @@ static inline bool st_mkdtemp(char *buf, size_t len)
     return mkdtemp(buf) != NULL;
 }
 
-/* Remove every entry of dir (one level; no recursion needed here) and dir itself. */
-static inline void st_rmtree(const char *dir)
+/* Remove every entry of dir and dir itself: two levels (the users' directories and
+ * their segments), never following a link. */
+static inline void st_rmtree_depth(const char *dir, int depth)
 {
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno == EISDIR)
+            if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno == EISDIR) {
+                char sub[512];
+                snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+                if (depth > 0) st_rmtree_depth(sub, depth - 1);
                 unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+            }
         }
         closedir(d);
     }
     rmdir(dir);
+}
+
+static inline void st_rmtree(const char *dir)
+{
+    st_rmtree_depth(dir, 2);
 }
 
 /* Number of entries of dir other than . and .., or -1. */
@@ -453,6 +469,43 @@ static inline int st_count_entries(const char *dir)
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
     closedir(d);
     return n;
+}
+
+/* Number of segment names (<pid>.<start>) in this user's directory under base, or -1
+ * when there is no such directory. The sweep's stamp and other names do not count. */
+static inline int st_count_segments(const char *base)
+{
+    char ud[320];
+    st_user_dir(ud, sizeof ud, base);
+    DIR *d = opendir(ud);
+    if (d == NULL) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        unsigned long long a, b;
+        char tail;
+        if (sscanf(e->d_name, "%llu.%llu%c", &a, &b, &tail) == 2) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Set the mtime of the sweep stamp in this user's directory under base `age` seconds
+ * into the past, so that the next start sweeps (the sweep runs once a minute). */
+static inline void st_age_stamp(const char *base, int age)
+{
+    char p[400];
+    st_user_dir(p, sizeof p, base);
+    strcat(p, "/.sweep");
+    struct timespec ts[2];
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= age;
+    ts[1] = ts[0];
+    int fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        futimens(fd, ts);
+        close(fd);
+    }
 }
 
 #endif /* HAKMEM_TESTS_STATS_UTIL_H */
