@@ -67,7 +67,9 @@ static void try_size(size_t size)
         note_bad(2, &n_short, size);
         usable = size;
     }
-    tu_fill(p, usable, tu_mix(size, (uintptr_t)p));
+    /* Laundered: with -D_FORTIFY_SOURCE=3 the compiler knows the block as `size` bytes
+     * and would stop a write past that, though malloc_usable_size allows it. */
+    tu_fill(tu_launder(p), usable, tu_mix(size, (uintptr_t)p));
     struct live *slot = &ring[ring_pos++ % RING];
     retire(slot);
     *slot = (struct live){p, size, usable};
