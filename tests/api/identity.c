@@ -32,6 +32,7 @@ static const char *const symbols[] = {
     "__libc_calloc",
     "hak_version",
     "hak_collect",
+    "hak_check",
 };
 #define NSYM (sizeof symbols / sizeof symbols[0])
 
