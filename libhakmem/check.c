@@ -71,8 +71,10 @@ typedef struct check_s {
     uint32_t problems;
 } check_t;
 
-/* One problem: "hakmem: heap check: WHAT at ADDR: GOT, expected WANT". */
-static void problem(check_t *c, const char *what, const void *at, uint64_t got, uint64_t want)
+/* One problem: "hakmem: heap check: WHAT at ADDR", then ": GOT, expected WANT" when the
+ * expectation was a number. */
+static void problem(check_t *c, const char *what, const void *at, bool numbers, uint64_t got,
+                    uint64_t want)
 {
     if (c->problems++ >= REPORT_MAX) return;
     line_t l = {.len = 0};
@@ -80,10 +82,12 @@ static void problem(check_t *c, const char *what, const void *at, uint64_t got, 
     put_str(&l, what);
     put_str(&l, " at ");
     put_ptr(&l, at);
-    put_str(&l, ": ");
-    put_u64(&l, got);
-    put_str(&l, ", expected ");
-    put_u64(&l, want);
+    if (numbers) {
+        put_str(&l, ": ");
+        put_u64(&l, got);
+        put_str(&l, ", expected ");
+        put_u64(&l, want);
+    }
     put_end(&l);
 }
 
@@ -91,13 +95,14 @@ static void problem(check_t *c, const char *what, const void *at, uint64_t got, 
 static bool expect_eq(check_t *c, uint64_t got, uint64_t want, const char *what, const void *at)
 {
     if (got == want) return true;
-    problem(c, what, at, got, want);
+    problem(c, what, at, true, got, want);
     return false;
 }
 
 static bool expect(check_t *c, bool ok, const char *what, const void *at)
 {
-    return expect_eq(c, ok, true, what, at);
+    if (!ok) problem(c, what, at, false, 0, 0);
+    return ok;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -143,7 +148,9 @@ static void check_list(check_t *c, const hk_heap_t *h, uint32_t cls, const hk_bi
     uint32_t n = 0;
     const hk_block_t *b = bin->head;
     for (; b != NULL && n <= bin->count; b = b->next, n++) {
-        if (!expect(c, hk_check_block(h, cls, b), what, b)) return; /* its link is suspect */
+        /* Past a bad block the links are not to be trusted. */
+        if (!expect(c, hk_check_block(h, cls, b), "cached block not of this class and heap", b))
+            return;
         expect(c, !free_in_slab(b), "cached block also free in its slab (double free)", b);
     }
     expect_eq(c, n, bin->count, what, bin);
@@ -231,12 +238,12 @@ uint32_t hk_check_heap(const hk_heap_t *h)
     check_t c = {0};
     for (uint32_t cls = 0; cls < HK_NCLASSES; cls++) {
         const hk_bin_t *bin = &h->bins[cls];
-        check_list(&c, h, cls, bin, "bin");
+        check_list(&c, h, cls, bin, "bin length against its count");
         expect(&c, bin->count <= bin->max, "bin count within its max", bin);
         for (uint32_t i = 0; i < HK_STASH_CHAINS; i++) {
             const hk_bin_t *st = &h->stash[cls][i];
             expect(&c, (st->count == 0) == (st->head == NULL), "stash count 0 iff empty", st);
-            check_list(&c, h, cls, st, "stash");
+            check_list(&c, h, cls, st, "stash length against its count");
         }
         /* Pending remote frees: blocks of their owner, fewer than a batch. */
         const hk_outbox_t *o = &h->out[cls];
