@@ -17,6 +17,7 @@ EXTRA_DIST += $(HK_HAKSTAT_TESTS)
 check_PROGRAMS += %D%/reader-test %D%/busy-helper
 %C%_reader_test_SOURCES = %D%/reader.c
 %C%_reader_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/hakstat
+%C%_reader_test_CFLAGS = $(AM_CFLAGS) $(HAKSTAT_CFLAGS)
 %C%_reader_test_LDADD = hakstat/libhakstat.la $(PTHREAD_LIBS)
 %C%_busy_helper_SOURCES = %D%/busy-helper.c
 %C%_busy_helper_LDADD = libhakmem/libhakmem.la $(PTHREAD_LIBS)
