@@ -45,7 +45,8 @@ HK_THREAD_TESTS = \
 	%D%/threads/fork-test \
 	%D%/threads/tls-dtor-test \
 	%D%/threads/rlimit-test \
-	%D%/threads/rss-drop-test
+	%D%/threads/rss-drop-test \
+	%D%/threads/check-test
 check_PROGRAMS += $(HK_THREAD_TESTS)
 TESTS += $(HK_THREAD_TESTS)
 
@@ -55,6 +56,7 @@ TESTS += $(HK_THREAD_TESTS)
 %C%_threads_tls_dtor_test_SOURCES = %D%/threads/tls-dtor.c
 %C%_threads_rlimit_test_SOURCES = %D%/threads/rlimit.c
 %C%_threads_rss_drop_test_SOURCES = %D%/threads/rss-drop.c
+%C%_threads_check_test_SOURCES = %D%/threads/check.c
 
 ## preload (shell; run by $(SHELL) through SH_LOG_DRIVER)
 HK_PRELOAD_TESTS = \
