@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "lock.h"
 
 _Atomic int hk_init_state; /* 0 not started, 1 running, 2 done */
 
@@ -18,9 +19,6 @@ void hk_process_init(void)
             sched_yield();
         return;
     }
-    hk_sizeclass_init();
-    for (uint32_t c = 0; c < HK_NCLASSES; c++)
-        hk_heap_global.bins[c].max = hk_class_bin_max[c];
     hk_options_init();
     hk_prof_init();
     hk_stats_init();
@@ -30,24 +28,49 @@ void hk_process_init(void)
 
 /* ---------------------------------------------------------------------------------------
  * Fork: take every allocator lock before fork, in the one order used everywhere (heaps,
- * then stats), so no other thread holds one at the fork; both processes unlock them.
+ * then stats), so that no other thread holds one at the fork; both processes then let
+ * them go. A fork() from a signal handler may have interrupted this thread inside the
+ * allocator, even holding a lock: such a lock is left as it is (it cannot be held by
+ * anyone else), and the child, told by hk_inside, gives up what may be half-updated.
  * ------------------------------------------------------------------------------------- */
+__thread uint32_t hk_inside __attribute__((tls_model("initial-exec")));
+
+/* Which locks each fork in progress on this thread took, two bits a fork: a fork from a
+ * signal handler that interrupted a fork nests inside it, and must not undo its record. */
+static __thread uint32_t fork_took __attribute__((tls_model("initial-exec")));
+#define TOOK_HEAPS 1u
+#define TOOK_STATS 2u
+
 static void prefork(void)
 {
-    pthread_mutex_lock(&hk_heaps_lock);
-    hk_stats_lock();
+    uint32_t took = 0;
+    if (!hk_lock_held_by_me(&hk_heaps_lock)) {
+        hk_lock(&hk_heaps_lock);
+        took |= TOOK_HEAPS;
+    }
+    if (!hk_stats_lock_held_by_me()) {
+        hk_stats_lock();
+        took |= TOOK_STATS;
+    }
+    fork_took = fork_took << 2 | took;
 }
 
 static void postfork_parent(void)
 {
-    hk_stats_unlock();
-    pthread_mutex_unlock(&hk_heaps_lock);
+    uint32_t took = fork_took & 3;
+    fork_took >>= 2;
+    if (took & TOOK_STATS) hk_stats_unlock();
+    if (took & TOOK_HEAPS) hk_unlock(&hk_heaps_lock);
 }
 
 static void postfork_child(void)
 {
+    bool torn = hk_inside != 0;
+    hk_inside = 0;
+    fork_took = 0;
+    hk_lock_after_fork_child();
+    hk_thread_after_fork_child(torn);
     hk_stats_after_fork_child();
-    hk_thread_after_fork_child();
 }
 
 static void at_exit(void)

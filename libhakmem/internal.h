@@ -36,11 +36,11 @@ HK_INLINE size_t hk_align_up(size_t n, size_t align)
 extern __thread hk_heap_t *hk_tls __attribute__((tls_model("initial-exec")));
 extern hk_heap_t hk_heap_empty;
 extern hk_heap_t hk_heap_global;
-extern pthread_mutex_t hk_heaps_lock;
+extern struct hk_lock_s hk_heaps_lock;
 hk_heap_t *hk_thread_heap(void); /* the caller's heap, made on first use; NULL if none */
 bool hk_thread_exited(void);
 void hk_thread_key_init(void);
-void hk_thread_after_fork_child(void);
+void hk_thread_after_fork_child(bool torn);
 void *hk_thread_meta_alloc(size_t size);
 void hk_thread_abandoned_collect(hk_heap_t *h);
 hk_heap_t *hk_thread_heaps_first(void);
@@ -93,6 +93,11 @@ bool hk_os_grow_in_place(void *p, size_t old_size, size_t new_size);
  * ------------------------------------------------------------------------------------- */
 void hk_process_init(void);
 extern _Atomic int hk_init_state;
+/* Non-zero while this thread runs one of the allocator's slow paths (HK_ENTER/HK_LEAVE),
+ * where a fork from a signal handler would find its heap half-updated. */
+extern __thread uint32_t hk_inside __attribute__((tls_model("initial-exec")));
+#define HK_ENTER() (hk_inside++)
+#define HK_LEAVE() (hk_inside--)
 HK_INLINE void hk_ensure_init(void)
 {
     if (hk_unlikely(atomic_load_explicit(&hk_init_state, memory_order_acquire) != 2))
@@ -128,11 +133,12 @@ void hk_stats_totals(hk_stat_counters_t *out);
 void hk_stats_after_fork_child(void);
 void hk_stats_lock(void);
 void hk_stats_unlock(void);
+bool hk_stats_lock_held_by_me(void);
 
 /* ---------------------------------------------------------------------------------------
  * "shm.c"
  * ------------------------------------------------------------------------------------- */
-hk_stats_header_t *hk_shm_create(void);
+hk_stats_header_t *hk_shm_create(bool sweep);
 void hk_shm_detach(hk_stats_header_t *seg);
 void hk_shm_remove(void);
 

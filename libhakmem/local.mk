@@ -25,6 +25,8 @@ noinst_LTLIBRARIES += %D%/libhakmem-core.la
 	%D%/remote.c \
 	%D%/large.c \
 	%D%/os.c \
+	%D%/lock.h \
+	%D%/lock.c \
 	%D%/thread.c \
 	%D%/init.c \
 	%D%/options.c \

@@ -12,6 +12,7 @@
 
 #include "hakmem.h"
 #include "internal.h"
+#include "lock.h"
 #include "tcache.h"
 
 /* C23 names that glibc 2.36's headers do not declare yet. */
@@ -49,15 +50,17 @@ static void *aligned_malloc(size_t align, size_t size, void *ra)
             cls++;
         if (cls < HK_NCLASSES) return hk_tcache_malloc_class(hk_tls, cls, size, ra);
     }
+    HK_ENTER();
     hk_heap_t *h = current_heap();
     bool global = h == &hk_heap_global;
-    if (global) pthread_mutex_lock(&hk_heaps_lock);
+    if (global) hk_lock(&hk_heaps_lock);
     void *p = hk_large_alloc(h, size, align);
     if (p) {
         h->ctr->c[HK_STAT_malloc]++;
         h->ctr->c[HK_STAT_bytes] += size;
     }
-    if (global) pthread_mutex_unlock(&hk_heaps_lock);
+    if (global) hk_unlock(&hk_heaps_lock);
+    HK_LEAVE();
     return p;
 }
 
@@ -119,13 +122,15 @@ HK_EXPORT void *realloc(void *p, size_t size)
     hk_segment_t *seg = hk_segment_of(p);
     size_t old = malloc_usable_size(p);
     if (seg->kind == HK_SEG_LARGE && size > HK_SMALL_MAX) {
+        HK_ENTER();
         hk_heap_t *h = current_heap();
         bool global = h == &hk_heap_global;
-        if (global) pthread_mutex_lock(&hk_heaps_lock);
+        if (global) hk_lock(&hk_heaps_lock);
         int saved = errno;
         void *q = hk_large_realloc(h, p, size);
         if (q) errno = saved;
-        if (global) pthread_mutex_unlock(&hk_heaps_lock);
+        if (global) hk_unlock(&hk_heaps_lock);
+        HK_LEAVE();
         return q;
     }
     /* Keep the block when it fits and would not waste more than half of it. */
@@ -151,10 +156,11 @@ HK_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
     if (align < sizeof(void *) || (align & (align - 1)) != 0) return EINVAL;
     count_call(HK_STAT_aligned);
-    int saved = errno;
     void *p = aligned_malloc(align, size, __builtin_return_address(0));
-    errno = saved;
-    if (p == NULL) return ENOMEM;
+    if (p == NULL) {
+        errno = ENOMEM; /* as glibc does, besides returning it */
+        return ENOMEM;
+    }
     *out = p;
     return 0;
 }
@@ -170,10 +176,11 @@ HK_EXPORT void *aligned_alloc(size_t align, size_t size)
     return aligned_malloc(align, size, __builtin_return_address(0));
 }
 
-/* glibc rounds a non-power-of-two alignment up to the next power of two. */
+/* glibc rounds a non-power-of-two alignment up to the next power of two; one above
+ * the largest power of two cannot be rounded (EINVAL), a huge one cannot be met (ENOMEM). */
 HK_EXPORT void *memalign(size_t align, size_t size)
 {
-    if (align > HK_SIZE_LIMIT / 2) {
+    if (align > SIZE_MAX / 2 + 1) {
         errno = EINVAL;
         return NULL;
     }
@@ -240,6 +247,8 @@ HK_EXPORT void hak_collect(void)
 {
     hk_heap_t *h = hk_tls;
     if (h == &hk_heap_empty) return;
+    HK_ENTER();
     hk_tcache_release(h);
     hk_slab_purge(h);
+    HK_LEAVE();
 }

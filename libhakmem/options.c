@@ -3,9 +3,11 @@
  * default kept. Every variable here is documented in hakmem(3). */
 #include "config.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -21,14 +23,62 @@ hk_options_t hk_opt = {
     .site_sample = 1024 * 1024,
 };
 
+/* A first call made from a preinit_array entry comes before libc has set `environ`:
+ * then the HAKMEM_* entries are read from /proc/self/environ (the environment the
+ * process started with, which is where they come from) into this store, one
+ * NUL-terminated entry after another. An entry that does not fit is left out. */
+static char early_env[4096];
+static size_t early_env_len;
+
+static void keep_early_entry(const char *entry, size_t len)
+{
+    if (strncmp(entry, "HAKMEM_", 7) != 0 || early_env_len + len + 1 > sizeof(early_env)) return;
+    memcpy(early_env + early_env_len, entry, len);
+    early_env[early_env_len + len] = '\0';
+    early_env_len += len + 1;
+}
+
+static void read_early_env(void)
+{
+    int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[4096], entry[1024];
+    size_t len = 0;
+    bool too_long = false;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] == '\0') {
+                if (!too_long) keep_early_entry(entry, len);
+                len = 0;
+                too_long = false;
+            } else if (len < sizeof(entry)) {
+                entry[len++] = buf[i];
+            } else {
+                too_long = true;
+            }
+        }
+    }
+    close(fd);
+}
+
+static const char *env_lookup(char *const *env, const char *name, size_t len)
+{
+    for (; env && *env; env++)
+        if (strncmp(*env, name, len) == 0 && (*env)[len] == '=') return *env + len + 1;
+    return NULL;
+}
+
 /* Value of environment variable `name`, or NULL. Setuid programs ignore the
  * environment, as secure_getenv does. */
 const char *hk_options_env(const char *name)
 {
     if (getauxval(AT_SECURE)) return NULL;
     size_t len = strlen(name);
-    for (char **e = environ; e && *e; e++)
-        if (strncmp(*e, name, len) == 0 && (*e)[len] == '=') return *e + len + 1;
+    if (environ != NULL) return env_lookup(environ, name, len);
+    for (size_t at = 0; at < early_env_len; at += strlen(early_env + at) + 1)
+        if (strncmp(early_env + at, name, len) == 0 && early_env[at + len] == '=')
+            return early_env + at + len + 1;
     return NULL;
 }
 
@@ -69,6 +119,7 @@ static void opt_u32(const char *name, uint32_t *out, uint32_t min, uint32_t max)
 
 void hk_options_init(void)
 {
+    if (environ == NULL) read_early_env();
     opt_bool("HAKMEM_STATS", &hk_opt.stats);
     const char *dir = hk_options_env("HAKMEM_STATS_DIR");
     if (dir && dir[0] == '/')

@@ -75,7 +75,6 @@ void hk_prof_heap_start(hk_heap_t *h)
 /* A sampled fast-path call, timed; the slow paths time themselves. */
 HK_NOINLINE void *hk_prof_malloc(size_t size, void *ra)
 {
-    if (ra == NULL) ra = __builtin_return_address(0); /* tail-called from malloc() */
     uint64_t t0 = hk_tsc_begin();
     void *p = hk_tcache_malloc_unsampled(size, ra);
     uint64_t t1 = hk_tsc_end();

@@ -190,12 +190,14 @@ static bool is_own_leftover(const char *path, uint64_t start)
     return own;
 }
 
-hk_stats_header_t *hk_shm_create(void)
+/* A fork child does not sweep: its parent did at its own start, and a program that
+ * forks at a high rate would otherwise pay a directory scan per child. */
+hk_stats_header_t *hk_shm_create(bool sweep)
 {
     if (!hk_opt.stats) return NULL;
     int saved_errno = errno;
     uint64_t start = start_time_of("/proc/self/stat");
-    remove_stale();
+    if (sweep) remove_stale();
     size_t at = append(shm_path, 0, sizeof(shm_path), hk_opt.stats_dir);
     at = append(shm_path, at, sizeof(shm_path), "/hakmem.");
     at = append_u64(shm_path, at, sizeof(shm_path), geteuid());

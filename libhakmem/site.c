@@ -36,11 +36,10 @@ void hk_site_heap_start(hk_heap_t *h, hk_stat_site_t *sites, uint64_t *sites_gen
     schedule(h);
 }
 
-/* Tail-called from the fast path with ra HK_RA_CALLER, this function's own return
- * address is the program's call site. Returns `ret`, the block just allocated. */
+/* Called from the fast path: returns `ret`, the block just allocated. */
 HK_NOINLINE void *hk_site_sample_ret(hk_heap_t *h, size_t size, void *ret, void *ra)
 {
-    hk_site_sample(h, ra ? ra : __builtin_return_address(0), size);
+    hk_site_sample(h, ra, size);
     return ret;
 }
 

@@ -1,27 +1,59 @@
 /* sizeclass.h: the one place size classes are defined. Classes are 16 bytes apart up to
  * 128 bytes, then four per power of two up to HK_SMALL_MAX: at most 25% internal waste,
- * and every class size is a multiple of 16, so every block is 16-byte aligned. */
+ * and every class size is a multiple of 16, so every block is 16-byte aligned.
+ *
+ * Every table is a compile-time constant: a malloc made by another library's constructor,
+ * before libhakmem's own initialisation has run, sees the same classes as any later one. */
 #ifndef HK_SIZECLASS_H
 #define HK_SIZECLASS_H
 
 #include "types.h"
 
-/* Filled once by sizeclass.c:hk_sizeclass_init before the first allocation. */
-extern uint8_t hk_tiny_class[HK_TINY_MAX / 16 + 1]; /* index (size + 15) / 16 */
-extern uint32_t hk_class_size[HK_NCLASSES];
-extern uint32_t hk_class_pages[HK_NCLASSES];   /* pages per slab */
-extern uint32_t hk_class_bin_max[HK_NCLASSES]; /* thread-cache capacity */
-extern uint64_t hk_class_recip[HK_NCLASSES];   /* ceil(2^32 / size): offset -> index */
+/* Size of class c: 16 * (c + 1) for the first eight, then four steps per doubling. */
+#define HK_CLASS_SIZE(c)                                                                           \
+    ((c) < 8 ? 16u * ((c) + 1u)                                                                    \
+             : (1u << (7 + ((c)-8) / 4)) + (((c)-8) % 4 + 1u) * (1u << (5 + ((c)-8) / 4)))
+
+/* Pages per slab: enough for HK_SLAB_MIN_BLOCKS blocks. */
+#define HK_CLASS_PAGES(c)                                                                          \
+    ((HK_CLASS_SIZE(c) * HK_SLAB_MIN_BLOCKS + HK_PAGE_SIZE - 1) / HK_PAGE_SIZE)
+
+/* Thread-cache capacity: about 64 KiB per class, within [8, 512] blocks, and only a few
+ * blocks of the big classes so that a cache cannot pin many slabs. */
+#define HK_CLASS_BIN_MAX(c)                                                                        \
+    (HK_CLASS_SIZE(c) > 16384         ? 4u                                                         \
+     : 65536 / HK_CLASS_SIZE(c) > 512 ? 512u                                                       \
+     : 65536 / HK_CLASS_SIZE(c) < 8   ? 8u                                                         \
+                                      : 65536 / HK_CLASS_SIZE(c))
+
+/* ceil(2^32 / size), exact for every block start: i * size * recip = i * 2^32 +
+ * i * size * e with e < 1 and i * size < 2^32, so the shift drops only the error term. */
+#define HK_CLASS_RECIP(c) (((uint64_t)1 << 32) / HK_CLASS_SIZE(c) + 1)
+
+/* X(c) for every class, for tables indexed by class. */
+#define HK_CLASSES(X)                                                                              \
+    X(0)                                                                                           \
+    X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17)   \
+        X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32)  \
+            X(33) X(34) X(35) X(36) X(37) X(38) X(39) X(40) X(41) X(42) X(43) X(44) X(45) X(46)    \
+                X(47)
+
+extern const uint8_t hk_tiny_class[HK_TINY_MAX / 16 + 1]; /* index (size + 15) / 16 */
+extern const uint32_t hk_class_size[HK_NCLASSES];
+extern const uint32_t hk_class_pages[HK_NCLASSES];   /* pages per slab */
+extern const uint32_t hk_class_bin_max[HK_NCLASSES]; /* thread-cache capacity */
+extern const uint64_t hk_class_recip[HK_NCLASSES];   /* offset -> block index */
+
+/* Class of a size from 129 to HK_SMALL_MAX: four classes per power of two, from the two
+ * bits below the leading one of size - 1. A constant expression for constant sizes. */
+#define HK_CLASS_ABOVE_128(s)                                                                      \
+    (8 + (63 - __builtin_clzl((s)-1) - 7) * 4 + (((s)-1) >> (63 - __builtin_clzl((s)-1) - 2) & 3))
 
 /* Class of a size in 1..HK_SMALL_MAX (0 counts as 1). */
 HK_INLINE uint32_t hk_size_class(size_t size)
 {
     if (hk_likely(size <= HK_TINY_MAX)) return hk_tiny_class[(size + 15) >> 4];
-    size_t s = size - 1;
-    uint32_t log = 63 - (uint32_t)__builtin_clzl(s); /* >= 10 here */
-    return 8 + (log - 7) * 4 + (uint32_t)((s >> (log - 2)) & 3);
+    return (uint32_t)HK_CLASS_ABOVE_128(size);
 }
-
-void hk_sizeclass_init(void);
 
 #endif /* HK_SIZECLASS_H */

@@ -10,11 +10,12 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lock.h"
 
 /* The header in force: the segment's, or this private one when there is no segment. */
 static hk_stats_header_t local_header;
 hk_stats_header_t *hk_stats_header = &local_header;
-static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static hk_lock_t stats_lock = HK_LOCK_INIT;
 
 static void counters_add(hk_stat_counters_t *dst, const hk_stat_counters_t *src)
 {
@@ -63,7 +64,7 @@ void hk_stats_thread_start(hk_heap_t *h)
     hk_stat_slot_t *s = slots(), *mine = NULL;
     h->ctr = &h->own;
     h->slot = HK_NO_SLOT;
-    pthread_mutex_lock(&stats_lock);
+    hk_lock(&stats_lock);
     for (uint32_t i = 0; i < hk_stats_header->nslots; i++) {
         if (s[i].state != HK_SLOT_FREE) continue;
         gen_begin(&s[i].gen);
@@ -73,7 +74,7 @@ void hk_stats_thread_start(hk_heap_t *h)
         break;
     }
     if (mine == NULL) hk_stats_header->unslotted++;
-    pthread_mutex_unlock(&stats_lock);
+    hk_unlock(&stats_lock);
     if (mine) {
         mine->tid = tid;
         mine->start_ns = now;
@@ -90,7 +91,7 @@ void hk_stats_thread_start(hk_heap_t *h)
  * slot becomes free; without, an unslotted thread just publishes what it has so far. */
 static void fold(hk_heap_t *h, bool release)
 {
-    pthread_mutex_lock(&stats_lock);
+    hk_lock(&stats_lock);
     uint64_t bytes = h->ctr->c[HK_STAT_bytes];
     gen_begin(&hk_stats_header->retired_gen);
     counters_add(&hk_stats_header->retired, h->ctr);
@@ -105,7 +106,7 @@ static void fold(hk_heap_t *h, bool release)
         if (release) hk_stats_header->unslotted--;
     }
     gen_end(&hk_stats_header->retired_gen);
-    pthread_mutex_unlock(&stats_lock);
+    hk_unlock(&stats_lock);
     /* The site threshold counts in this thread's bytes, which just went back to 0. */
     if (h->site_next != UINT64_MAX) h->site_next = h->site_next > bytes ? h->site_next - bytes : 0;
     if (release) {
@@ -138,9 +139,9 @@ void hk_stats_publish_idle(hk_heap_t *h)
  * while this runs, so the sum is exact only once they stop. */
 void hk_stats_totals(hk_stat_counters_t *out)
 {
-    pthread_mutex_lock(&stats_lock);
+    hk_lock(&stats_lock);
     *out = hk_stats_header->retired;
-    pthread_mutex_unlock(&stats_lock);
+    hk_unlock(&stats_lock);
     for (hk_heap_t *h = hk_thread_heaps_first(); h; h = h->next_all)
         if (!h->abandoned) counters_add(out, h->ctr);
     counters_add(out, hk_heap_global.ctr);
@@ -154,7 +155,7 @@ void hk_stats_init(void)
     for (uint32_t c = 0; c < HK_NCLASSES; c++)
         local_header.class_size[c] = hk_class_size[c];
     local_header.slot_offset = sizeof(local_header); /* no slots: nslots is 0 */
-    hk_stats_header_t *seg = hk_shm_create();
+    hk_stats_header_t *seg = hk_shm_create(true);
     if (seg) hk_stats_header = seg;
     __atomic_store_n(&hk_stats_header->control, hk_opt.profile_sample, __ATOMIC_RELAXED);
     hk_stats_header->site_period = hk_opt.site_sample;
@@ -165,17 +166,22 @@ void hk_stats_init(void)
  * a segment of its own, and the forking thread takes a slot in it. */
 void hk_stats_lock(void)
 {
-    pthread_mutex_lock(&stats_lock);
+    hk_lock(&stats_lock);
 }
 
 void hk_stats_unlock(void)
 {
-    pthread_mutex_unlock(&stats_lock);
+    hk_unlock(&stats_lock);
+}
+
+bool hk_stats_lock_held_by_me(void)
+{
+    return hk_lock_held_by_me(&stats_lock);
 }
 
 void hk_stats_after_fork_child(void)
 {
-    pthread_mutex_unlock(&stats_lock); /* taken by init.c:prefork */
+    hk_lock_reset(&stats_lock);
     for (hk_heap_t *h = hk_thread_heaps_first(); h; h = h->next_all) {
         memset(&h->own, 0, sizeof(h->own));
         h->ctr = &h->own;
@@ -189,7 +195,7 @@ void hk_stats_after_fork_child(void)
     memset(&local_header.retired, 0, sizeof(local_header.retired));
     local_header.unslotted = 0;
     hk_stats_header = &local_header;
-    hk_stats_header_t *seg = hk_shm_create();
+    hk_stats_header_t *seg = hk_shm_create(false);
     if (seg) hk_stats_header = seg;
     hk_stats_header->control = control;
     hk_stats_header->site_period = hk_opt.site_sample;

@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "internal.h"
+#include "lock.h"
 #include "prof.h"
 #include "tcache.h"
 
@@ -81,28 +82,28 @@ static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
 /* Allocation on behalf of a thread whose heap has been torn down. */
 static void *global_malloc(uint32_t cls, size_t size, void *ra)
 {
-    pthread_mutex_lock(&hk_heaps_lock);
+    hk_lock(&hk_heaps_lock);
     void *p = heap_malloc(&hk_heap_global, cls, size, ra);
-    pthread_mutex_unlock(&hk_heaps_lock);
+    hk_unlock(&hk_heaps_lock);
     return p;
 }
 
 void *hk_tcache_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
 {
-    if (hk_unlikely(h == &hk_heap_empty)) {
-        h = hk_thread_heap();
-        if (h == NULL) return global_malloc(cls, size, ra);
-    }
-    return heap_malloc(h, cls, size, ra);
+    HK_ENTER();
+    void *p;
+    if (hk_unlikely(h == &hk_heap_empty) && (h = hk_thread_heap()) == NULL)
+        p = global_malloc(cls, size, ra);
+    else
+        p = heap_malloc(h, cls, size, ra);
+    HK_LEAVE();
+    return p;
 }
 
 /* Everything the inline path does not serve: a cache miss, a size above HK_TINY_MAX
- * (whose class is a few instructions to compute), a large block, no heap yet. Tail-called
- * from malloc() with ra HK_RA_CALLER: then our return address is the program's call
- * site. */
+ * (whose class is a few instructions to compute), a large block, no heap yet. */
 HK_NOINLINE void *hk_tcache_malloc_slow(hk_heap_t *h, size_t size, void *ra)
 {
-    if (ra == NULL) ra = __builtin_return_address(0);
     uint32_t cls = size <= HK_SMALL_MAX ? hk_size_class(size) : 0;
     return hk_tcache_malloc_class(h, cls, size, ra);
 }
@@ -189,6 +190,7 @@ static void count_free(hk_heap_t *h, uint32_t cls)
 
 void hk_tcache_free_slow(void *p)
 {
+    HK_ENTER();
     int saved_errno = errno;
     hk_segment_t *seg = hk_segment_of(p);
     hk_page_t *pg = hk_page_of(seg, p);
@@ -197,7 +199,7 @@ void hk_tcache_free_slow(void *p)
     bool locked = h == NULL || h == &hk_heap_empty;
     if (locked) {
         h = &hk_heap_global;
-        pthread_mutex_lock(&hk_heaps_lock);
+        hk_lock(&hk_heaps_lock);
     }
 
     if (seg->kind == HK_SEG_LARGE) {
@@ -232,6 +234,7 @@ void hk_tcache_free_slow(void *p)
         count_free(h, cls);
     }
 
-    if (locked) pthread_mutex_unlock(&hk_heaps_lock);
+    if (locked) hk_unlock(&hk_heaps_lock);
     errno = saved_errno;
+    HK_LEAVE();
 }

@@ -7,6 +7,14 @@
 
 #include "internal.h"
 
+/* The allocation site is the return address of the entry point. malloc() passes
+ * HK_RA_CALLER, and the return address is read only on the cold branches that need it:
+ * this code is always inlined, so __builtin_return_address(0) there is the entry
+ * point's own, whatever the optimisation level and whether or not the cold call is a
+ * tail call. Entry points that do more after allocating pass it themselves. */
+#define HK_RA_CALLER NULL
+#define HK_RA(ra)    ((ra) ? (ra) : __builtin_return_address(0))
+
 /* Allocation sites are sampled by bytes: the running `bytes` count reaching the heap's
  * threshold sends the call's return address to site.c. */
 
@@ -25,7 +33,8 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra)
             hk_assert(bin->count > 0 && hk_check_block(h, cls, b));
             hk_stat_counters_t *ctr = h->ctr;
             uint64_t n = ctr->class_alloc[cls] + 1;
-            if (sampling && hk_unlikely((n & h->prof_mask) == 0)) return hk_prof_malloc(size, ra);
+            if (sampling && hk_unlikely((n & h->prof_mask) == 0))
+                return hk_prof_malloc(size, HK_RA(ra));
             hk_block_t *next = b->next;
             __builtin_prefetch(next); /* the next pop reads next->next */
             bin->head = next;
@@ -34,11 +43,12 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra)
             uint64_t bytes = ctr->c[HK_STAT_bytes] + size;
             ctr->c[HK_STAT_bytes] = bytes;
             ctr->class_alloc[cls] = n;
-            if (hk_unlikely(bytes >= h->site_next)) return hk_site_sample_ret(h, size, b, ra);
+            if (hk_unlikely(bytes >= h->site_next))
+                return hk_site_sample_ret(h, size, b, HK_RA(ra));
             return b;
         }
     }
-    return hk_tcache_malloc_slow(h, size, ra);
+    return hk_tcache_malloc_slow(h, size, HK_RA(ra));
 }
 
 HK_INLINE void hk_free_inline(void *p, bool sampling)
@@ -69,12 +79,6 @@ HK_INLINE void hk_free_inline(void *p, bool sampling)
     }
     hk_tcache_free_slow(p);
 }
-
-/* The allocation site is the return address of the entry point. malloc() passes
- * HK_RA_CALLER: its cold paths are tail calls, so the callee reads the address itself
- * and the fast path never loads it. Entry points that do more after allocating pass
- * __builtin_return_address(0). */
-#define HK_RA_CALLER NULL
 
 HK_INLINE void *hk_malloc_fast(size_t size, void *ra)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "lock.h"
 #include "prof.h"
 
 __thread hk_heap_t *hk_tls __attribute__((tls_model("initial-exec"))) = &hk_heap_empty;
@@ -16,11 +17,16 @@ static __thread bool hk_tls_exited __attribute__((tls_model("initial-exec")));
  * that have no heap yet, or none any more) land here and are not published. */
 static hk_stat_counters_t empty_counters;
 hk_heap_t hk_heap_empty = {.ctr = &empty_counters, .slot = HK_NO_SLOT, .prof_mask = HK_PROF_OFF};
-hk_heap_t hk_heap_global = {
-    .ctr = &hk_heap_global.own, .slot = HK_NO_SLOT, .abandoned = true, .prof_mask = HK_PROF_OFF};
+#define GLOBAL_BIN(c) [c] = {.max = HK_CLASS_BIN_MAX(c)},
+#define GLOBAL_HEAP                                                                                \
+    {                                                                                              \
+        .bins = {HK_CLASSES(GLOBAL_BIN)}, .ctr = &hk_heap_global.own, .slot = HK_NO_SLOT,          \
+        .abandoned = true, .prof_mask = HK_PROF_OFF                                                \
+    }
+hk_heap_t hk_heap_global = GLOBAL_HEAP;
 
 /* Guards the heap lists, the metadata arena, the global heap and abandoned heaps. */
-pthread_mutex_t hk_heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+hk_lock_t hk_heaps_lock = HK_LOCK_INIT;
 static hk_heap_t *all_heaps;
 static hk_heap_t *abandoned_heaps;
 static pthread_key_t thread_key;
@@ -83,7 +89,7 @@ hk_heap_t *hk_thread_heap(void)
     if (hk_tls_exited) return NULL;
     hk_ensure_init();
 
-    pthread_mutex_lock(&hk_heaps_lock);
+    hk_lock(&hk_heaps_lock);
     h = abandoned_heaps;
     if (h) {
         abandoned_heaps = h->next_free;
@@ -94,7 +100,7 @@ hk_heap_t *hk_thread_heap(void)
         h->next_all = all_heaps;
         all_heaps = h;
     }
-    pthread_mutex_unlock(&hk_heaps_lock);
+    hk_unlock(&hk_heaps_lock);
     if (h == NULL) return NULL;
 
     hk_stats_thread_start(h);
@@ -115,6 +121,7 @@ static void thread_exit(void *arg)
 {
     hk_heap_t *h = arg;
     if (h == NULL || h != hk_tls) return;
+    HK_ENTER();
     /* From here on this thread allocates from the locked global heap. */
     hk_tls = &hk_heap_empty;
     hk_tls_exited = true;
@@ -126,13 +133,14 @@ static void thread_exit(void *arg)
     if (h->dirty_pages >= HK_PURGE_IDLE) hk_slab_purge(h);
     hk_report_thread_exit(h->ctr);
     hk_stats_thread_end(h);
-    pthread_mutex_lock(&hk_heaps_lock);
+    hk_lock(&hk_heaps_lock);
     heap_abandon(h);
-    pthread_mutex_unlock(&hk_heaps_lock);
+    hk_unlock(&hk_heaps_lock);
     /* Chains sent to the heap since the release above would wait for an adopter:
      * collect them now. Later ones are collected when they arrive (remote.c). */
     if (atomic_load_explicit(&h->remote, memory_order_acquire) != NULL)
         hk_thread_abandoned_collect(h);
+    HK_LEAVE();
 }
 
 void hk_thread_key_init(void)
@@ -144,7 +152,7 @@ void hk_thread_key_init(void)
  * (then the next one to do so will). */
 void hk_thread_abandoned_collect(hk_heap_t *h)
 {
-    if (pthread_mutex_trylock(&hk_heaps_lock) != 0) return;
+    if (!hk_trylock(&hk_heaps_lock)) return;
     if (__atomic_load_n(&h->abandoned, __ATOMIC_RELAXED)) {
         /* The work is counted by the thread doing it, in its own slot: nobody else
          * writes there, and the counts are visible at once. */
@@ -158,13 +166,26 @@ void hk_thread_abandoned_collect(hk_heap_t *h)
         h->ctr = own;
         if (me == &hk_heap_empty) hk_stats_publish_idle(h);
     }
-    pthread_mutex_unlock(&hk_heaps_lock);
+    hk_unlock(&hk_heaps_lock);
 }
 
 /* In a fork child only the forking thread exists. The heaps of the others may have
  * been in the middle of an update when the parent forked, so they are left alone: what
- * they hold is lost to the child, which is safer than adopting a torn heap. */
-void hk_thread_after_fork_child(void)
+ * they hold is lost to the child, which is safer than adopting a torn heap. When the
+ * fork came from a signal handler that interrupted this thread inside the allocator
+ * (`torn`), its own heap, the global heap, the heap lists and the metadata arena may be
+ * half-updated too: the child gives them all up and starts from nothing. */
+void hk_thread_after_fork_child(bool torn)
 {
-    pthread_mutex_unlock(&hk_heaps_lock);
+    hk_lock_reset(&hk_heaps_lock);
+    if (!torn) return;
+    hk_heap_t *h = hk_tls;
+    if (h != &hk_heap_empty) {
+        /* Neither run nor adopted, so remote frees to it just wait there. */
+        __atomic_store_n(&h->abandoned, false, __ATOMIC_RELAXED);
+        hk_tls = &hk_heap_empty;
+    }
+    hk_heap_global = (hk_heap_t)GLOBAL_HEAP;
+    abandoned_heaps = NULL;
+    meta_next = meta_end = NULL;
 }

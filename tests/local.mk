@@ -46,7 +46,8 @@ HK_THREAD_TESTS = \
 	%D%/threads/tls-dtor-test \
 	%D%/threads/rlimit-test \
 	%D%/threads/rss-drop-test \
-	%D%/threads/check-test
+	%D%/threads/check-test \
+	%D%/threads/fork-signal-test
 check_PROGRAMS += $(HK_THREAD_TESTS)
 TESTS += $(HK_THREAD_TESTS)
 
@@ -57,6 +58,8 @@ TESTS += $(HK_THREAD_TESTS)
 %C%_threads_rlimit_test_SOURCES = %D%/threads/rlimit.c
 %C%_threads_rss_drop_test_SOURCES = %D%/threads/rss-drop.c
 %C%_threads_check_test_SOURCES = %D%/threads/check.c
+%C%_threads_fork_signal_test_SOURCES = %D%/threads/fork-signal.c
+%C%_threads_fork_signal_test_LDADD = $(LDADD) -lrt
 
 ## preload (shell; run by $(SHELL) through SH_LOG_DRIVER)
 HK_PRELOAD_TESTS = \
