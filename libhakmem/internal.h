@@ -57,6 +57,11 @@ void hk_tcache_flush(hk_heap_t *h);
 void hk_tcache_release(hk_heap_t *h);
 
 /* ---------------------------------------------------------------------------------------
+ * "malloc.c"
+ * ------------------------------------------------------------------------------------- */
+void *hk_malloc_aligned(size_t align, size_t size, void *ra);
+
+/* ---------------------------------------------------------------------------------------
  * "slab.c"
  * ------------------------------------------------------------------------------------- */
 uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want);
@@ -77,6 +82,8 @@ void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align);
 void hk_large_free(hk_heap_t *h, hk_segment_t *seg);
 void *hk_large_realloc(hk_heap_t *h, void *p, size_t size);
 size_t hk_large_usable(const void *p);
+bool hk_large_zeroed(const void *p);
+void hk_large_decay(hk_heap_t *h, bool all);
 
 /* ---------------------------------------------------------------------------------------
  * "os.c"
@@ -170,6 +177,7 @@ void hk_report_thread_exit(const hk_stat_counters_t *t);
  * ------------------------------------------------------------------------------------- */
 size_t hk_util_fmt_u64(char *buf, uint64_t v, bool grouped);
 void hk_util_write_str(int fd, const char *s);
+uint64_t hk_util_now_ms(void);
 bool hk_util_parse_u64(const char *s, uint64_t *out);
 
 #endif /* HK_INTERNAL_H */

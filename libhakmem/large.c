@@ -1,7 +1,14 @@
 /* large.c: blocks bigger than the largest size class, each in a mapping of its own. The
  * mapping is aligned so that hk_segment_of finds its header, whose zeroed page table
- * sends every free of it past the fast path. realloc grows in place when the kernel
- * can, and otherwise moves the pages instead of copying them. */
+ * sends every free of it past the fast path.
+ *
+ * A freed mapping is kept in the freeing thread's heap (a few, bounded in bytes, each
+ * for at most HK_LARGE_DECAY_MS) and handed to the next large allocation it fits, trimmed
+ * when much too big: its pages are still resident, so the program neither waits for a
+ * map and an unmap nor takes the page faults again. Expired entries are unmapped on the
+ * heap's next large call or refill. realloc grows in place when the kernel can, and
+ * otherwise moves the pages instead of copying them, reserving room to grow again
+ * (address space only: untouched pages cost no memory). */
 #include "config.h"
 
 #include <errno.h>
@@ -10,6 +17,7 @@
 #include "internal.h"
 
 #define HEADER_SIZE hk_align_up(sizeof(hk_segment_t), HK_OS_PAGE)
+#define TRIM_SLACK  ((size_t)1 << 20) /* a cached mapping this much too big is trimmed */
 
 /* Offset of the block from the start of its mapping for a given alignment. */
 static size_t block_offset(size_t align)
@@ -18,6 +26,74 @@ static size_t block_offset(size_t align)
     return hk_align_up(HEADER_SIZE, align > HK_OS_PAGE ? align : HK_OS_PAGE);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The cache of freed mappings
+ * ------------------------------------------------------------------------------------- */
+static void cache_drop(hk_heap_t *h, uint32_t i)
+{
+    hk_large_cache_t *c = &h->large;
+    hk_os_unmap(c->e[i].base, c->e[i].size);
+    h->ctr->c[HK_STAT_mapped] -= c->e[i].size;
+    c->bytes -= c->e[i].size;
+    c->e[i] = c->e[--c->n];
+}
+
+/* Unmap what has waited longer than HK_LARGE_DECAY_MS (everything, with `all`). */
+void hk_large_decay(hk_heap_t *h, bool all)
+{
+    uint64_t now = all ? 0 : hk_util_now_ms();
+    for (uint32_t i = h->large.n; i-- > 0;)
+        if (all || now - h->large.e[i].freed_ms >= HK_LARGE_DECAY_MS) cache_drop(h, i);
+}
+
+/* A cached mapping of at least `total` bytes, trimmed to it when much bigger; NULL if
+ * none. The smallest that fits wins. */
+static char *cache_take(hk_heap_t *h, size_t total, size_t *got)
+{
+    hk_large_cache_t *c = &h->large;
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->e[i].size >= total && (best == UINT32_MAX || c->e[i].size < c->e[best].size))
+            best = i;
+    if (best == UINT32_MAX) return NULL;
+    char *base = c->e[best].base;
+    size_t size = c->e[best].size;
+    c->bytes -= size;
+    c->e[best] = c->e[--c->n];
+    if (size - total > TRIM_SLACK && size - total > total / 4) {
+        hk_os_unmap(base + total, size - total);
+        h->ctr->c[HK_STAT_mapped] -= size - total;
+        size = total;
+    }
+    *got = size;
+    return base;
+}
+
+/* Keep a freed mapping; false when it is too big to keep. Room is made by unmapping the
+ * oldest entries. */
+static bool cache_put(hk_heap_t *h, char *base, size_t size)
+{
+    hk_large_cache_t *c = &h->large;
+    if (size > HK_LARGE_CACHE_BYTES / 2) return false;
+    uint64_t now = hk_util_now_ms();
+    hk_large_decay(h, false);
+    while (c->n == HK_LARGE_CACHE_SLOTS || c->bytes + size > HK_LARGE_CACHE_BYTES) {
+        uint32_t oldest = 0;
+        for (uint32_t i = 1; i < c->n; i++)
+            if (c->e[i].freed_ms < c->e[oldest].freed_ms) oldest = i;
+        cache_drop(h, oldest);
+    }
+    c->e[c->n].base = base;
+    c->e[c->n].size = size;
+    c->e[c->n].freed_ms = now;
+    c->n++;
+    c->bytes += size;
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Allocation and free
+ * ------------------------------------------------------------------------------------- */
 void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align)
 {
     size_t off = block_offset(align);
@@ -26,17 +102,21 @@ void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align)
         errno = ENOMEM;
         return NULL;
     }
-    size_t total = hk_align_up(off + size, HK_OS_PAGE);
-    char *base = hk_os_map_aligned(total, map_align);
-    if (base == NULL) return NULL;
+    size_t total = hk_align_up(off + size, HK_OS_PAGE), have = total;
+    char *base = align <= HK_OS_PAGE && h->large.n ? cache_take(h, total, &have) : NULL;
+    bool fresh = base == NULL;
+    if (fresh) {
+        if ((base = hk_os_map_aligned(total, map_align)) == NULL) return NULL;
+        h->ctr->c[HK_STAT_mapped] += total;
+    }
     char *p = base + off;
     hk_segment_t *seg = hk_segment_of(p);
     seg->kind = HK_SEG_LARGE;
     seg->map_base = base;
-    seg->map_size = total;
-    seg->usable = total - off;
+    seg->map_size = have;
+    seg->usable = have - off;
+    seg->zeroed = fresh;
     h->ctr->c[HK_STAT_large_alloc]++;
-    h->ctr->c[HK_STAT_mapped] += total;
     return p;
 }
 
@@ -45,8 +125,11 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
     h->ctr->c[HK_STAT_large_free]++;
     h->ctr->c[HK_STAT_free]++;
     h->ctr->c[HK_STAT_free_slow]++;
-    h->ctr->c[HK_STAT_mapped] -= seg->map_size;
-    hk_os_unmap(seg->map_base, seg->map_size);
+    char *base = seg->map_base;
+    size_t size = seg->map_size;
+    if (cache_put(h, base, size)) return;
+    h->ctr->c[HK_STAT_mapped] -= size;
+    hk_os_unmap(base, size);
 }
 
 size_t hk_large_usable(const void *p)
@@ -54,36 +137,50 @@ size_t hk_large_usable(const void *p)
     return hk_segment_of(p)->usable;
 }
 
+bool hk_large_zeroed(const void *p)
+{
+    return hk_segment_of(p)->zeroed;
+}
+
 /* Resize a large block to `size` (> HK_SMALL_MAX). Returns the block, maybe moved, or
- * NULL with the old block untouched. */
+ * NULL with the old block untouched. A block keeps its mapping while the new size fits
+ * and uses at least half of it. */
 void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
 {
     hk_segment_t *seg = hk_segment_of(p);
     char *base = seg->map_base;
     size_t off = (size_t)((char *)p - base);
-    if (size > PTRDIFF_MAX - off - HK_SEGMENT_SIZE) {
+    if (size > PTRDIFF_MAX - off - 2 * HK_SEGMENT_SIZE) {
         errno = ENOMEM;
         return NULL;
     }
     size_t old_total = seg->map_size, total = hk_align_up(off + size, HK_OS_PAGE);
-    if (total == old_total) return p;
+    if (total <= old_total && total >= old_total / 2) return p;
     if (total < old_total) {
         hk_os_unmap(base + total, old_total - total);
-    } else if (!hk_os_grow_in_place(base, old_total, total)) {
-        /* Reserve an aligned range, then move the old pages onto it. The header moves
-         * with them, so it only needs its sizes updated. */
-        size_t map_align = off >= HK_SEGMENT_SIZE ? off : HK_SEGMENT_SIZE;
-        char *dest = hk_os_map_aligned(total, map_align);
-        if (dest == NULL) return NULL;
-        if (!hk_os_remap(base, old_total, total, dest)) {
-            hk_os_unmap(dest, total);
-            errno = ENOMEM;
-            return NULL;
+    } else {
+        /* Room to grow again: half as much again, up to 64 MiB more. */
+        size_t room = old_total / 2 < ((size_t)64 << 20) ? old_total / 2 : (size_t)64 << 20;
+        size_t roomy = hk_align_up(total > old_total + room ? total : old_total + room, HK_OS_PAGE);
+        if (hk_os_grow_in_place(base, old_total, roomy)) {
+            total = roomy;
+        } else if (!hk_os_grow_in_place(base, old_total, total)) {
+            /* Reserve an aligned range, then move the old pages onto it. The header moves
+             * with them, so it only needs its sizes updated. */
+            size_t map_align = off >= HK_SEGMENT_SIZE ? off : HK_SEGMENT_SIZE;
+            char *dest = hk_os_map_aligned(roomy, map_align);
+            if (dest == NULL) return NULL;
+            if (!hk_os_remap(base, old_total, roomy, dest)) {
+                hk_os_unmap(dest, roomy);
+                errno = ENOMEM;
+                return NULL;
+            }
+            total = roomy;
+            base = dest;
+            p = base + off;
+            seg = hk_segment_of(p);
+            seg->map_base = base;
         }
-        base = dest;
-        p = base + off;
-        seg = hk_segment_of(p);
-        seg->map_base = base;
     }
     h->ctr->c[HK_STAT_mapped] += total - old_total;
     seg->map_size = total;

@@ -39,8 +39,9 @@ noinst_LTLIBRARIES += %D%/libhakmem-core.la
 	%D%/util.c
 
 lib_LTLIBRARIES += %D%/libhakmem.la
-%C%_libhakmem_la_CFLAGS = $(HK_CORE_CFLAGS)
-%C%_libhakmem_la_SOURCES = %D%/malloc.c
+## -fexceptions: a std::bad_alloc thrown from operator new unwinds through cxx.c.
+%C%_libhakmem_la_CFLAGS = $(HK_CORE_CFLAGS) -fexceptions
+%C%_libhakmem_la_SOURCES = %D%/malloc.c %D%/cxx.c
 %C%_libhakmem_la_LIBADD = %D%/libhakmem-core.la $(PTHREAD_LIBS)
 %C%_libhakmem_la_LDFLAGS = -version-info 0:0:0 -no-undefined \
 	-Wl,--version-script=$(srcdir)/%D%/libhakmem.sym -Wl,-z,now

@@ -37,7 +37,7 @@ static inline hk_heap_t *current_heap(void)
 /* A block of `size` bytes at a multiple of `align` (a power of two). Small requests use
  * the first size class that is a multiple of the alignment: blocks of such a class sit
  * at multiples of their size, as slabs start at 64 KiB boundaries. */
-static void *aligned_malloc(size_t align, size_t size, void *ra)
+void *hk_malloc_aligned(size_t align, size_t size, void *ra)
 {
     if (align <= HK_MIN_ALIGN) return hk_malloc_fast(size, ra);
     if (size > HK_SIZE_LIMIT || align > HK_SIZE_LIMIT / 2) {
@@ -92,8 +92,8 @@ HK_EXPORT void *calloc(size_t n, size_t size)
     void *p = hk_malloc_fast(total, __builtin_return_address(0));
     if (p == NULL) return NULL;
     count_call(HK_STAT_calloc);
-    /* A fresh large mapping is already zero. */
-    if (total <= HK_SMALL_MAX) memset(p, 0, total);
+    /* A fresh large mapping is already zero; a reused one is not. */
+    if (total <= HK_SMALL_MAX || !hk_large_zeroed(p)) memset(p, 0, total);
     return p;
 }
 
@@ -156,7 +156,7 @@ HK_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
     if (align < sizeof(void *) || (align & (align - 1)) != 0) return EINVAL;
     count_call(HK_STAT_aligned);
-    void *p = aligned_malloc(align, size, __builtin_return_address(0));
+    void *p = hk_malloc_aligned(align, size, __builtin_return_address(0));
     if (p == NULL) {
         errno = ENOMEM; /* as glibc does, besides returning it */
         return ENOMEM;
@@ -173,7 +173,7 @@ HK_EXPORT void *aligned_alloc(size_t align, size_t size)
         return NULL;
     }
     count_call(HK_STAT_aligned);
-    return aligned_malloc(align, size, __builtin_return_address(0));
+    return hk_malloc_aligned(align, size, __builtin_return_address(0));
 }
 
 /* glibc rounds a non-power-of-two alignment up to the next power of two; one above
@@ -188,13 +188,13 @@ HK_EXPORT void *memalign(size_t align, size_t size)
     while (a < align)
         a <<= 1;
     count_call(HK_STAT_aligned);
-    return aligned_malloc(a, size, __builtin_return_address(0));
+    return hk_malloc_aligned(a, size, __builtin_return_address(0));
 }
 
 HK_EXPORT void *valloc(size_t size)
 {
     count_call(HK_STAT_aligned);
-    return aligned_malloc((size_t)sysconf(_SC_PAGESIZE), size, __builtin_return_address(0));
+    return hk_malloc_aligned((size_t)sysconf(_SC_PAGESIZE), size, __builtin_return_address(0));
 }
 
 /* Rounds the size up to whole pages; pvalloc(0) gives one page. */
@@ -207,7 +207,7 @@ HK_EXPORT void *pvalloc(size_t size)
     }
     size = size ? hk_align_up(size, page) : page;
     count_call(HK_STAT_aligned);
-    return aligned_malloc(page, size, __builtin_return_address(0));
+    return hk_malloc_aligned(page, size, __builtin_return_address(0));
 }
 
 /* C23: the size and alignment are promises we do not need to check. */
@@ -250,5 +250,6 @@ HK_EXPORT void hak_collect(void)
     HK_ENTER();
     hk_tcache_release(h);
     hk_slab_purge(h);
+    hk_large_decay(h, true);
     HK_LEAVE();
 }

@@ -44,6 +44,9 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
         if (h->prof_period) hk_prof_record(h, HK_STAT_prof_refill_n, t0, hk_tsc_end());
         h->ctr->c[HK_STAT_refills]++;
         h->ctr->c[HK_STAT_refill_blocks] += got;
+        /* Now and then, big blocks freed long ago go back to the OS. */
+        if (hk_unlikely(h->large.n) && h->ctr->c[HK_STAT_refills] % 64 == 0)
+            hk_large_decay(h, false);
     }
     hk_block_t *b = bin->head;
     hk_assert(bin->count > 0 && hk_check_block(h, cls, b));
@@ -112,7 +115,7 @@ HK_NOINLINE void *hk_tcache_malloc_slow(hk_heap_t *h, size_t size, void *ra)
  * are handed to prof.c (the slow paths time themselves), so size <= HK_TINY_MAX. */
 void *hk_tcache_malloc_unsampled(size_t size, void *ra)
 {
-    return hk_malloc_inline(size, false, ra);
+    return hk_malloc_inline(size, false, ra, hk_tcache_malloc_slow);
 }
 
 static void chain_to_slabs(hk_heap_t *h, hk_block_t *b)

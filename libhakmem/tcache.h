@@ -22,7 +22,10 @@
  * count has the heap's prof_mask bits clear is handed to prof.c, which times the same
  * path (with `sampling` false). Off, the mask is all ones, and the cost is one load and
  * one test. */
-HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra)
+/* What the inline path calls when it cannot serve the request itself. */
+typedef void *(*hk_malloc_slow_fn)(hk_heap_t *h, size_t size, void *ra);
+
+HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra, hk_malloc_slow_fn slow)
 {
     hk_heap_t *h = hk_tls;
     if (hk_likely(size <= HK_TINY_MAX)) {
@@ -48,7 +51,7 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra)
             return b;
         }
     }
-    return hk_tcache_malloc_slow(h, size, HK_RA(ra));
+    return slow(h, size, HK_RA(ra));
 }
 
 HK_INLINE void hk_free_inline(void *p, bool sampling)
@@ -82,7 +85,7 @@ HK_INLINE void hk_free_inline(void *p, bool sampling)
 
 HK_INLINE void *hk_malloc_fast(size_t size, void *ra)
 {
-    return hk_malloc_inline(size, true, ra);
+    return hk_malloc_inline(size, true, ra, hk_tcache_malloc_slow);
 }
 
 HK_INLINE void hk_free_fast(void *p)

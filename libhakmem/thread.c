@@ -131,6 +131,7 @@ static void thread_exit(void *arg)
     hk_tcache_flush(h);
     hk_remote_collect(h);
     if (h->dirty_pages >= HK_PURGE_IDLE) hk_slab_purge(h);
+    hk_large_decay(h, true);
     hk_report_thread_exit(h->ctr);
     hk_stats_thread_end(h);
     hk_lock(&hk_heaps_lock);

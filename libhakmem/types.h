@@ -51,10 +51,13 @@
     16 /* a new thread's cache starts this small and doubles                                       \
           at each refill up to the class's capacity */
 #define HK_REMOTE_BATCH                                                                            \
-    16                     /* remote frees of one class sent with one CAS; at most                 \
-                              16, the count travels in a pointer's low 4 bits */
-#define HK_STASH_CHAINS 4  /* drained chains a heap keeps per class */
-#define HK_SLAB_BATCH   32 /* most blocks a refill walks out of slabs */
+    16                         /* remote frees of one class sent with one CAS; at most             \
+                                  16, the count travels in a pointer's low 4 bits */
+#define HK_STASH_CHAINS      4 /* drained chains a heap keeps per class */
+#define HK_LARGE_CACHE_SLOTS 8 /* freed large mappings a heap keeps... */
+#define HK_LARGE_CACHE_BYTES ((size_t)64 << 20) /* ...up to this many bytes in all... */
+#define HK_LARGE_DECAY_MS    1000               /* ...for at most this long */
+#define HK_SLAB_BATCH        32                 /* most blocks a refill walks out of slabs */
 
 /* ---------------------------------------------------------------------------------------
  * Blocks, bins, slabs
@@ -120,7 +123,21 @@ typedef struct hk_segment_s {
     void *map_base; /* large: the whole mapping */
     size_t map_size;
     size_t usable; /* large: bytes usable from the block's start */
+    bool zeroed;   /* large: never written since it was mapped (calloc skips the memset) */
 } hk_segment_t;
+
+/* Large mappings freed by a heap's thread, kept for its next large allocations so that a
+ * program that frees and allocates big blocks in turn reuses resident pages instead of
+ * mapping, faulting in and unmapping them each time (large.c). */
+typedef struct hk_large_cache_s {
+    struct {
+        char *base; /* the whole mapping, 4 MiB aligned, its header page first */
+        size_t size;
+        uint64_t freed_ms; /* hk_util_now_ms() when it was freed */
+    } e[HK_LARGE_CACHE_SLOTS];
+    uint32_t n;   /* entries in use, e[0..n) */
+    size_t bytes; /* their sizes summed */
+} hk_large_cache_t;
 
 /* ---------------------------------------------------------------------------------------
  * Heaps
@@ -152,6 +169,7 @@ typedef struct hk_heap_s {
     hk_page_t *partial[HK_NCLASSES]; /* slabs with blocks to hand out */
     hk_segment_t *segments;
     size_t dirty_pages;
+    hk_large_cache_t large;
     hk_outbox_t out[HK_NCLASSES]; /* remote frees not yet sent, per class */
     uint64_t out_mask;            /* classes with something in `out` */
     bool abandoned;

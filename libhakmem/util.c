@@ -2,6 +2,7 @@
  * malloc or before libc is fully up. */
 #include "config.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -50,4 +51,12 @@ bool hk_util_parse_u64(const char *s, uint64_t *out)
     }
     *out = v;
     return true;
+}
+
+/* A coarse monotonic clock (the kernel's tick, read without a system call). */
+uint64_t hk_util_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }

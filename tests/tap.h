@@ -114,7 +114,8 @@ static inline int tap_done(void)
  * as diagnostics. Each is an expression whose value is the check's outcome (1 or 0). */
 #define TAP_CMP_(type, pfmt, a, op, b, ...)                                                        \
     ({                                                                                             \
-        type tap_a_ = (a), tap_b_ = (b);                                                           \
+        type tap_a_ = (a);                                                                         \
+        type tap_b_ = (b);                                                                         \
         int tap_r_ = tap_ok(tap_a_ op tap_b_, __VA_ARGS__);                                        \
         if (!tap_r_)                                                                               \
             tap_diag("  %s:%d: failed: %s " #op " %s; left " pfmt ", right " pfmt, __FILE__,       \
