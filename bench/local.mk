@@ -11,9 +11,12 @@ check_PROGRAMS += $(BENCH_PROGS)
 %C%_larson_SOURCES = %D%/larson.c %D%/bench.h
 %C%_larson_LDADD = $(PTHREAD_LIBS)
 %C%_pair_SOURCES = %D%/pair.c %D%/bench.h
+## pair and sweep need no library; the empty _LDADD keeps the tests' default out.
+%C%_pair_LDADD =
 %C%_prodcons_SOURCES = %D%/prodcons.c %D%/bench.h
 %C%_prodcons_LDADD = $(PTHREAD_LIBS)
 %C%_sweep_SOURCES = %D%/sweep.c %D%/bench.h
+%C%_sweep_LDADD =
 %C%_churn_SOURCES = %D%/churn.c %D%/bench.h
 %C%_churn_LDADD = $(PTHREAD_LIBS)
 

@@ -3,7 +3,7 @@
 ## link ncursesw. Tests link the library directly.
 
 noinst_LTLIBRARIES += %D%/libhakstat.la
-%C%_libhakstat_la_CFLAGS = $(AM_CFLAGS) $(LIBELF_CFLAGS)
+%C%_libhakstat_la_CFLAGS = $(AM_CFLAGS) $(LIBELF_CFLAGS) $(HAKSTAT_CFLAGS)
 %C%_libhakstat_la_SOURCES = \
 	%D%/seg.h %D%/seg.c \
 	%D%/snap.h %D%/snap.c \
@@ -14,6 +14,6 @@ noinst_LTLIBRARIES += %D%/libhakstat.la
 %C%_libhakstat_la_LIBADD = $(LIBELF_LIBS) -lm
 
 bin_PROGRAMS += %D%/hakstat
-%C%_hakstat_CFLAGS = $(AM_CFLAGS) $(NCURSESW_CFLAGS)
+%C%_hakstat_CFLAGS = $(AM_CFLAGS) $(NCURSESW_CFLAGS) $(HAKSTAT_CFLAGS)
 %C%_hakstat_SOURCES = %D%/main.c %D%/view.h %D%/view.c %D%/keys.h
 %C%_hakstat_LDADD = %D%/libhakstat.la $(NCURSESW_LIBS) -lm

@@ -3,6 +3,7 @@
 #ifndef HK_INTERNAL_H
 #define HK_INTERNAL_H
 
+#include "debug.h"
 #include "sizeclass.h"
 #include "types.h"
 

@@ -14,10 +14,13 @@ noinst_LTLIBRARIES += %D%/libhakmem-core.la
 	%D%/include/hakmem_stats.h \
 	%D%/types.h \
 	%D%/internal.h \
+	%D%/debug.h \
+	%D%/check.c \
 	%D%/sizeclass.h \
 	%D%/sizeclass.c \
 	%D%/tcache.h \
 	%D%/tcache.c \
+	%D%/slab.h \
 	%D%/slab.c \
 	%D%/remote.c \
 	%D%/large.c \

@@ -27,8 +27,11 @@ static void flush_class(hk_heap_t *h, uint32_t cls)
     hk_heap_t *owner = o->owner;
     hk_block_t *first = o->head;
     uintptr_t len = o->count - 1;
+    hk_assert(o->count >= 1 && o->count <= HK_REMOTE_BATCH && (h->out_mask >> cls & 1));
+    hk_assert(hk_check_chain(owner, cls, first, o->count));
     hk_block_t *head = atomic_load_explicit(&owner->remote, memory_order_relaxed);
     do {
+        hk_assert(((uintptr_t)head & CHAIN_LEN_MASK) == 0);
         *chain_link(first) = (uintptr_t)head | len;
     } while (!atomic_compare_exchange_weak_explicit(&owner->remote, &head, first,
                                                     memory_order_release, memory_order_relaxed));
@@ -50,6 +53,7 @@ void hk_remote_flush(hk_heap_t *h)
 void hk_remote_push(hk_heap_t *h, hk_heap_t *owner, uint32_t cls, hk_block_t *b)
 {
     hk_outbox_t *o = &h->out[cls];
+    hk_assert(owner != h && hk_check_block(owner, cls, b));
     if (o->owner != owner) {
         if (o->count) flush_class(h, cls);
         o->owner = owner;
@@ -100,6 +104,7 @@ void hk_remote_collect(hk_heap_t *h)
     while (c) {
         uintptr_t link = *chain_link(c);
         uint32_t len = (uint32_t)(link & CHAIN_LEN_MASK) + 1;
+        hk_assert(hk_check_chain(h, hk_page_of(hk_segment_of(c), c)->cls, c, len));
         take_chain(h, hk_page_of(hk_segment_of(c), c)->cls, c, len);
         c = (hk_block_t *)(link & ~CHAIN_LEN_MASK);
         n += len;

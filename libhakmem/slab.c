@@ -7,19 +7,9 @@
 #include <string.h>
 
 #include "internal.h"
+#include "slab.h"
 
 #define ALL_PAGES (~(uint64_t)0 << 1) /* page 0 is the header */
-
-/* Each slab's bitmap of returned blocks sits in the header page after the segment
- * header, 512 bytes per page, indexed by the slab's first page. */
-#define BITMAP_OFFSET ((sizeof(hk_segment_t) + 63) & ~(size_t)63)
-_Static_assert(BITMAP_OFFSET + HK_PAGES * HK_BITMAP_WORDS * 8 <= HK_PAGE_SIZE,
-               "bitmaps fit in the header page");
-
-static uint64_t *slab_bitmap(hk_segment_t *seg, const hk_page_t *s)
-{
-    return (uint64_t *)((char *)seg + BITMAP_OFFSET) + (size_t)(s - seg->pages) * HK_BITMAP_WORDS;
-}
 
 /* ---------------------------------------------------------------------------------------
  * Partial lists: slabs that have a block to hand out
@@ -46,6 +36,11 @@ static void partial_remove(hk_heap_t *h, hk_page_t *s)
 static bool slab_has_blocks(const hk_page_t *s)
 {
     return s->nfree != 0 || s->bump < s->end;
+}
+
+static inline bool slab_on_partial(const hk_heap_t *h, const hk_page_t *s)
+{
+    return s->prev != NULL || h->partial[s->cls] == s;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -79,20 +74,6 @@ static void segment_free(hk_heap_t *h, hk_segment_t *seg)
     hk_os_unmap(seg, HK_SEGMENT_SIZE);
 }
 
-/* First index of a run of n set bits in mask, or -1. */
-static int find_run(uint64_t mask, uint32_t n)
-{
-    uint64_t m = mask;
-    for (uint32_t i = 1; i < n && m; i++)
-        m &= mask >> i;
-    return m ? __builtin_ctzll(m) : -1;
-}
-
-static uint64_t run_bits(uint32_t first, uint32_t n)
-{
-    return (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << first;
-}
-
 /* ---------------------------------------------------------------------------------------
  * Slabs
  * ------------------------------------------------------------------------------------- */
@@ -102,13 +83,14 @@ static hk_page_t *slab_new(hk_heap_t *h, uint32_t cls)
     hk_segment_t *seg;
     int first = -1;
     for (seg = h->segments; seg; seg = seg->next)
-        if ((first = find_run(seg->free_pages, npages)) >= 0) break;
+        if ((first = hk_slab_find_run(seg->free_pages, npages)) >= 0) break;
     if (seg == NULL) {
         seg = segment_new(h);
         if (seg == NULL) return NULL;
-        first = find_run(seg->free_pages, npages);
+        first = hk_slab_find_run(seg->free_pages, npages);
     }
-    uint64_t bits = run_bits((uint32_t)first, npages);
+    hk_assert(first > 0 && (uint32_t)first + npages <= HK_PAGES);
+    uint64_t bits = hk_slab_run_bits((uint32_t)first, npages);
     seg->free_pages &= ~bits;
     h->dirty_pages -= (size_t)__builtin_popcountll(seg->dirty_pages & bits);
     seg->dirty_pages &= ~bits;
@@ -125,7 +107,7 @@ static hk_page_t *slab_new(hk_heap_t *h, uint32_t cls)
     s->used = 0;
     s->nfree = 0;
     s->scan = 0;
-    memset(slab_bitmap(seg, s), 0, HK_BITMAP_WORDS * 8);
+    memset(hk_slab_bitmap(seg, s), 0, HK_BITMAP_WORDS * 8);
     s->bump = hk_page_start(seg, s);
     s->end = s->bump + (size_t)s->capacity * size;
     partial_push(h, s);
@@ -141,11 +123,12 @@ static void slab_release(hk_heap_t *h, hk_page_t *s)
 {
     hk_segment_t *seg = hk_segment_of(s);
     uint32_t first = (uint32_t)(s - seg->pages), npages = s->npages;
+    hk_assert(s->heap == h && s->offset == 0 && s->used == 0 && !slab_on_partial(h, s));
     for (uint32_t i = 0; i < npages; i++) {
         s[i].heap = NULL;
         s[i].offset = 0;
     }
-    uint64_t bits = run_bits(first, npages);
+    uint64_t bits = hk_slab_run_bits(first, npages);
     seg->free_pages |= bits;
     seg->dirty_pages |= bits;
     h->dirty_pages += npages;
@@ -165,7 +148,7 @@ void hk_slab_purge(hk_heap_t *h)
             uint64_t rest = dirty >> first;
             uint32_t n = rest == ~(uint64_t)0 ? 64 - first : (uint32_t)__builtin_ctzll(~rest);
             hk_os_purge((char *)seg + ((size_t)first << HK_PAGE_SHIFT), (size_t)n << HK_PAGE_SHIFT);
-            dirty &= ~run_bits(first, n);
+            dirty &= ~hk_slab_run_bits(first, n);
         }
         seg->dirty_pages = 0;
     }
@@ -185,11 +168,12 @@ uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
     while (n < want) {
         hk_page_t *s = h->partial[cls];
         if (s == NULL && (s = slab_new(h, cls)) == NULL) break;
+        hk_assert(s->cls == cls && slab_has_blocks(s) && hk_check_slab(h, s));
         uint32_t start = n;
         if (s->nfree) {
             /* Returned blocks, lowest address first; only the bin's links are written. */
             hk_segment_t *seg = hk_segment_of(s);
-            uint64_t *bm = slab_bitmap(seg, s);
+            uint64_t *bm = hk_slab_bitmap(seg, s);
             char *base = hk_page_start(seg, s);
             uint32_t i = s->scan, taken = 0, limit = want - n;
             if (limit > s->nfree) limit = s->nfree;
@@ -207,6 +191,7 @@ uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
                 bm[i] = w;
                 if (w) break;
             }
+            hk_assert(taken == limit); /* nfree counts the bits; none below `scan` */
             *tail = head;
             head = chain;
             s->scan = i;
@@ -241,14 +226,20 @@ uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
 void hk_slab_put(hk_heap_t *h, hk_page_t *pg, hk_block_t *b)
 {
     hk_page_t *s = pg - pg->offset;
+    hk_assert(hk_check_block(h, s->cls, b) && (char *)b < s->bump && s->used > 0);
+    hk_assert(slab_has_blocks(s) == slab_on_partial(h, s));
     if (!slab_has_blocks(s)) partial_push(h, s);
     hk_segment_t *seg = hk_segment_of(s);
     uint64_t off = (uint64_t)((char *)b - hk_page_start(seg, s));
     uint32_t idx = (uint32_t)((off * hk_class_recip[s->cls]) >> 32);
-    slab_bitmap(seg, s)[idx / 64] |= (uint64_t)1 << (idx % 64);
+    hk_assert((uint64_t)idx * hk_class_size[s->cls] == off);
+    hk_assert(!(hk_slab_bitmap(seg, s)[idx / 64] >> (idx % 64) & 1)); /* freed twice */
+    hk_slab_bitmap(seg, s)[idx / 64] |= (uint64_t)1 << (idx % 64);
     if (idx / 64 < s->scan) s->scan = idx / 64;
     s->nfree++;
-    if (--s->used == 0 && (h->partial[s->cls] != s || s->next != NULL)) {
+    s->used--;
+    hk_assert(hk_check_slab(h, s));
+    if (s->used == 0 && (h->partial[s->cls] != s || s->next != NULL)) {
         partial_remove(h, s);
         slab_release(h, s);
     }

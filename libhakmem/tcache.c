@@ -16,6 +16,7 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
     hk_bin_t *bin = &h->bins[cls];
     if (atomic_load_explicit(&h->remote, memory_order_relaxed) != NULL) hk_remote_collect(h);
     if (bin->head == NULL) {
+        hk_assert(bin->count == 0);
         hk_prof_sync(h);
         hk_stats_publish_unslotted(h);
         hk_remote_flush(h);
@@ -30,6 +31,7 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
             i--;
         if (i > 0) {
             got = stash[i - 1].count;
+            hk_assert(hk_check_chain(h, cls, stash[i - 1].head, got));
             *bin = (hk_bin_t){.head = stash[i - 1].head, .count = got, .max = bin->max};
             stash[i - 1] = (hk_bin_t){0};
         } else {
@@ -47,6 +49,7 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
             hk_large_decay(h, false);
     }
     hk_block_t *b = bin->head;
+    hk_assert(bin->count > 0 && hk_check_block(h, cls, b));
     bin->head = b->next;
     bin->count--;
     return b;
@@ -130,6 +133,7 @@ static void chain_to_slabs(hk_heap_t *h, hk_block_t *b)
 void hk_tcache_drain(hk_heap_t *h, uint32_t cls, uint32_t keep)
 {
     hk_bin_t *bin = &h->bins[cls];
+    hk_assert(keep <= bin->count);
     uint32_t n = bin->count - keep;
     if (n == 0) return;
     hk_block_t *rest = bin->head;
@@ -142,6 +146,7 @@ void hk_tcache_drain(hk_heap_t *h, uint32_t cls, uint32_t keep)
     } else {
         bin->head = NULL;
     }
+    hk_assert(hk_check_chain(h, cls, rest, n));
     bin->count = keep;
     hk_bin_t *stash = h->stash[cls];
     uint32_t i = 0;
@@ -172,6 +177,7 @@ void hk_tcache_flush(hk_heap_t *h)
     for (uint32_t cls = 0; cls < HK_NCLASSES; cls++) {
         if (h->bins[cls].count) hk_tcache_drain(h, cls, 0);
         for (uint32_t i = 0; i < HK_STASH_CHAINS; i++) {
+            hk_assert(hk_check_chain(h, cls, h->stash[cls][i].head, h->stash[cls][i].count));
             chain_to_slabs(h, h->stash[cls][i].head);
             h->stash[cls][i] = (hk_bin_t){0};
         }
@@ -212,6 +218,7 @@ void hk_tcache_free_slow(void *p)
         if (!remote) {
             /* Our own block and a full bin: make room for half a bin, then cache it. */
             hk_bin_t *bin = &h->bins[cls];
+            hk_assert(hk_check_block(h, cls, p));
             if (bin->count >= bin->max) hk_tcache_drain(h, cls, bin->max / 2);
             hk_block_t *b = p;
             b->next = bin->head;

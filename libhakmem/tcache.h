@@ -33,6 +33,7 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra, hk_malloc
         hk_bin_t *bin = &h->bins[cls];
         hk_block_t *b = bin->head;
         if (hk_likely(b != NULL)) {
+            hk_assert(bin->count > 0 && hk_check_block(h, cls, b));
             hk_stat_counters_t *ctr = h->ctr;
             uint64_t n = ctr->class_alloc[cls] + 1;
             if (sampling && hk_unlikely((n & h->prof_mask) == 0))
@@ -60,6 +61,7 @@ HK_INLINE void hk_free_inline(void *p, bool sampling)
     hk_page_t *pg = hk_page_of(seg, p);
     hk_heap_t *h = hk_tls;
     if (hk_likely(pg->heap == h)) {
+        hk_assert(hk_check_block(h, pg->cls, p));
         uint32_t cls = pg->cls;
         hk_bin_t *bin = &h->bins[cls];
         if (hk_likely(bin->count < bin->max)) {

@@ -5,7 +5,10 @@
 ## preload/: real programs run with LD_PRELOAD=$HAKMEM_SO, output compared.
 ## C programs are named <dir>/<name>-test (built from <dir>/<name>.c).
 
-HK_TEST_LDADD = libhakmem/libhakmem.la $(PTHREAD_LIBS)
+## The default for every program without an _LDADD of its own: test programs run on
+## libhakmem. Programs that must not (bench/, the preload helpers) say so with an empty
+## _LDADD.
+LDADD = libhakmem/libhakmem.la $(PTHREAD_LIBS)
 
 EXTRA_DIST += %D%/tap.h %D%/testutil.h %D%/preload/lib.sh
 
@@ -26,27 +29,17 @@ check_PROGRAMS += $(HK_API_TESTS)
 TESTS += $(HK_API_TESTS)
 
 %C%_api_usable_test_SOURCES = %D%/api/usable.c
-%C%_api_usable_test_LDADD = $(HK_TEST_LDADD)
 %C%_api_aligned_test_SOURCES = %D%/api/aligned.c
-%C%_api_aligned_test_LDADD = $(HK_TEST_LDADD)
 %C%_api_enomem_test_SOURCES = %D%/api/enomem.c
-%C%_api_enomem_test_LDADD = $(HK_TEST_LDADD)
 %C%_api_calloc_test_SOURCES = %D%/api/calloc.c
-%C%_api_calloc_test_LDADD = $(HK_TEST_LDADD)
 %C%_api_realloc_test_SOURCES = %D%/api/realloc.c
-%C%_api_realloc_test_LDADD = $(HK_TEST_LDADD)
 %C%_api_zero_test_SOURCES = %D%/api/zero.c
-%C%_api_zero_test_LDADD = $(HK_TEST_LDADD)
 %C%_api_free_test_SOURCES = %D%/api/free.c
-%C%_api_free_test_LDADD = $(HK_TEST_LDADD)
 %C%_api_sized_free_test_SOURCES = %D%/api/sized-free.c
-%C%_api_sized_free_test_LDADD = $(HK_TEST_LDADD)
 %C%_api_libc_alias_test_SOURCES = %D%/api/libc-alias.c
-%C%_api_libc_alias_test_LDADD = $(HK_TEST_LDADD)
 %C%_api_identity_test_SOURCES = %D%/api/identity.c
-%C%_api_identity_test_LDADD = $(HK_TEST_LDADD) -ldl
+%C%_api_identity_test_LDADD = $(LDADD) -ldl
 %C%_api_large_test_SOURCES = %D%/api/large.c
-%C%_api_large_test_LDADD = $(HK_TEST_LDADD)
 
 ## errno-table runs under glibc's malloc and under libhakmem (errno.sh), so it links to
 ## neither. -fno-builtin: GCC assumes its built-in malloc leaves errno alone, and would
@@ -66,24 +59,20 @@ HK_THREAD_TESTS = \
 	%D%/threads/tls-dtor-test \
 	%D%/threads/rlimit-test \
 	%D%/threads/rss-drop-test \
+	%D%/threads/check-test \
 	%D%/threads/fork-signal-test
 check_PROGRAMS += $(HK_THREAD_TESTS)
 TESTS += $(HK_THREAD_TESTS)
 
 %C%_threads_remote_free_test_SOURCES = %D%/threads/remote-free.c
-%C%_threads_remote_free_test_LDADD = $(HK_TEST_LDADD)
 %C%_threads_churn_test_SOURCES = %D%/threads/churn.c
-%C%_threads_churn_test_LDADD = $(HK_TEST_LDADD)
 %C%_threads_fork_test_SOURCES = %D%/threads/fork.c
-%C%_threads_fork_test_LDADD = $(HK_TEST_LDADD)
 %C%_threads_tls_dtor_test_SOURCES = %D%/threads/tls-dtor.c
-%C%_threads_tls_dtor_test_LDADD = $(HK_TEST_LDADD)
 %C%_threads_rlimit_test_SOURCES = %D%/threads/rlimit.c
-%C%_threads_rlimit_test_LDADD = $(HK_TEST_LDADD)
 %C%_threads_rss_drop_test_SOURCES = %D%/threads/rss-drop.c
-%C%_threads_rss_drop_test_LDADD = $(HK_TEST_LDADD)
+%C%_threads_check_test_SOURCES = %D%/threads/check.c
 %C%_threads_fork_signal_test_SOURCES = %D%/threads/fork-signal.c
-%C%_threads_fork_signal_test_LDADD = $(HK_TEST_LDADD) -lrt
+%C%_threads_fork_signal_test_LDADD = $(LDADD) -lrt
 
 ## the api and threads programs again under other option sets
 TESTS += %D%/settings.sh
@@ -113,7 +102,9 @@ check_PROGRAMS += %D%/preload/exe-nopie-helper %D%/preload/exe-static-helper
 %C%_preload_exe_nopie_helper_SOURCES = %D%/preload/exe-helper.c
 %C%_preload_exe_nopie_helper_CFLAGS = $(AM_CFLAGS) -fno-pie
 %C%_preload_exe_nopie_helper_LDFLAGS = -no-pie
+%C%_preload_exe_nopie_helper_LDADD =
 %C%_preload_exe_static_helper_SOURCES = %D%/preload/exe-helper.c
 %C%_preload_exe_static_helper_CPPFLAGS = $(AM_CPPFLAGS) -DEXE_HELPER_STATIC
 %C%_preload_exe_static_helper_CFLAGS = $(AM_CFLAGS) -fPIE
 %C%_preload_exe_static_helper_LDFLAGS = -static-pie
+%C%_preload_exe_static_helper_LDADD =

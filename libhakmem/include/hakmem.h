@@ -17,6 +17,11 @@ const char *hak_version(void);
  * empty slabs back to the operating system. */
 void hak_collect(void);
 
+/* Check the calling thread's heap against the invariants the allocator relies on: every
+ * cached block, slab and segment it owns. Returns the number of problems found, 0 for a
+ * consistent heap, and describes each on stderr. Allocates nothing; meant for tests. */
+int hak_check(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -178,7 +180,7 @@ static void test_realloc_aligned(void)
 int main(void)
 {
     static const size_t invalid[] = {0, 1, 2, 4, 12, 24, 40, 48, 4097, 65544};
-    tap_plan((int)(sizeof invalid / sizeof invalid[0]) + 3 + 2 + 1 + 1);
+    tap_plan((int)(sizeof invalid / sizeof invalid[0]) + 3 + 2 + 1 + 1 + 1);
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
         test_einval(invalid[i]);
     test_alignments(FN_POSIX_MEMALIGN, sizeof(void *));
@@ -193,5 +195,6 @@ int main(void)
     tap_ok(a && b && a != b, "malloc still works after the aligned frees");
     free(a);
     free(b);
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -54,7 +56,7 @@ static unsigned long dirty_and_free(int from_calloc)
 
 int main(void)
 {
-    tap_plan(3);
+    tap_plan(4);
     unsigned long nulls = 0, dirty = 0, checked = 0;
     size_t first_dirty = 0;
     nulls += dirty_and_free(0);
@@ -91,5 +93,6 @@ int main(void)
     void *z = calloc(tu_opaque(0), tu_opaque(16));
     tap_ok(z != NULL, "calloc(0, 16) returns a block");
     free(z);
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -61,7 +63,7 @@ static void test_realloc_keeps_block(size_t old_size, size_t nmemb, size_t size,
 
 int main(void)
 {
-    tap_plan(25);
+    tap_plan(26);
     const size_t max = SIZE_MAX, page = (size_t)sysconf(_SC_PAGESIZE);
 
     EXPECT_ENOMEM(malloc(tu_opaque(max)), "malloc(SIZE_MAX)");
@@ -99,5 +101,6 @@ int main(void)
 
     test_realloc_keeps_block(100, 0, max, 0);
     test_realloc_keeps_block(300000, max / 2, 3, 1);
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

@@ -7,6 +7,8 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -26,7 +28,7 @@ int main(void)
 {
     static const size_t sizes[] = {0, 1, 16, 100, 1000, 4096, 40000, 200000, 300000, 5u << 20};
     enum { NS = sizeof sizes / sizeof sizes[0] };
-    tap_plan(4 + NS);
+    tap_plan(4 + NS + 1);
 
     tap_ok(free_keeps_errno(NULL), "free(NULL) is harmless and keeps errno");
     for (int i = 0; i < NS; i++) {
@@ -50,5 +52,6 @@ int main(void)
     free_fn(p);
     tap_ok(q == NULL && err == ENOMEM && errno == ENOMEM,
            "ENOMEM from a failed malloc survives a following free");
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

@@ -32,6 +32,7 @@ static const char *const symbols[] = {
     "__libc_calloc",
     "hak_version",
     "hak_collect",
+    "hak_check",
 };
 #define NSYM (sizeof symbols / sizeof symbols[0])
 
@@ -45,7 +46,7 @@ static const char *object_of(const void *addr)
 
 int main(void)
 {
-    tap_plan((int)NSYM + 3);
+    tap_plan((int)NSYM + 3 + 1);
     for (size_t i = 0; i < NSYM; i++) {
         void *addr = dlsym(RTLD_DEFAULT, symbols[i]);
         const char *path = object_of(addr);
@@ -63,5 +64,6 @@ int main(void)
     tap_ok(v && v[0] != '\0', "hak_version() returns a non-empty string (\"%s\")",
            v ? v : "(null)");
     tap_ok(v && v[0] >= '0' && v[0] <= '9' && strchr(v, '.'), "the version looks like N.N...");
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

@@ -39,7 +39,8 @@ int main(void)
     /* realloc up and down keeps the contents, also from an aligned block. */
     int bad = 0;
     void *al = NULL;
-    posix_memalign(&al, 1 << 20, 300000);
+    if (posix_memalign(&al, 1 << 20, 300000) != 0)
+        tap_bail("posix_memalign of 300000 bytes failed");
     char *r = al;
     tu_fill(r, 300000, 5);
     size_t have = 300000;

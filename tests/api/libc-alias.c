@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -69,7 +71,7 @@ int main(void)
 {
     static const char *names[] = {"__libc_malloc",   "__libc_calloc", "__libc_realloc",
                                   "__libc_memalign", "__libc_valloc", "__libc_pvalloc"};
-    tap_plan(6 + 2);
+    tap_plan(6 + 2 + 1);
     for (int which = 0; which < 6; which++) {
         unsigned long bad = 0;
         for (int r = 0; r < ROUNDS; r++) {
@@ -116,5 +118,6 @@ int main(void)
     tap_ok(p && tu_check(p, 50, 7) == SIZE_MAX,
            "__libc_malloc -> realloc -> __libc_realloc keeps contents");
     __libc_free(p);
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -96,7 +98,7 @@ static void test_random(void)
 
 int main(void)
 {
-    tap_plan(11);
+    tap_plan(12);
     test_grow_shrink();
     test_random();
 
@@ -143,5 +145,6 @@ int main(void)
     p = malloc(tu_opaque(100));
     tap_ok(p != NULL, "malloc works after realloc(p, 0)");
     free(p);
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

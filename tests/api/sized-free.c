@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -24,7 +26,7 @@ static const size_t sizes[] = {1,    8,     16,    24,     100,    256,     1000
 
 int main(void)
 {
-    tap_plan(7);
+    tap_plan(8);
     /* Neighbours that must survive all the sized frees. */
     void *keep[NS];
     for (size_t i = 0; i < NS; i++) {
@@ -109,5 +111,6 @@ int main(void)
     z = malloc(tu_opaque(0));
     tap_ok(z != NULL, "free_sized(malloc(0), 0) works and malloc(0) still does");
     free(z);
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -33,7 +35,7 @@ static void count_bad(void **ptrs, size_t n, unsigned long *nulls, unsigned long
 
 int main(void)
 {
-    tap_plan(7);
+    tap_plan(8);
     unsigned long nulls, dups;
 
     for (int i = 0; i < N; i++)
@@ -77,5 +79,6 @@ int main(void)
     tap_ok(p && malloc_usable_size(p) < (size_t)1 << 20,
            "malloc_usable_size of a malloc(0) block is sane (%zu)", p ? malloc_usable_size(p) : 0);
     free(p);
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

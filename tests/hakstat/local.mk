@@ -4,7 +4,6 @@
 
 check_PROGRAMS += %D%/workload-helper
 %C%_workload_helper_SOURCES = %D%/workload-helper.c
-%C%_workload_helper_LDADD = libhakmem/libhakmem.la $(PTHREAD_LIBS)
 
 HK_HAKSTAT_TESTS = %D%/screen.sh
 TESTS += $(HK_HAKSTAT_TESTS)
@@ -17,9 +16,9 @@ EXTRA_DIST += $(HK_HAKSTAT_TESTS)
 check_PROGRAMS += %D%/reader-test %D%/busy-helper
 %C%_reader_test_SOURCES = %D%/reader.c
 %C%_reader_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/hakstat
+%C%_reader_test_CFLAGS = $(AM_CFLAGS) $(HAKSTAT_CFLAGS)
 %C%_reader_test_LDADD = hakstat/libhakstat.la $(PTHREAD_LIBS)
 %C%_busy_helper_SOURCES = %D%/busy-helper.c
-%C%_busy_helper_LDADD = libhakmem/libhakmem.la $(PTHREAD_LIBS)
 
 TESTS += %D%/reader-test %D%/cli.sh
 EXTRA_DIST += %D%/cli.sh

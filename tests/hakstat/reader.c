@@ -186,7 +186,8 @@ static void build(img_t *im, uint32_t n, pid_t pid)
             snprintf(d[i].name, sizeof(d[i].name), "%s", known[i]);
             snprintf(d[i].unit, sizeof(d[i].unit), "%s", known_unit[i]);
         } else {
-            snprintf(d[i].name, sizeof(d[i].name), "future_%u", i);
+            if (snprintf(d[i].name, sizeof(d[i].name), "future_%u", i) >= (int)sizeof(d[i].name))
+                tap_bail("counter %u: name too long", i);
             snprintf(d[i].unit, sizeof(d[i].unit), "things");
         }
         snprintf(d[i].doc, sizeof(d[i].doc), "counter number %u", i);

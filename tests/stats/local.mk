@@ -19,21 +19,11 @@ check_PROGRAMS += $(HK_STATS_TESTS)
 TESTS += $(HK_STATS_TESTS)
 EXTRA_DIST += %D%/stats-util.h
 
-HK_STATS_LDADD = libhakmem/libhakmem.la $(PTHREAD_LIBS)
-
 %C%_counts_test_SOURCES = %D%/counts.c
-%C%_counts_test_LDADD = $(HK_STATS_LDADD)
 %C%_reports_test_SOURCES = %D%/reports.c
-%C%_reports_test_LDADD = $(HK_STATS_LDADD)
 %C%_segment_test_SOURCES = %D%/segment.c
-%C%_segment_test_LDADD = $(HK_STATS_LDADD)
 %C%_planted_test_SOURCES = %D%/planted.c
-%C%_planted_test_LDADD = $(HK_STATS_LDADD)
 %C%_fork_test_SOURCES = %D%/fork.c
-%C%_fork_test_LDADD = $(HK_STATS_LDADD)
 %C%_slots_test_SOURCES = %D%/slots.c
-%C%_slots_test_LDADD = $(HK_STATS_LDADD)
 %C%_monotonic_test_SOURCES = %D%/monotonic.c
-%C%_monotonic_test_LDADD = $(HK_STATS_LDADD)
 %C%_prof_test_SOURCES = %D%/prof.c
-%C%_prof_test_LDADD = $(HK_STATS_LDADD)

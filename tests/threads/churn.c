@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -123,7 +125,7 @@ int main(void)
         {FREE_GIVEN, 1000, "threads free blocks the main thread allocated"},
     };
     enum { NPHASES = sizeof phases / sizeof phases[0] };
-    tap_plan(2 * NPHASES + 2);
+    tap_plan(2 * NPHASES + 2 + 1);
     uint32_t next_id = 1;
 
     /* Warm up (thread stacks cached by libc, allocator initialised) before the baseline. */
@@ -141,5 +143,6 @@ int main(void)
     tap_diag("%u threads in %.2f s", next_id - 1, tu_now() - start);
     tap_ok(n_null == 0 && n_bad == 0, "no allocation failed (%lu) and no block was corrupted (%lu)",
            (unsigned long)n_null, (unsigned long)n_bad);
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -137,7 +139,7 @@ static int child_main(int round)
 
 int main(void)
 {
-    tap_plan(6);
+    tap_plan(7);
     signal(SIGALRM, on_alarm);
     alarm(30);
     for (int i = 0; i < NINHERITED; i++) {
@@ -204,5 +206,6 @@ int main(void)
                (unsigned long)churn_ops);
     tap_ok(churn_ops > 0 && flush_ops > 0, "the background threads ran (%lu fflush calls)",
            (unsigned long)flush_ops);
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -114,7 +116,7 @@ static void *worker_main(void *arg)
 
 int main(void)
 {
-    tap_plan(7);
+    tap_plan(8);
     double start = tu_now();
     int create_failed = 0;
     for (uint32_t round = 0; round < ROUNDS; round++) {
@@ -148,5 +150,6 @@ int main(void)
     TAP_GE_U64(n_free_remote, n_alloc / 4,
                "at least a quarter of the blocks were freed by another thread");
     TAP_GE_U64(n_free_orphan, 1, "blocks of exited threads were freed by later threads");
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

@@ -22,7 +22,7 @@
 
 int main(void)
 {
-    tap_plan(5);
+    tap_plan(6);
     /* The pointer table comes from mmap so it is not part of what malloc gives back. */
     size_t table_bytes = (NSMALL + NMEDIUM) * sizeof(void *);
     void **table =
@@ -63,5 +63,6 @@ int main(void)
                "after free and hak_collect, RSS is within %d%% of the growth over baseline",
                KEEP_PCT);
     TAP_LE_I64(after, after_free + 1024, "hak_collect does not grow RSS (1 MiB slack)");
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }

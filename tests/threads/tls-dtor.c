@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hakmem.h"
+
 #include "../tap.h"
 #include "../testutil.h"
 
@@ -234,7 +236,7 @@ static int run_child(void (*fn)(void), char *stages, size_t cap)
 
 int main(void)
 {
-    tap_plan(10);
+    tap_plan(11);
     alarm(60);
     free(malloc(1)); /* let the allocator set up its own thread hooks first */
     if (pthread_key_create(&key_value, value_dtor) || pthread_key_create(&key_rearm, rearm_dtor))
@@ -269,5 +271,6 @@ int main(void)
     tap_ok(strchr(stages, 'K') != NULL, "the main thread's key destructor ran (reported \"%s\")",
            stages);
     TAP_EQ_U64(n_bad + n_null, 0, "the parent's allocator is still consistent");
+    TAP_EQ_I64(hak_check(), 0, "hak_check finds this thread's heap consistent at the end");
     return tap_done();
 }
