@@ -42,9 +42,12 @@ not_ok() {
 }
 
 # corpus_plan N: the body makes N checks per setting; the profile setting adds one more
-# (the exit reports were printed, so the preload really took effect).
+# (the exit reports were printed, so the preload really took effect), unless the test
+# set HK_REPORT_CHECK=0 first because its programs close standard error before they
+# exit (coreutils' close_stdout does, in an atexit handler that runs before hakmem's).
+HK_REPORT_CHECK=1
 corpus_plan() {
-    tap_plan $(($1 * HK_NSETTINGS + 1))
+    tap_plan $(($1 * HK_NSETTINGS + HK_REPORT_CHECK))
 }
 
 # A copy of the library any user can read, for servers run as an unprivileged user
@@ -70,7 +73,7 @@ hk_env() {
 
 # HK_AS: a command prefix that runs as another user (see as_unprivileged), or empty.
 HK_AS=
-HK_REPORTS=$HK_TMP/profile-reports
+HK_REPORTS=$HK_TMP/.hk-reports
 
 # hk_filter_stderr FILE: copy FILE to stderr, less the lines of hakmem's exit reports
 # (which go to HK_REPORTS), so callers may capture 2>&1 and compare it.
@@ -84,7 +87,7 @@ hk_filter_stderr() {
 # untouched; its standard error is passed on without hakmem's exit reports. A loader
 # that refuses the library fails the command (status 126); a timeout is 124.
 run() {
-    hk_err=$HK_TMP/run.stderr
+    hk_err=$HK_TMP/.hk-run.stderr
     hk_status=0
     # shellcheck disable=SC2046,SC2086
     timeout -k 5 "$HK_TIMEOUT" $HK_AS env $(hk_env) "$@" 2>"$hk_err" || hk_status=$?
@@ -196,7 +199,7 @@ corpus_run() {
     for setting in $HK_SETTINGS; do
         : >"$HK_REPORTS"
         "$1"
-        if [ "$setting" = profile ]; then
+        if [ "$setting" = profile ] && [ "$HK_REPORT_CHECK" -eq 1 ]; then
             hk_reports=$(grep -c '^\[MALLOC\] count=[1-9]' "$HK_REPORTS")
             check "the profiled programs printed hakmem's exit report ($hk_reports reports)" \
                 test "$hk_reports" -gt 0

@@ -7,11 +7,38 @@
 
 HK_PROGRAM_TESTS = \
 	%D%/postgres.sh \
+	%D%/python.sh \
+	%D%/cxx.sh \
 	%D%/redis.sh \
-	%D%/http.sh
+	%D%/perl.sh \
+	%D%/http.sh \
+	%D%/node.sh \
+	%D%/git.sh \
+	%D%/compress.sh \
+	%D%/sqlite.sh \
+	%D%/sort.sh \
+	%D%/openssl.sh \
+	%D%/ssh-keygen.sh \
+	%D%/dlopen.sh
 EXTRA_DIST += %D%/lib.sh $(HK_PROGRAM_TESTS)
 
 check-programs: all
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(HK_PROGRAM_TESTS)'
 
 .PHONY: check-programs
+
+## The dlopen test's driver and its two libraries (one source, DLA_ID 1 and 2), shared
+## objects built for the test only: -rpath makes libtool build them shared.
+check_PROGRAMS += %D%/dlopen-helper
+%C%_dlopen_helper_SOURCES = %D%/dlopen-helper.c
+%C%_dlopen_helper_LDFLAGS = -export-dynamic
+%C%_dlopen_helper_LDADD = -ldl $(PTHREAD_LIBS)
+check_LTLIBRARIES += %D%/libdla1.la %D%/libdla2.la
+HK_DLA_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+%C%_libdla1_la_SOURCES = %D%/dlalloc.c
+%C%_libdla1_la_CPPFLAGS = $(AM_CPPFLAGS) -DDLA_ID=1
+%C%_libdla1_la_LDFLAGS = $(HK_DLA_LDFLAGS)
+%C%_libdla2_la_SOURCES = %D%/dlalloc.c
+%C%_libdla2_la_CPPFLAGS = $(AM_CPPFLAGS) -DDLA_ID=2
+%C%_libdla2_la_LDFLAGS = $(HK_DLA_LDFLAGS)
+EXTRA_DIST += %D%/containers.cc
