@@ -117,8 +117,17 @@ start_bg() {
     HK_BG_PIDS="$HK_BG_PIDS $bg_pid"
 }
 
-# stop_bg PID: end a process started by start_bg (TERM, then KILL after 10 s) and
-# collect it; returns its exit status.
+# wait_bg PID: wait for a process started by start_bg to exit (its timeout bounds the
+# wait); returns its exit status.
+wait_bg() {
+    hk_st=0
+    wait "$1" || hk_st=$?
+    HK_BG_PIDS=$(echo "$HK_BG_PIDS" | sed "s/ $1\b//")
+    return $hk_st
+}
+
+# stop_bg PID: end a process started by start_bg (TERM; timeout(1) sends KILL 5 s later)
+# and collect it; returns its exit status.
 stop_bg() {
     kill "$1" 2>/dev/null
     hk_n=0
@@ -127,10 +136,7 @@ stop_bg() {
         hk_n=$((hk_n + 1))
     done
     kill -9 "$1" 2>/dev/null
-    hk_st=0
-    wait "$1" || hk_st=$?
-    HK_BG_PIDS=$(echo "$HK_BG_PIDS" | sed "s/ $1\b//")
-    return $hk_st
+    wait_bg "$1"
 }
 
 # on_cleanup CMD: run the shell command CMD on the way out (servers that daemonise).
@@ -139,14 +145,12 @@ on_cleanup() {
 $1"
 }
 
+# A TERM to timeout(1) reaches its command, and a KILL follows 5 s later if needed, so
+# waiting for timeout to end is waiting for the command to end.
 hk_cleanup() {
     eval "$HK_CLEANUPS" >/dev/null 2>&1
     for hk_pid in $HK_BG_PIDS; do
-        kill "$hk_pid" 2>/dev/null
-    done
-    sleep 0.2
-    for hk_pid in $HK_BG_PIDS; do
-        kill -9 "$hk_pid" 2>/dev/null
+        stop_bg "$hk_pid"
     done
     rm -rf "$HK_TMP"
 }

@@ -4,6 +4,8 @@
 ## the built library, each under glibc and four hakmem settings (tests/programs/lib.sh).
 ## They take minutes, so `make check` leaves them out: `make check-programs` runs them
 ## through the same harness, so their results land in .trs files like every other test.
+## Each test script runs its own programs' servers (PostgreSQL, redis, an HTTP server)
+## in a temporary directory and ends them on every way out.
 
 HK_PROGRAM_TESTS = \
 	%D%/postgres.sh \
@@ -20,10 +22,12 @@ HK_PROGRAM_TESTS = \
 	%D%/openssl.sh \
 	%D%/ssh-keygen.sh \
 	%D%/dlopen.sh
-EXTRA_DIST += %D%/lib.sh $(HK_PROGRAM_TESTS)
+EXTRA_DIST += %D%/lib.sh %D%/table.sh $(HK_PROGRAM_TESTS)
 
+## Ends with the table of results per program and setting (tests/programs/table.sh).
 check-programs: all
-	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(HK_PROGRAM_TESTS)'
+	@$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(HK_PROGRAM_TESTS)'; status=$$?; \
+	$(SHELL) $(srcdir)/%D%/table.sh $(HK_PROGRAM_TESTS:.sh=.log); exit $$status
 
 .PHONY: check-programs
 

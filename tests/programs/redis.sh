@@ -92,8 +92,7 @@ body() {
 
     cli SHUTDOWN NOSAVE >/dev/null 2>&1
     st=0
-    wait "$server" || st=$?
-    HK_BG_PIDS=$(echo "$HK_BG_PIDS" | sed "s/ $server\b//")
+    wait_bg "$server" || st=$?
     check_eq "SHUTDOWN NOSAVE: the server exits 0, no crash report" "0 clean" \
         "$st $(if grep -q 'crashed by signal\|BUG REPORT' "$dir/server.log"; then echo crashed; else echo clean; fi)"
 }
