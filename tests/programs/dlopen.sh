@@ -7,6 +7,7 @@
 . "$abs_top_srcdir/tests/programs/lib.sh"
 
 corpus_plan 2
+require
 driver=$abs_top_builddir/tests/programs/dlopen-helper
 lib1=$abs_top_builddir/tests/programs/.libs/libdla1.so
 lib2=$abs_top_builddir/tests/programs/.libs/libdla2.so

@@ -6,7 +6,7 @@
 . "$abs_top_srcdir/tests/programs/lib.sh"
 
 corpus_plan 4
-require openssl sha256sum sha512sum head /usr/bin/python3
+require openssl sha256sum sha512sum head cmp /usr/bin/python3
 
 data=$HK_TMP/data
 {

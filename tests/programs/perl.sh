@@ -1,4 +1,4 @@
-# perl.sh: perl under each setting: a hash of 200,000 keys sorted by value and by key,
+# perl.sh: perl under each setting: a hash of 100,000 keys sorted by value and by key,
 # regular expressions (matches, captures, substitutions) over a generated text, and
 # four forked children that each build and digest their own data and report through a
 # pipe. Each figure must equal that of a reference run under glibc, and the counts
@@ -15,7 +15,7 @@ use warnings;
 use Digest::MD5 qw(md5_hex);
 
 my %h;
-$h{"key" . ($_ * 7919 % 1000003)} = [$_, "v" x ($_ % 17)] for 1 .. 200000;
+$h{"key" . ($_ * 7919 % 1000003)} = [$_, "v" x ($_ % 17)] for 1 .. 100000;
 my @by_value = sort { $h{$a}[0] <=> $h{$b}[0] } keys %h;
 my @by_key = sort keys %h;
 delete @h{@by_key[0 .. 999]};
@@ -56,7 +56,7 @@ print "fork @res\n";
 PL
 
 want=$(plain perl "$HK_TMP/work.pl")
-# Counts known without perl: 200,000 distinct keys (7919 is invertible mod 1000003),
+# Counts known without perl: 100,000 distinct keys (7919 is invertible mod 1000003),
 # 1,000 deleted; 50,000 addresses, 1,000 users of which those = 3 mod 7 are on host3.
 users3=$(awk 'BEGIN { for (n = 1; n <= 50000; n++) if (n % 7 == 3) u[n % 1000] = 1
     for (k in u) c++; print c }')
@@ -65,8 +65,8 @@ line() {
 }
 body() {
     got=$(run perl "$HK_TMP/work.pl")
-    check_eq "a hash of 200,000 keys, sorted by value and by key, 1,000 deleted" \
-        "hash 199000 $(line hash "$want" | cut -d' ' -f3-)" "$(line hash "$got")"
+    check_eq "a hash of 100,000 keys, sorted by value and by key, 1,000 deleted" \
+        "hash 99000 $(line hash "$want" | cut -d' ' -f3-)" "$(line hash "$got")"
     check_eq "regex matches, captures and substitutions over 50,000 lines" \
         "regex 50000 $users3 $(line regex "$want" | cut -d' ' -f4-)" "$(line regex "$got")"
     check_eq "4 forked children sort and digest their own data" "$(line fork "$want")" \

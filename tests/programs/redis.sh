@@ -9,7 +9,7 @@
 . "$abs_top_srcdir/tests/programs/lib.sh"
 
 corpus_plan 8
-require redis-server redis-cli redis-benchmark awk
+require redis-server redis-cli redis-benchmark awk pgrep
 
 # The data set, in the protocol's own encoding: 20,000 strings (every tenth deleted
 # again), 200 hashes of 50 fields, 100 lists of 200 items, 100 sets and 100 sorted sets
