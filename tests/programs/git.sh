@@ -30,7 +30,8 @@ done
 want_log=$(plain git -C "$src" log --format='%H %s' | sha256sum)
 want_tree=$(plain git -C "$src" archive --format=tar HEAD | sha256sum)
 want_head=$(plain git -C "$src" rev-parse HEAD)
-[ "$(plain git -C "$src" rev-list --count HEAD)" = 30 ] || fail_rest "building the source repository failed"
+[ "$(plain git -C "$src" rev-list --count HEAD)" = 30 ] ||
+    fail_rest "building the source repository failed"
 
 body() {
     dst=$HK_TMP/clone-$setting

@@ -11,8 +11,13 @@ corpus_plan 3
 require sort awk sha256sum
 
 in=$HK_TMP/input
-awk 'BEGIN { x = 12345; for (i = 0; i < 400000; i++) { x = (x * 1103515245 + 12345) % 2147483648
-    printf "w%x %d %s\n", x % 65536, (x / 65536) % 100000, substr("abcdefghijklmnopqrstuvwxyz", x % 26 + 1) } }' >"$in"
+awk 'BEGIN {
+    x = 12345
+    for (i = 0; i < 400000; i++) {
+        x = (x * 1103515245 + 12345) % 2147483648
+        printf "w%x %d %s\n", x % 65536, (x / 65536) % 100000,
+            substr("abcdefghijklmnopqrstuvwxyz", x % 26 + 1)
+    } }' >"$in"
 want_lines=$(plain sort --parallel=1 -S 512M "$in" | sha256sum)
 want_num=$(plain sort --parallel=1 -S 512M -s -n -k2,2 "$in" | sha256sum)
 want_uniq=$(plain sort --parallel=1 -S 512M -u -k1,1 "$in" | sha256sum)
