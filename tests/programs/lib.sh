@@ -180,6 +180,33 @@ expected_allocator() {
     if [ "$setting" = glibc ]; then echo glibc; else echo hakmem; fi
 }
 
+# segment_summary PID: what hakstat, run from outside, reads in process PID's stats
+# segment: "none" when it finds none; else "malloc" when its mallocs are counted, and,
+# under the sites setting, " sites" when sampled allocation sites carry function names.
+HK_HAKSTAT=$abs_top_builddir/hakstat/hakstat
+segment_summary() {
+    hk_json=$(plain "$HK_HAKSTAT" -p "$1" -j 2>/dev/null) || {
+        echo none
+        return 0
+    }
+    printf '%s\n' "$hk_json" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+out = "malloc" if d["totals"]["malloc"] > 0 else "no mallocs"
+if sys.argv[1] == "sites":
+    out += " sites" if any(s.get("function") for s in d["sites"]) else " no named sites"
+print(out)' "$setting"
+}
+
+# expected_segment: what segment_summary must say under $setting.
+expected_segment() {
+    case $setting in
+    glibc | stats-off) echo none ;;
+    sites) echo "malloc sites" ;;
+    *) echo malloc ;;
+    esac
+}
+
 # as_unprivileged: when run as root, make run/start_bg switch to the user nobody (the
 # servers refuse root or should not have it) and give it HK_TMP/u, its work dir.
 HK_WORK=$HK_TMP/u

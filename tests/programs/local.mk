@@ -24,10 +24,13 @@ HK_PROGRAM_TESTS = \
 	%D%/dlopen.sh
 EXTRA_DIST += %D%/lib.sh %D%/table.sh $(HK_PROGRAM_TESTS)
 
-## Ends with the table of results per program and setting (tests/programs/table.sh).
+## Its summary log is its own, so that of `make check` survives; it ends with the table of
+## results per program and setting (tests/programs/table.sh).
 check-programs: all
-	@$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(HK_PROGRAM_TESTS)'; status=$$?; \
+	@$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(HK_PROGRAM_TESTS)' \
+	    TEST_SUITE_LOG=%D%/test-suite.log; status=$$?; \
 	$(SHELL) $(srcdir)/%D%/table.sh $(HK_PROGRAM_TESTS:.sh=.log); exit $$status
+CLEANFILES += $(HK_PROGRAM_TESTS:.sh=.log) $(HK_PROGRAM_TESTS:.sh=.trs) %D%/test-suite.log
 
 .PHONY: check-programs
 

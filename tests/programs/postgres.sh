@@ -7,12 +7,12 @@
 
 . "$abs_top_srcdir/tests/programs/lib.sh"
 
-corpus_plan 10
+corpus_plan 11
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$pgbin" ] || fail_rest "PostgreSQL is not installed (package postgresql)"
 PATH=$pgbin:$PATH
 pgmajor=$(basename "$(dirname "$pgbin")")
-require initdb pg_ctl postgres psql pgbench setpriv awk /usr/bin/python3
+require initdb pg_ctl postgres psql pgbench setpriv awk /usr/bin/python3 "$HK_HAKSTAT"
 as_unprivileged
 HOME=$HK_WORK
 export HOME
@@ -52,6 +52,9 @@ body() {
     pm=$(head -1 "$data/postmaster.pid" 2>/dev/null)
     check_eq "the postmaster runs on $(expected_allocator)'s malloc" "$(expected_allocator)" \
         "$(maps_allocator "${pm:-0}")"
+
+    check_eq "hakstat -p reads the postmaster's live stats segment: $(expected_segment)" \
+        "$(expected_segment)" "$(segment_summary "${pm:-0}")"
 
     q() {
         run psql -X -q -A -t -v ON_ERROR_STOP=1 -h "$sock" -p 5432 -U hak -d postgres "$@"

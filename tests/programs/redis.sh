@@ -9,8 +9,8 @@
 
 . "$abs_top_srcdir/tests/programs/lib.sh"
 
-corpus_plan 9
-require redis-server redis-cli redis-benchmark awk pgrep
+corpus_plan 10
+require redis-server redis-cli redis-benchmark awk pgrep /usr/bin/python3 "$HK_HAKSTAT"
 
 # The data set, in the protocol's own encoding: 20,000 strings (every tenth deleted
 # again), 200 hashes of 50 fields, 100 lists of 200 items, 100 sets and 100 sorted sets
@@ -68,6 +68,9 @@ body() {
     out=$(run redis-cli -s "$sock" --pipe <"$HK_TMP/load.resp" | tail -1)
     check_eq "redis-cli --pipe loads $ncmd commands; DBSIZE" "errors: 0, replies: $ncmd|18500" \
         "$out|$(cli DBSIZE)"
+
+    check_eq "hakstat -p reads the server's live stats segment: $(expected_segment)" \
+        "$(expected_segment)" "$(segment_summary "$(pgrep -P "$server" -x redis-server)")"
 
     digest=$(cli DEBUG DIGEST)
     [ "$setting" != glibc ] || want_digest=$digest
