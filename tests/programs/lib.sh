@@ -170,9 +170,16 @@ wait_for() {
     done
 }
 
-# maps_allocator PID: "hakmem" when libhakmem is mapped into process PID, else "glibc".
+# maps_allocator PID: "hakmem" when libhakmem is mapped into process PID, else "glibc"
+# (or "no process" when there is no such process to look at).
 maps_allocator() {
-    if grep -q 'libhakmem' "/proc/$1/maps" 2>/dev/null; then echo hakmem; else echo glibc; fi
+    if [ -z "$1" ] || ! [ -r "/proc/$1/maps" ]; then
+        echo "no process '$1'"
+    elif grep -q 'libhakmem' "/proc/$1/maps"; then
+        echo hakmem
+    else
+        echo glibc
+    fi
 }
 
 # expected_allocator: what maps_allocator must say under $setting.
@@ -181,10 +188,14 @@ expected_allocator() {
 }
 
 # segment_summary PID: what hakstat, run from outside, reads in process PID's stats
-# segment: "none" when it finds none; else "malloc" when its mallocs are counted, and,
+# segment: "none" when it finds none (in a live process); else "malloc" when its mallocs are counted, and,
 # under the sites setting, " sites" when sampled allocation sites carry function names.
 HK_HAKSTAT=$abs_top_builddir/hakstat/hakstat
 segment_summary() {
+    if [ -z "$1" ] || ! kill -0 "$1" 2>/dev/null; then
+        echo "no process '$1'"
+        return 0
+    fi
     hk_json=$(plain "$HK_HAKSTAT" -p "$1" -j 2>/dev/null) || {
         echo none
         return 0

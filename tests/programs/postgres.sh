@@ -51,10 +51,10 @@ body() {
         -o "-c listen_addresses= -k $sock -p 5432 -c fsync=off -c shared_buffers=16MB" start
     pm=$(head -1 "$data/postmaster.pid" 2>/dev/null)
     check_eq "the postmaster runs on $(expected_allocator)'s malloc" "$(expected_allocator)" \
-        "$(maps_allocator "${pm:-0}")"
+        "$(maps_allocator "$pm")"
 
     check_eq "hakstat -p reads the postmaster's live stats segment: $(expected_segment)" \
-        "$(expected_segment)" "$(segment_summary "${pm:-0}")"
+        "$(expected_segment)" "$(segment_summary "$pm")"
 
     q() {
         run psql -X -q -A -t -v ON_ERROR_STOP=1 -h "$sock" -p 5432 -U hak -d postgres "$@"

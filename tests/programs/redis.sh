@@ -88,7 +88,8 @@ body() {
 
     # shellcheck disable=SC2086
     values=$(cli DEBUG DIGEST-VALUE $sample_keys | tr '\n' ' ')
-    [ "$setting" != glibc ] || want_values=$values
+    # (a glibc run that got no values fails its own check below)
+    [ "$setting" != glibc ] || want_values=${values:-"no values under glibc"}
     run redis-benchmark -s "$sock" --csv -q -n 10000 -c 8 -r 50000 \
         -t set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100 >"$dir/bench.csv"
     check_eq "redis-benchmark --csv: every test reports requests per second > 0" \
