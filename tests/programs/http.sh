@@ -22,7 +22,7 @@ small_sha=$(cat "$www"/small/f* | sha256sum)
 start_bg "$HK_TMP/server.log" /usr/bin/python3 -u -m http.server 0 --bind 127.0.0.1 \
     --directory "$www"
 server=$bg_pid
-wait_for 20 grep -q 'port [0-9]' "$HK_TMP/server.log" ||
+wait_for 60 grep -q 'port [0-9]' "$HK_TMP/server.log" ||
     fail_rest "http.server did not start: $(cat "$HK_TMP/server.log")"
 port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$HK_TMP/server.log" | head -1)
 url=http://127.0.0.1:$port

@@ -59,7 +59,7 @@ body() {
     cli() {
         run redis-cli -s "$sock" "$@"
     }
-    wait_for 20 test -S "$sock"
+    wait_for 60 test -S "$sock"
     check_eq "redis-server answers PING on its unix socket" "PONG" "$(cli PING)"
     # timeout(1) runs the server as its child.
     check_eq "redis-server runs on $(expected_allocator)'s malloc" "$(expected_allocator)" \
