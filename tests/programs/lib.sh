@@ -187,9 +187,9 @@ expected_allocator() {
     if [ "$setting" = glibc ]; then echo glibc; else echo hakmem; fi
 }
 
-# segment_summary PID: what hakstat, run from outside, reads in process PID's stats
-# segment: "none" when it finds none (in a live process); else "malloc" when its mallocs are counted, and,
-# under the sites setting, " sites" when sampled allocation sites carry function names.
+# segment_summary PID: what hakstat, run from outside, reads in the stats segment of the
+# live process PID: "none" when it finds no segment; else "malloc" when its mallocs are
+# counted and, under the sites setting, " sites" when sampled sites carry function names.
 HK_HAKSTAT=$abs_top_builddir/hakstat/hakstat
 segment_summary() {
     if [ -z "$1" ] || ! kill -0 "$1" 2>/dev/null; then

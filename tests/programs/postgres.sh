@@ -1,9 +1,10 @@
 # postgres.sh: a real PostgreSQL under each setting, in a temporary directory, listening
 # only on a unix socket there, run as the user nobody when the test runs as root
 # (PostgreSQL refuses root). initdb, pg_ctl, postgres and its backends, psql and pgbench
-# all run under the setting: a table of 100,000 rows with its aggregates, a sort and a
-# hash join checked against values computed here; pgbench's TPC-B-like load, whose
-# transactions must all complete and keep the balances consistent.
+# all run under the setting: the postmaster must have libhakmem mapped and hakstat must
+# read its live segment; a table of 100,000 rows with its aggregates, an external sort
+# and a hash join are checked against values computed here; pgbench's TPC-B-like load
+# must complete every transaction and keep the balances consistent.
 
 . "$abs_top_srcdir/tests/programs/lib.sh"
 
@@ -30,11 +31,15 @@ print(h(",".join(sorted(h(str(n)) for n in range(1, 100001)))))')
 # The join pairs each n with the row m = 100001 - n: every row matches once.
 want_join="100000|5000050000"
 
+# pg_down DATA: on the way out, stop the server of DATA if it still runs, and kill its
+# postmaster if even an immediate shutdown left it (checking that the pid is still a
+# postgres, not a reused one).
 pg_down() {
     [ -f "$1/postmaster.pid" ] || return 0
     $HK_AS pg_ctl -D "$1" -m immediate -w -t 10 stop >/dev/null 2>&1
     hk_pm=$(head -1 "$1/postmaster.pid" 2>/dev/null)
-    [ -n "$hk_pm" ] && kill -9 "$hk_pm" 2>/dev/null
+    [ -n "$hk_pm" ] && [ "$(cat "/proc/$hk_pm/comm" 2>/dev/null)" = postgres ] &&
+        kill -9 "$hk_pm" 2>/dev/null
     return 0
 }
 
