@@ -5,7 +5,8 @@
 ## and libhakmem, then runs the comparison. Pass driver options with BENCH_FLAGS, e.g.
 ## `make bench BENCH_FLAGS='-r 5 -t "1 2 4 8 16"'`.
 
-BENCH_PROGS = %D%/larson %D%/pair %D%/prodcons %D%/sweep %D%/churn
+BENCH_PROGS = %D%/larson %D%/pair %D%/prodcons %D%/sweep %D%/churn \
+	%D%/large %D%/handoff %D%/mix %D%/scratch %D%/containers %D%/larsonxx
 check_PROGRAMS += $(BENCH_PROGS)
 
 %C%_larson_SOURCES = %D%/larson.c %D%/bench.h
@@ -19,6 +20,21 @@ check_PROGRAMS += $(BENCH_PROGS)
 %C%_sweep_LDADD =
 %C%_churn_SOURCES = %D%/churn.c %D%/bench.h
 %C%_churn_LDADD = $(PTHREAD_LIBS)
+%C%_large_SOURCES = %D%/large.c %D%/bench.h
+%C%_handoff_SOURCES = %D%/handoff.c %D%/bench.h
+%C%_handoff_LDADD = $(PTHREAD_LIBS)
+%C%_mix_SOURCES = %D%/mix.c %D%/bench.h
+%C%_mix_LDADD = $(PTHREAD_LIBS)
+%C%_scratch_SOURCES = %D%/scratch.c %D%/bench.h
+%C%_scratch_LDADD = $(PTHREAD_LIBS)
+## The C++ workloads free by sized delete, as a C++14 compiler does by default; the flag
+## says so for any g++.
+%C%_containers_SOURCES = %D%/containers.cc %D%/bench.h
+%C%_containers_CXXFLAGS = $(AM_CXXFLAGS) -fsized-deallocation
+%C%_containers_LDADD = $(PTHREAD_LIBS)
+%C%_larsonxx_SOURCES = %D%/larsonxx.cc %D%/bench.h
+%C%_larsonxx_CXXFLAGS = $(AM_CXXFLAGS) -fsized-deallocation
+%C%_larsonxx_LDADD = $(PTHREAD_LIBS)
 
 TESTS += %D%/smoke.sh
 EXTRA_DIST += %D%/smoke.sh %D%/compare

@@ -21,7 +21,13 @@ pair 0.002
 prodcons 0.2 1
 prodcons 0.2 2 64 0
 sweep 0.1
-churn 0.2 4 500"
+churn 0.2 4 500
+large 0.1 4 64 4096
+handoff 0.2 2 2 64
+mix 0.2 2 2000
+scratch 0.2 2 8 100
+containers 0.2 1 200
+larsonxx 0.2 8 1000 5000 100 4141 2"
 
 ncases=$(printf '%s\n' "$cases" | wc -l)
 echo "1..$((2 * ncases + 3))"
