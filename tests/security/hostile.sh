@@ -90,6 +90,21 @@ base=$HK_TMP/base
 mkdir -m 1777 "$base"
 HAKMEM_STATS_DIR=$base
 export HAKMEM_STATS_DIR
+# The programs, copied where the attacker may run them: the build tree may lie under a
+# directory only root can enter (a clone in /root), and libtool's wrappers need it.
+bin=$HK_TMP/bin
+mkdir -m 755 "$bin"
+for f in "$abs_top_builddir/tests/hakstat/.libs/workload-helper" \
+    "$abs_top_builddir/tests/security/.libs/fifo-helper" \
+    "$abs_top_builddir/tests/security/.libs/peak" "$hakstat" "$sitelib" "$hklibs"/libhakmem.so*; do
+    cp -P "$f" "$bin/" || fail_rest "cannot copy $f for the attacker"
+done
+chmod -R a+rX "$bin"
+helper=$bin/workload-helper fifo_helper=$bin/fifo-helper peak=$bin/peak
+hakstat=$bin/hakstat sitelib=$bin/libsitelib.so hklibs=$bin
+HAKMEM_SO=$bin/$(basename "$HAKMEM_SO")
+LD_LIBRARY_PATH=$bin
+export LD_LIBRARY_PATH
 att=$HK_TMP/att # the attacker's own files
 mkdir -m 755 "$att"
 $root && chown "$AUID:$AUID" "$att"

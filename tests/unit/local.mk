@@ -8,7 +8,8 @@ HK_UNIT_TESTS = \
 	%D%/bitmap-test \
 	%D%/remote-test \
 	%D%/stash-test \
-	%D%/check-test
+	%D%/check-test \
+	%D%/unwind-test
 check_PROGRAMS += $(HK_UNIT_TESTS)
 TESTS += $(HK_UNIT_TESTS)
 
@@ -22,3 +23,5 @@ TESTS += $(HK_UNIT_TESTS)
 %C%_stash_test_LDADD = $(HK_UNIT_LDADD)
 %C%_check_test_SOURCES = %D%/check.c %D%/unit.h
 %C%_check_test_LDADD = $(HK_UNIT_LDADD)
+%C%_unwind_test_SOURCES = %D%/unwind.c
+%C%_unwind_test_LDADD = $(HK_UNIT_LDADD)

@@ -1,0 +1,522 @@
+/* unwind.c: the return addresses on the calling thread's stack, for sampled allocation
+ * sites. Most code is built without frame pointers, so frames are walked with the DWARF
+ * call frame information every object carries for exceptions (.eh_frame, indexed by
+ * .eh_frame_hdr), and with the frame-pointer chain only where a pc has no such
+ * information (JIT code, hand-written assembly).
+ *
+ * It runs inside malloc, so it allocates nothing, takes no lock of its own and never
+ * faults: objects are found with dl_iterate_phdr (the loader's own list, safe across
+ * fork), every read of a stack slot is checked against the bounds of the mapping that
+ * holds the stack (read once per thread from /proc/self/maps), every read of unwind
+ * tables stays within the object's PT_GNU_EH_FRAME segment and its mapped text, and a
+ * frame the interpreter does not understand (a DWARF expression, an unknown opcode) ends
+ * the walk. x86-64 only; elsewhere hk_unwind returns what the caller gave it. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <link.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#if defined(__x86_64__)
+
+/* DWARF register numbers on x86-64 (System V psABI). */
+enum { R_RBP = 6, R_RSP = 7, R_RA = 16, NREGS = 17 };
+
+/* ---------------------------------------------------------------------------------------
+ * The stack's bounds, so that no read of a saved slot can fault
+ * ------------------------------------------------------------------------------------- */
+static __thread uintptr_t stack_lo, stack_hi __attribute__((tls_model("initial-exec")));
+
+static uintptr_t parse_hex(const char **s)
+{
+    uintptr_t v = 0;
+    for (;; (*s)++) {
+        char c = **s;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return v;
+        v = v * 16 + (uintptr_t)d;
+    }
+}
+
+/* The mapping of /proc/self/maps that holds `sp`, read in pieces into a stack buffer. */
+static bool find_stack(uintptr_t sp)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buf[4096];
+    size_t have = 0;
+    bool found = false;
+    for (;;) {
+        ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+        if (n <= 0) break;
+        have += (size_t)n;
+        buf[have] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n')) != NULL) {
+            const char *p = line;
+            uintptr_t lo = parse_hex(&p);
+            uintptr_t hi = *p == '-' ? (p++, parse_hex(&p)) : 0;
+            if (sp >= lo && sp < hi) {
+                stack_lo = lo;
+                stack_hi = hi;
+                found = true;
+                goto done;
+            }
+            line = nl + 1;
+        }
+        have = (size_t)(buf + have - line);
+        memmove(buf, line, have);
+        if (have == sizeof(buf) - 1) have = 0; /* a line longer than the buffer */
+    }
+done:
+    close(fd);
+    return found;
+}
+
+static bool on_stack(uintptr_t a)
+{
+    return a >= stack_lo && a + 8 <= stack_hi && (a & 7) == 0;
+}
+
+static uintptr_t stack_word(uintptr_t a)
+{
+    return *(const uintptr_t *)a;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Reading unwind tables: a cursor that never passes its end
+ * ------------------------------------------------------------------------------------- */
+typedef struct cursor_s {
+    const uint8_t *p, *end;
+    bool bad;
+} cursor_t;
+
+static uint64_t rd_bytes(cursor_t *c, size_t n)
+{
+    if (c->bad || (size_t)(c->end - c->p) < n) {
+        c->bad = true;
+        return 0;
+    }
+    uint64_t v = 0;
+    memcpy(&v, c->p, n); /* little-endian */
+    c->p += n;
+    return v;
+}
+
+static uint64_t rd_uleb(cursor_t *c)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        uint8_t b = (uint8_t)rd_bytes(c, 1);
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return v;
+    }
+    c->bad = true;
+    return 0;
+}
+
+static int64_t rd_sleb(cursor_t *c)
+{
+    int64_t v = 0;
+    unsigned shift = 0;
+    uint8_t b;
+    do {
+        b = (uint8_t)rd_bytes(c, 1);
+        v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
+        shift += 7;
+    } while ((b & 0x80) && shift < 64);
+    if (shift < 64 && (b & 0x40)) v |= -((int64_t)1 << shift);
+    return v;
+}
+
+/* A pointer in DW_EH_PE encoding `enc`; `datarel` is the base of datarel values. */
+static uintptr_t rd_encoded(cursor_t *c, uint8_t enc, uintptr_t datarel)
+{
+    if (enc == 0xff) return 0; /* DW_EH_PE_omit */
+    uintptr_t at = (uintptr_t)c->p, v;
+    switch (enc & 0x0f) {
+    case 0x00:
+        v = (uintptr_t)rd_bytes(c, 8);
+        break; /* absptr */
+    case 0x01:
+        v = (uintptr_t)rd_uleb(c);
+        break; /* uleb128 */
+    case 0x02:
+        v = (uintptr_t)(uint16_t)rd_bytes(c, 2);
+        break; /* udata2 */
+    case 0x03:
+        v = (uintptr_t)(uint32_t)rd_bytes(c, 4);
+        break; /* udata4 */
+    case 0x04:
+        v = (uintptr_t)rd_bytes(c, 8);
+        break; /* udata8 */
+    case 0x09:
+        v = (uintptr_t)rd_sleb(c);
+        break; /* sleb128 */
+    case 0x0a:
+        v = (uintptr_t)(int16_t)rd_bytes(c, 2);
+        break; /* sdata2 */
+    case 0x0b:
+        v = (uintptr_t)(int32_t)rd_bytes(c, 4);
+        break; /* sdata4 */
+    case 0x0c:
+        v = (uintptr_t)rd_bytes(c, 8);
+        break; /* sdata8 */
+    default:
+        c->bad = true;
+        return 0;
+    }
+    switch (enc & 0x70) {
+    case 0x00:
+        break; /* absolute */
+    case 0x10:
+        v += at;
+        break; /* pcrel */
+    case 0x30:
+        v += datarel;
+        break; /* datarel */
+    default:
+        c->bad = true;
+    }
+    if (enc & 0x80) c->bad = true; /* indirect: not used for what we read */
+    return v;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Finding a pc's FDE
+ * ------------------------------------------------------------------------------------- */
+typedef struct object_s {
+    uintptr_t pc;                 /* looked up */
+    const uint8_t *hdr, *hdr_end; /* .eh_frame_hdr */
+    uintptr_t text_lo, text_hi;   /* the PT_LOAD segment holding pc */
+    uintptr_t eh_lo, eh_hi;       /* the readable PT_LOAD segment holding .eh_frame */
+} object_t;
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    object_t *o = arg;
+    (void)size;
+    const ElfW(Phdr) *eh = NULL, *text = NULL;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && o->pc >= lo && o->pc < lo + ph->p_memsz) text = ph;
+        if (ph->p_type == PT_GNU_EH_FRAME) eh = ph;
+    }
+    if (text == NULL) return 0;
+    o->text_lo = info->dlpi_addr + text->p_vaddr;
+    o->text_hi = o->text_lo + text->p_memsz;
+    if (eh == NULL) return 1; /* found, but without unwind tables */
+    o->hdr = (const uint8_t *)(info->dlpi_addr + eh->p_vaddr);
+    o->hdr_end = o->hdr + eh->p_memsz;
+    /* .eh_frame itself sits in some readable PT_LOAD segment: all of them bound reads. */
+    o->eh_lo = UINTPTR_MAX;
+    o->eh_hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_R)) continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (lo < o->eh_lo) o->eh_lo = lo;
+        if (lo + ph->p_memsz > o->eh_hi) o->eh_hi = lo + ph->p_memsz;
+    }
+    return 1;
+}
+
+/* The FDE covering pc, through the sorted table of .eh_frame_hdr; NULL if none. */
+static const uint8_t *find_fde(const object_t *o, uintptr_t pc)
+{
+    cursor_t c = {o->hdr, o->hdr_end, false};
+    uintptr_t base = (uintptr_t)o->hdr;
+    uint8_t version = (uint8_t)rd_bytes(&c, 1), ptr_enc = (uint8_t)rd_bytes(&c, 1);
+    uint8_t count_enc = (uint8_t)rd_bytes(&c, 1), table_enc = (uint8_t)rd_bytes(&c, 1);
+    rd_encoded(&c, ptr_enc, base);
+    uintptr_t count = rd_encoded(&c, count_enc, base);
+    if (c.bad || version != 1 || table_enc != 0x3b) return NULL; /* datarel sdata4 pairs */
+    const uint8_t *table = c.p;
+    if (count > (uintptr_t)(o->hdr_end - table) / 8) return NULL;
+    size_t lo = 0, hi = count;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        int32_t start;
+        memcpy(&start, table + mid * 8, 4);
+        if (base + (uintptr_t)(intptr_t)start <= pc)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (count == 0) return NULL;
+    int32_t start, fde;
+    memcpy(&start, table + lo * 8, 4);
+    memcpy(&fde, table + lo * 8 + 4, 4);
+    if (base + (uintptr_t)(intptr_t)start > pc) return NULL;
+    return (const uint8_t *)(base + (uintptr_t)(intptr_t)fde);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The CFA program: only what is needed to find the CFA, the return address and rbp
+ * ------------------------------------------------------------------------------------- */
+enum { RULE_SAME = 0, RULE_UNDEF, RULE_OFFSET, RULE_REG };
+
+typedef struct frame_rules_s {
+    uint8_t cfa_reg;
+    int64_t cfa_off;
+    struct {
+        uint8_t how;
+        int64_t arg;
+    } reg[NREGS];
+} frame_rules_t;
+
+typedef struct cie_s {
+    uint64_t code_align;
+    int64_t data_align;
+    uint8_t ra_reg, fde_enc;
+    bool has_aug;
+    cursor_t init; /* initial instructions */
+} cie_t;
+
+static bool parse_cie(const uint8_t *p, const object_t *o, cie_t *cie)
+{
+    cursor_t c = {p, (const uint8_t *)o->eh_hi, false};
+    uint32_t len = (uint32_t)rd_bytes(&c, 4);
+    if (len == 0 || len == 0xffffffffu || (size_t)(c.end - c.p) < len) return false;
+    c.end = c.p + len;
+    if (rd_bytes(&c, 4) != 0) return false; /* CIE id */
+    uint8_t version = (uint8_t)rd_bytes(&c, 1);
+    const char *aug = (const char *)c.p;
+    size_t alen = strnlen(aug, (size_t)(c.end - c.p));
+    c.p += alen + 1;
+    cie->code_align = rd_uleb(&c);
+    cie->data_align = rd_sleb(&c);
+    cie->ra_reg = version == 1 ? (uint8_t)rd_bytes(&c, 1) : (uint8_t)rd_uleb(&c);
+    cie->fde_enc = 0;
+    cie->has_aug = aug[0] == 'z';
+    if (cie->has_aug) {
+        uint64_t adlen = rd_uleb(&c);
+        const uint8_t *after = c.p + adlen;
+        for (size_t i = 1; i < alen; i++) {
+            if (aug[i] == 'R')
+                cie->fde_enc = (uint8_t)rd_bytes(&c, 1);
+            else if (aug[i] == 'P')
+                rd_encoded(&c, (uint8_t)rd_bytes(&c, 1) & 0x7f, 0); /* personality */
+            else if (aug[i] == 'L')
+                rd_bytes(&c, 1);
+            else if (aug[i] != 'S')
+                return false;
+        }
+        if (after > c.end) return false;
+        c.p = after;
+    }
+    cie->init = c;
+    return !c.bad && cie->ra_reg == R_RA;
+}
+
+/* Run CFA instructions until the row for `pc` (loc starts at `loc`). */
+static bool run_cfa(cursor_t c, const cie_t *cie, uintptr_t loc, uintptr_t pc, frame_rules_t *r,
+                    const frame_rules_t *initial)
+{
+    frame_rules_t saved[4];
+    int nsaved = 0;
+    while (c.p < c.end && !c.bad) {
+        uint8_t op = (uint8_t)rd_bytes(&c, 1), low = op & 0x3f;
+        uint64_t reg, delta = 0;
+        switch (op >> 6) {
+        case 1:
+            delta = low;
+            goto advance;
+        case 2:
+            reg = low;
+            if (reg < NREGS)
+                r->reg[reg].how = RULE_OFFSET,
+                r->reg[reg].arg = (int64_t)rd_uleb(&c) * cie->data_align;
+            else
+                rd_uleb(&c);
+            continue;
+        case 3:
+            if (low < NREGS && initial) r->reg[low] = initial->reg[low];
+            continue;
+        }
+        switch (op) {
+        case 0x00:
+            break; /* nop */
+        case 0x02:
+            delta = rd_bytes(&c, 1);
+            goto advance; /* advance_loc1 */
+        case 0x03:
+            delta = rd_bytes(&c, 2);
+            goto advance; /* advance_loc2 */
+        case 0x04:
+            delta = rd_bytes(&c, 4);
+            goto advance; /* advance_loc4 */
+        case 0x05:        /* offset_extended */
+            reg = rd_uleb(&c);
+            if (reg < NREGS)
+                r->reg[reg].how = RULE_OFFSET,
+                r->reg[reg].arg = (int64_t)rd_uleb(&c) * cie->data_align;
+            else
+                rd_uleb(&c);
+            break;
+        case 0x06: /* restore_extended */
+            reg = rd_uleb(&c);
+            if (reg < NREGS && initial) r->reg[reg] = initial->reg[reg];
+            break;
+        case 0x07: /* undefined */
+            reg = rd_uleb(&c);
+            if (reg < NREGS) r->reg[reg].how = RULE_UNDEF;
+            break;
+        case 0x08: /* same_value */
+            reg = rd_uleb(&c);
+            if (reg < NREGS) r->reg[reg].how = RULE_SAME;
+            break;
+        case 0x09: /* register */
+            reg = rd_uleb(&c);
+            if (reg < NREGS)
+                r->reg[reg].how = RULE_REG, r->reg[reg].arg = (int64_t)rd_uleb(&c);
+            else
+                rd_uleb(&c);
+            break;
+        case 0x0a: /* remember_state */
+            if (nsaved == 4) return false;
+            saved[nsaved++] = *r;
+            break;
+        case 0x0b: /* restore_state: the CFA rule too, as GCC's own unwinder has it */
+            if (nsaved == 0) return false;
+            *r = saved[--nsaved];
+            break;
+        case 0x0c:
+            r->cfa_reg = (uint8_t)rd_uleb(&c), r->cfa_off = (int64_t)rd_uleb(&c);
+            break;
+        case 0x0d:
+            r->cfa_reg = (uint8_t)rd_uleb(&c);
+            break;
+        case 0x0e:
+            r->cfa_off = (int64_t)rd_uleb(&c);
+            break;
+        case 0x11: /* offset_extended_sf */
+            reg = rd_uleb(&c);
+            if (reg < NREGS)
+                r->reg[reg].how = RULE_OFFSET, r->reg[reg].arg = rd_sleb(&c) * cie->data_align;
+            else
+                rd_sleb(&c);
+            break;
+        case 0x12:
+            r->cfa_reg = (uint8_t)rd_uleb(&c), r->cfa_off = rd_sleb(&c) * cie->data_align;
+            break;
+        case 0x13:
+            r->cfa_off = rd_sleb(&c) * cie->data_align;
+            break;
+        case 0x2e:
+            rd_uleb(&c);
+            break; /* GNU_args_size */
+        default:
+            return false; /* expressions and the rest: give up on this frame */
+        }
+        continue;
+    advance:
+        loc += delta * cie->code_align;
+        if (loc > pc) return true;
+    }
+    return !c.bad;
+}
+
+/* The rules in force at pc, from its FDE. */
+static bool frame_rules(const object_t *o, const uint8_t *fde, uintptr_t pc, frame_rules_t *r)
+{
+    cursor_t c = {fde, (const uint8_t *)o->eh_hi, false};
+    if ((uintptr_t)fde < o->eh_lo) return false;
+    uint32_t len = (uint32_t)rd_bytes(&c, 4);
+    if (len == 0 || len == 0xffffffffu || (size_t)(c.end - c.p) < len) return false;
+    c.end = c.p + len;
+    const uint8_t *id_at = c.p;
+    uint32_t cie_off = (uint32_t)rd_bytes(&c, 4);
+    const uint8_t *cie_at = id_at - cie_off;
+    if (cie_off == 0 || (uintptr_t)cie_at < o->eh_lo) return false;
+    cie_t cie;
+    if (!parse_cie(cie_at, o, &cie)) return false;
+    uintptr_t start = rd_encoded(&c, cie.fde_enc, 0);
+    uintptr_t range = rd_encoded(&c, cie.fde_enc & 0x0f, 0);
+    if (c.bad || pc < start || pc >= start + range) return false;
+    if (cie.has_aug) c.p += rd_uleb(&c);
+    if (c.p > c.end) return false;
+    memset(r, 0, sizeof(*r));
+    if (!run_cfa(cie.init, &cie, start, UINTPTR_MAX, r, NULL)) return false;
+    frame_rules_t initial = *r;
+    return run_cfa(c, &cie, start, pc, r, &initial);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The walk
+ * ------------------------------------------------------------------------------------- */
+/* One step from (pc, sp, bp) to the caller's; false at the end of the stack. `first`:
+ * pc is exact (not a return address, which points after its call). */
+static bool step(uintptr_t *pc, uintptr_t *sp, uintptr_t *bp, bool first)
+{
+    object_t o = {.pc = *pc - (first ? 0 : 1)};
+    const uint8_t *fde = NULL;
+    if (dl_iterate_phdr(find_object, &o) != 0 && o.hdr) fde = find_fde(&o, o.pc);
+    frame_rules_t r;
+    if (fde && frame_rules(&o, fde, o.pc, &r)) {
+        uintptr_t base = r.cfa_reg == R_RSP ? *sp : r.cfa_reg == R_RBP ? *bp : 0;
+        if (base == 0 || r.reg[R_RA].how != RULE_OFFSET) return false;
+        uintptr_t cfa = base + (uintptr_t)r.cfa_off;
+        uintptr_t ra_at = cfa + (uintptr_t)r.reg[R_RA].arg;
+        if (!on_stack(ra_at)) return false;
+        uintptr_t new_bp = *bp;
+        if (r.reg[R_RBP].how == RULE_OFFSET) {
+            uintptr_t bp_at = cfa + (uintptr_t)r.reg[R_RBP].arg;
+            if (!on_stack(bp_at)) return false;
+            new_bp = stack_word(bp_at);
+        }
+        *pc = stack_word(ra_at);
+        *sp = cfa;
+        *bp = new_bp;
+    } else {
+        /* No unwind information: follow the frame-pointer chain if it looks like one. */
+        if (!on_stack(*bp) || !on_stack(*bp + 8) || *bp < *sp) return false;
+        *pc = stack_word(*bp + 8);
+        *sp = *bp + 16;
+        *bp = stack_word(*bp);
+    }
+    return *pc > 4096;
+}
+
+/* Fill out[0..max) with return addresses from the caller of hk_unwind outwards, starting
+ * at `first_kept` when that is one of them (an entry point passes its caller's address,
+ * so that its own frames and libhakmem's are left out; when that frame is not found, as
+ * after a tail call, the stack is that address alone); NULL keeps them all. Returns the
+ * count. */
+HK_NOINLINE int hk_unwind(void **out, int max, void *first_kept)
+{
+    uintptr_t pc, sp, bp, pcs[64];
+    __asm__ volatile("lea (%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                     : "=r"(pc), "=r"(sp), "=r"(bp));
+    int n = 0, from = first_kept ? -1 : 0;
+    if (on_stack(sp) || find_stack(sp)) {
+        for (bool first = true; n < 64 && step(&pc, &sp, &bp, first); first = false) {
+            if (from < 0 && pc == (uintptr_t)first_kept) from = n;
+            pcs[n++] = pc;
+            if (from >= 0 && n - from >= max) break;
+        }
+    }
+    if (from < 0) {
+        if (max < 1) return 0;
+        out[0] = first_kept;
+        return 1;
+    }
+    int kept = 0;
+    for (int i = from; i < n && kept < max; i++)
+        out[kept++] = (void *)pcs[i];
+    return kept;
+}
+
+#else
+int hk_unwind(void **out, int max, void *first_kept)
+{
+    if (max < 1 || first_kept == NULL) return 0;
+    out[0] = first_kept;
+    return 1;
+}
+#endif

@@ -1,0 +1,126 @@
+/* unwind.c (unit): hk_unwind's stacks against glibc's backtrace() (libgcc's unwinder)
+ * through a chain of calls compiled without frame pointers, in the main thread and in a
+ * thread with a small stack; the `first_kept` cut; a frame with no unwind information at
+ * all (machine code mapped at run time, with a frame pointer) passed through by the
+ * frame-pointer walk; a deep recursion cut at the limit; and nothing read outside the
+ * stack (the walk ends cleanly at the outermost frame). */
+#include "config.h"
+
+#include <execinfo.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+#include "../tap.h"
+
+#define DEPTH 16
+
+typedef struct result_s {
+    void *ours[DEPTH], *theirs[DEPTH];
+    int n_ours, n_theirs;
+} result_t;
+
+static volatile int sink;
+
+/* The innermost call: both unwinders from the same frame. */
+__attribute__((noinline)) static void leaf(result_t *r)
+{
+    r->n_ours = hk_unwind(r->ours, DEPTH, NULL);
+    r->n_theirs = backtrace(r->theirs, DEPTH);
+    sink++;
+}
+
+__attribute__((noinline, optimize("omit-frame-pointer"))) static void c3(result_t *r)
+{
+    leaf(r);
+    sink++;
+}
+
+__attribute__((noinline, optimize("omit-frame-pointer"))) static void c2(result_t *r)
+{
+    char pad[100];
+    memset(pad, sink, sizeof pad);
+    c3(r);
+    sink += pad[7];
+}
+
+__attribute__((noinline, optimize("omit-frame-pointer"))) static void c1(result_t *r)
+{
+    c2(r);
+    sink++;
+}
+
+/* Frames after the first (whose return addresses differ: one call site each) agree. */
+static int agree(const result_t *r, int want)
+{
+    int n = 0;
+    for (int i = 1; i < r->n_ours && i < r->n_theirs && i < want; i++)
+        if (r->ours[i] == r->theirs[i]) n++;
+    return n;
+}
+
+static void *thread_main(void *arg)
+{
+    c1(arg);
+    return NULL;
+}
+
+__attribute__((noinline)) static void recurse(int depth, result_t *r)
+{
+    if (depth == 0)
+        leaf(r);
+    else
+        recurse(depth - 1, r);
+    sink++;
+}
+
+int main(void)
+{
+    tap_plan(7);
+    result_t r = {0};
+    c1(&r);
+    tap_diag("main thread: %d frames ours, %d backtrace()", r.n_ours, r.n_theirs);
+    int common = r.n_ours < r.n_theirs ? r.n_ours : r.n_theirs;
+    TAP_EQ_U64((uint64_t)agree(&r, DEPTH), (uint64_t)common - 1,
+               "every frame above leaf has backtrace()'s return address (c3, c2, c1, main, libc)");
+    TAP_GE_U64((uint64_t)r.n_ours, 5, "the walk reaches main (%d frames)", r.n_ours);
+
+    result_t t = {0};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_t th;
+    pthread_create(&th, &attr, thread_main, &t);
+    pthread_join(th, NULL);
+    TAP_GE_U64((uint64_t)agree(&t, 5), 4, "in a thread with a 64 KiB stack, the same");
+
+    /* first_kept: the walk starts at the frame whose return address that is. */
+    void *out[DEPTH];
+    int n = hk_unwind(out, DEPTH, r.ours[2]);
+    TAP_EQ_PTR(n > 0 ? out[0] : NULL, r.ours[2], "first_kept cuts the frames below it");
+    void *bogus = (void *)0x12345;
+    n = hk_unwind(out, DEPTH, bogus);
+    tap_ok(n == 1 && out[0] == bogus, "a first_kept not on the stack gives that address alone");
+
+    /* A frame without unwind information: push rbp; mov rsp,rbp; call *rsi; pop rbp; ret */
+    static const unsigned char code[] = {0x55, 0x48, 0x89, 0xe5, 0xff, 0xd6, 0x5d, 0xc3};
+    unsigned char *jit =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memcpy(jit, code, sizeof code);
+    result_t j = {0};
+    ((void (*)(result_t *, void (*)(result_t *)))jit)(&j, leaf);
+    int past = 0;
+    for (int i = 0; i < j.n_ours; i++)
+        if ((unsigned char *)j.ours[i] == jit + 6) past = i;
+    tap_ok(past > 0 && j.n_ours > past + 1,
+           "through a frame with no unwind information, by its frame pointer (%d frames)",
+           j.n_ours);
+    munmap(jit, 4096);
+
+    result_t d = {0};
+    recurse(100, &d);
+    TAP_EQ_U64((uint64_t)d.n_ours, DEPTH, "a deep recursion is cut at the limit");
+    return tap_done();
+}
