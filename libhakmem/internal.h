@@ -25,6 +25,17 @@ HK_INLINE char *hk_page_start(hk_segment_t *seg, const hk_page_t *pg)
     return (char *)seg + ((size_t)(pg - seg->pages) << HK_PAGE_SHIFT);
 }
 
+/* xorshift64*: a fast generator for sampling decisions. The state must not be 0. */
+HK_INLINE uint64_t hk_rand(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
 HK_INLINE size_t hk_align_up(size_t n, size_t align)
 {
     return (n + align - 1) & ~(align - 1);

@@ -60,6 +60,7 @@ void hk_prof_sync(hk_heap_t *h)
     if (period != h->prof_period) {
         h->prof_period = (uint32_t)period;
         h->prof_mask = period ? period - 1 : HK_PROF_OFF;
+        h->prof_match = period ? hk_rand(&h->rng) & h->prof_mask : 0;
         hk_stats_header->prof_period = period;
     }
     if (hk_stats_header->tsc_hz == 0) hk_stats_header->tsc_hz = hk_prof_tsc_hz();
@@ -69,6 +70,7 @@ void hk_prof_heap_start(hk_heap_t *h)
 {
     h->prof_period = 0;
     h->prof_mask = HK_PROF_OFF;
+    h->prof_match = 0;
     hk_prof_sync(h);
 }
 

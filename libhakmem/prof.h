@@ -37,10 +37,10 @@ HK_INLINE uint64_t hk_tsc_end(void)
 /* prof_mask when profiling is off: only a count of exactly 2^64 would match. */
 #define HK_PROF_OFF (~(uint64_t)0)
 
-/* Timing around a slow path: a sample when the count the call will have matches. */
+/* Whether the call that brings a per-class count to `count_after` is timed. */
 HK_INLINE bool hk_prof_sampled(const hk_heap_t *h, uint64_t count_after)
 {
-    return (count_after & h->prof_mask) == 0;
+    return (count_after & h->prof_mask) == h->prof_match;
 }
 
 /* Add one timed sample of `kind` (the _n counter; _cyc follows it) to h. */

@@ -10,8 +10,24 @@
 #include "internal.h"
 #include "prof.h"
 
-/* Next threshold: uniformly within [period/2, 3*period/2), so the mean interval is the
- * period and no allocation pattern can line up with it. */
+/* -ln(u) for u uniform in (0, 1]: an exponentially distributed gap of mean 1. From u's
+ * binary exponent and a short series for the logarithm of the rest, within 1e-6. */
+static double exp_gap(uint64_t *rng)
+{
+    double u = ((double)(hk_rand(rng) >> 11) + 1.0) * 0x1p-53;
+    int e = 0;
+    for (; u < 0.5; e++)
+        u *= 2;
+    double t = (u - 1) / (u + 1), t2 = t * t; /* ln u = 2 atanh t, |t| <= 1/3 */
+    double ln_u = 2 * t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 / 9))));
+    return (double)e * 0.6931471805599453 - ln_u;
+}
+
+/* Next threshold: an exponentially distributed number of bytes from now, of mean the
+ * period (the gaps of a Poisson process along the bytes allocated). So every byte has the
+ * same chance of being sampled, however long the thread lives: one that allocates a
+ * tenth of the period is sampled about one time in ten, not never, and no allocation
+ * pattern can line up with the samples. */
 static void schedule(hk_heap_t *h)
 {
     uint64_t period = hk_opt.site_sample;
@@ -19,21 +35,19 @@ static void schedule(hk_heap_t *h)
         h->site_next = UINT64_MAX;
         return;
     }
-    uint64_t x = h->site_rng ? h->site_rng : 0x9e3779b97f4a7c15ull;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    h->site_rng = x;
-    h->site_next = h->ctr->c[HK_STAT_bytes] + period / 2 + x % (period ? period : 1);
+    if (h->rng == 0) h->rng = 0x9e3779b97f4a7c15ull;
+    h->site_next = h->ctr->c[HK_STAT_bytes] + (uint64_t)(exp_gap(&h->rng) * (double)period) + 1;
 }
 
+/* A heap that another thread used before keeps the rest of its countdown (stats.c rebases
+ * it when the counts go back to 0): short-lived threads that reuse it add up. */
 void hk_site_heap_start(hk_heap_t *h, hk_stat_site_t *sites, uint64_t *sites_gen)
 {
     h->sites = sites;
     h->sites_gen = sites_gen;
     memset(sites, 0, sizeof(hk_stat_site_t) * HK_STATS_NSITES);
-    h->site_rng ^= (uint64_t)(uintptr_t)h * 0x2545f4914f6cdd1dull;
-    schedule(h);
+    if (h->rng == 0) h->rng = (uint64_t)(uintptr_t)h * 0x2545f4914f6cdd1dull;
+    if (h->site_next == 0 || h->site_next == UINT64_MAX) schedule(h);
 }
 
 /* Called from the fast path: returns `ret`, the block just allocated. */

@@ -6,6 +6,7 @@
 #define HK_TCACHE_H
 
 #include "internal.h"
+#include "prof.h"
 
 /* The allocation site is the return address of the entry point. malloc() passes
  * HK_RA_CALLER, and the return address is read only on the cold branches that need it:
@@ -19,9 +20,9 @@
  * threshold sends the call's return address to site.c. */
 
 /* Profiling samples by the per-class counts the fast paths keep anyway: a call whose
- * count has the heap's prof_mask bits clear is handed to prof.c, which times the same
- * path (with `sampling` false). Off, the mask is all ones, and the cost is one load and
- * one test. */
+ * count has the heap's prof_mask bits equal to its prof_match is handed to prof.c, which
+ * times the same path (with `sampling` false). Off, the mask is all ones and the match
+ * 0, which no count reaches; the cost is two loads and one compare. */
 /* What the inline path calls when it cannot serve the request itself. */
 typedef void *(*hk_malloc_slow_fn)(hk_heap_t *h, size_t size, void *ra);
 
@@ -36,7 +37,7 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra, hk_malloc
             hk_assert(bin->count > 0 && hk_check_block(h, cls, b));
             hk_stat_counters_t *ctr = h->ctr;
             uint64_t n = ctr->class_alloc[cls] + 1;
-            if (sampling && hk_unlikely((n & h->prof_mask) == 0))
+            if (sampling && hk_unlikely(hk_prof_sampled(h, n)))
                 return hk_prof_malloc(size, HK_RA(ra));
             hk_block_t *next = b->next;
             __builtin_prefetch(next); /* the next pop reads next->next */
@@ -67,7 +68,7 @@ HK_INLINE void hk_free_inline(void *p, bool sampling)
         if (hk_likely(bin->count < bin->max)) {
             hk_stat_counters_t *ctr = h->ctr;
             uint64_t n = ctr->class_free[cls] + 1;
-            if (sampling && hk_unlikely((n & h->prof_mask) == 0)) {
+            if (sampling && hk_unlikely(hk_prof_sampled(h, n))) {
                 hk_prof_free(p);
                 return;
             }
