@@ -101,10 +101,15 @@ run_gxx() {
     )
 }
 
+# The system's python3 by preference: a python3 found first on PATH may be a wrapper
+# script (pyenv's shim is bash), which would be timed too.
+python=python3
+[ -x /usr/bin/python3 ] && python=/usr/bin/python3
+
 run_python3() {
     # shellcheck disable=SC2046
     measured_row $(preload_opt) -- env PYTHONMALLOC=malloc PYTHONHASHSEED=0 \
-        python3 -I "$work/dicts.py" "$py_keys"
+        "$python" -I "$work/dicts.py" "$py_keys"
 }
 
 # redis: the server runs under bench/measure with the allocator (glibc's by
