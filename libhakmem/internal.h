@@ -143,7 +143,7 @@ const char *hk_options_env(const char *name);
  * ------------------------------------------------------------------------------------- */
 extern hk_stats_header_t *hk_stats_header;
 void hk_stats_init(void);
-void hk_stats_thread_start(hk_heap_t *h);
+void hk_stats_thread_start(hk_heap_t *h, bool adopted);
 void hk_stats_thread_end(hk_heap_t *h);
 void hk_stats_publish_unslotted(hk_heap_t *h);
 void hk_stats_publish_idle(hk_heap_t *h);
@@ -158,6 +158,7 @@ bool hk_stats_lock_held_by_me(void);
  * ------------------------------------------------------------------------------------- */
 hk_stats_header_t *hk_shm_create(bool sweep);
 void hk_shm_detach(hk_stats_header_t *seg);
+void *hk_shm_grow(size_t bytes);
 void hk_shm_remove(void);
 
 /* ---------------------------------------------------------------------------------------

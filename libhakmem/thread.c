@@ -16,11 +16,17 @@ static __thread bool hk_tls_exited __attribute__((tls_model("initial-exec")));
 /* The empty heap never hits in its caches; counts made through it (calls by threads
  * that have no heap yet, or none any more) land here and are not published. */
 static hk_stat_counters_t empty_counters;
-hk_heap_t hk_heap_empty = {.ctr = &empty_counters, .slot = HK_NO_SLOT, .prof_mask = HK_PROF_OFF};
+static hk_stat_mem_t empty_mem;
+hk_heap_t hk_heap_empty = {.ctr = &empty_counters,
+                           .mem = &empty_mem,
+                           .slot = HK_NO_SLOT,
+                           .spill = HK_NO_SLOT,
+                           .prof_mask = HK_PROF_OFF};
 #define GLOBAL_BIN(c) [c] = {.max = HK_CLASS_BIN_MAX(c)},
 #define GLOBAL_HEAP                                                                                \
     {                                                                                              \
-        .bins = {HK_CLASSES(GLOBAL_BIN)}, .ctr = &hk_heap_global.own, .slot = HK_NO_SLOT,          \
+        .bins = {HK_CLASSES(GLOBAL_BIN)}, .ctr = &hk_heap_global.own,                              \
+        .mem = &hk_heap_global.own_mem, .slot = HK_NO_SLOT, .spill = HK_NO_SLOT,                   \
         .abandoned = true, .prof_mask = HK_PROF_OFF                                                \
     }
 hk_heap_t hk_heap_global = GLOBAL_HEAP;
@@ -66,7 +72,9 @@ static void heap_init(hk_heap_t *h)
 {
     heap_reset_bins(h);
     h->slot = HK_NO_SLOT;
+    h->spill = HK_NO_SLOT;
     h->ctr = &h->own;
+    h->mem = &h->own_mem;
 }
 
 hk_heap_t *hk_thread_heaps_first(void)
@@ -91,6 +99,7 @@ hk_heap_t *hk_thread_heap(void)
 
     hk_lock(&hk_heaps_lock);
     h = abandoned_heaps;
+    bool adopted = h != NULL;
     if (h) {
         abandoned_heaps = h->next_free;
         __atomic_store_n(&h->abandoned, false, __ATOMIC_RELAXED);
@@ -103,7 +112,7 @@ hk_heap_t *hk_thread_heap(void)
     hk_unlock(&hk_heaps_lock);
     if (h == NULL) return NULL;
 
-    hk_stats_thread_start(h);
+    hk_stats_thread_start(h, adopted);
     hk_tls = h;
     pthread_setspecific(thread_key, h);
     return h;
@@ -159,12 +168,17 @@ void hk_thread_abandoned_collect(hk_heap_t *h)
          * writes there, and the counts are visible at once. */
         hk_heap_t *me = hk_tls;
         hk_stat_counters_t *own = h->ctr;
-        if (me != &hk_heap_empty) h->ctr = me->ctr;
+        hk_stat_mem_t *own_mem = h->mem;
+        if (me != &hk_heap_empty) {
+            h->ctr = me->ctr;
+            h->mem = me->mem;
+        }
         /* Chains go into the idle heap's cache while it has room (an adopter reuses
          * them at once), the rest to the slabs, whose empty pages go back to the OS. */
         hk_remote_collect(h);
         if (h->dirty_pages >= HK_PURGE_IDLE) hk_slab_purge(h);
         h->ctr = own;
+        h->mem = own_mem;
         if (me == &hk_heap_empty) hk_stats_publish_idle(h);
     }
     hk_unlock(&hk_heaps_lock);
