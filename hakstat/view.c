@@ -722,6 +722,9 @@ static bool handle_key(view_t *v, int ch)
     case HS_KEY_VIEW_SITES:
         set_view(v, HS_VIEW_SITES);
         break;
+    case HS_KEY_VIEW_MEMORY:
+        set_view(v, HS_VIEW_MEMORY);
+        break;
     case HS_KEY_VIEW_NEXT:
         set_view(v, (enum hs_view)((v->view + 1) % HS_VIEW_COUNT));
         break;

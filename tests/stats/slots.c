@@ -5,12 +5,14 @@
  * allocation the workers made of a size class nothing else here uses (12 KiB): nothing
  * waits for a refill or an exit to be seen. After they exit nothing is lost: the totals
  * still hold every allocation and free, retired's malloc and free grew by exactly the
- * workers' totals, and the thread figures counted 8 starts and 8 exits. */
+ * workers' totals, and the thread figures counted 8 starts and 8 exits. The slotted
+ * worker's slot holds the name it gave itself before its first allocation. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
 
 #include "../tap.h"
 #include "../testutil.h"
@@ -30,6 +32,9 @@ static void *worker(void *arg)
 {
     int idx = (int)(intptr_t)arg;
     tids[idx] = st_gettid();
+    char name[16];
+    snprintf(name, sizeof(name), "hk-slot-%d", idx);
+    prctl(PR_SET_NAME, name); /* before the first allocation, which takes the slot */
     void *p[N_ALLOC];
     for (int i = 0; i < N_ALLOC; i++) {
         p[i] = malloc(SIZE);
@@ -56,7 +61,7 @@ int main(int argc, char **argv)
     (void)argc;
     free(tu_launder(malloc(1))); /* the main thread takes slot 0 */
     if (!st_map_self(&seg, false)) tap_bail("cannot map our own segment: %s", seg.why);
-    tap_plan(17);
+    tap_plan(18);
     TAP_EQ_U64(seg.hd->nslots, NSLOTS, "the segment has %d slots", NSLOTS);
     tap_ok(st_find_tid(&seg, (uint64_t)getpid(), NULL) >= 0, "the main thread has one of them");
     uint32_t cls = st_class_of(seg.hd, SIZE);
@@ -78,9 +83,17 @@ int main(int argc, char **argv)
 
     TAP_EQ_U64(seg.hd->unslotted, NWORKERS - 1, "7 of the 8 live workers count without a slot");
     int slotted = 0;
-    for (int i = 0; i < NWORKERS; i++)
-        if (st_find_tid(&seg, (uint64_t)tids[i], NULL) >= 0) slotted++;
+    char kept[HK_STATS_NAME_LEN + 1] = "", want[16] = "";
+    for (int i = 0; i < NWORKERS; i++) {
+        hk_stat_slot_t sl;
+        if (st_find_tid(&seg, (uint64_t)tids[i], &sl) < 0) continue;
+        slotted++;
+        memcpy(kept, sl.name, HK_STATS_NAME_LEN);
+        snprintf(want, sizeof(want), "hk-slot-%d", i);
+    }
     TAP_EQ_I64(slotted, 1, "exactly one worker has a slot");
+    tap_ok(want[0] && strcmp(kept, want) == 0,
+           "its slot keeps the name it had when it took the slot: '%s'", kept);
     if (!st_totals(&seg, &mid)) tap_bail("no consistent totals");
     TAP_EQ_U64(mid.class_alloc[cls] - before.class_alloc[cls], (uint64_t)NWORKERS * N_ALLOC,
                "while they sit idle, retired + slots + spill blocks hold every allocation");
