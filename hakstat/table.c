@@ -194,6 +194,20 @@ static void cell_num(hs_row_t *r, int col, double v)
     hs_table_fmt_count(r->cell[col], HS_CELL_LEN, v);
 }
 
+/* Text whole when it fits the cell, else cut and ending in "~" (the screen cuts again to
+ * its column's width, with its own mark). */
+static void cell_text(hs_row_t *r, int col, const char *s)
+{
+    size_t n = strlen(s);
+    if (n < HS_CELL_LEN) {
+        memcpy(r->cell[col], s, n + 1);
+        return;
+    }
+    memcpy(r->cell[col], s, HS_CELL_LEN - 2);
+    r->cell[col][HS_CELL_LEN - 2] = '~';
+    r->cell[col][HS_CELL_LEN - 1] = '\0';
+}
+
 static void cell_pct(hs_row_t *r, int col, double v)
 {
     r->val[col] = v;
@@ -219,7 +233,7 @@ static void thread_row(hs_row_t *r, const hs_seg_t *seg, const hs_snap_t *now,
     hs_snap_metrics(seg, &t->n, NULL, 0, 1, &all);
     r->val[T_TID] = (double)t->tid;
     snprintf(r->cell[T_TID], HS_CELL_LEN, "%llu", (unsigned long long)t->tid);
-    snprintf(r->cell[T_NAME], HS_CELL_LEN, "%.15s", t->name[0] ? t->name : "?");
+    cell_text(r, T_NAME, t->name[0] ? t->name : "?");
     cell_num(r, T_MALLOC, m.malloc_rate);
     cell_num(r, T_FREE, m.free_rate);
     r->val[T_BYTES] = m.bytes_rate;
@@ -259,8 +273,8 @@ static int sites_rows(hs_table_t *t, const hs_seg_t *seg, const hs_snap_t *now,
         char func[256], object[512];
         hs_sym_site(seg->pid, s->addr, func, sizeof(func), object, sizeof(object));
         const char *base = strrchr(object, '/') ? strrchr(object, '/') + 1 : object;
-        snprintf(r->cell[S_FUNC], HS_CELL_LEN, "%.23s", func);
-        snprintf(r->cell[S_OBJECT], HS_CELL_LEN, "%.23s", base);
+        cell_text(r, S_FUNC, func);
+        cell_text(r, S_OBJECT, base);
         cell_num(r, S_SAMPLES, samples / div);
         cell_num(r, S_ALLOCS, allocs / div);
         r->val[S_BYTES] = samples * period / div;
@@ -358,7 +372,7 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
             double rate = dt > 0 ? (double)(int64_t)(v - prev->total.c[i]) / dt : NAN;
             cell_num(r, K_RATE, rate);
             snprintf(r->cell[K_UNIT], HS_CELL_LEN, "%s", seg->desc[i].unit);
-            snprintf(r->cell[K_DOC], HS_CELL_LEN, "%.23s", seg->desc[i].doc);
+            cell_text(r, K_DOC, seg->desc[i].doc);
             r->val[K_NAME] = i;
         }
     }
@@ -432,7 +446,8 @@ static void cycles_line(char *line, const hs_snap_t *now, const hs_metrics_t *m,
         snprintf(why, sizeof(why), "  (none timed in the last %.1fs at 1/%llu calls)", dt,
                  (unsigned long long)now->prof_period);
     else if (!rates && off)
-        snprintf(why, sizeof(why), "  (since start; profiling off now)");
+        snprintf(why, sizeof(why),
+                 none ? "  (profiling off)" : "  (since start; profiling off now)");
     cyc_part(cm, sizeof(cm), "malloc", now, m->cyc_malloc);
     cyc_part(cf, sizeof(cf), "free", now, m->cyc_free);
     cyc_part(cr, sizeof(cr), "refill", now, m->cyc_refill);

@@ -27,5 +27,5 @@ EXTRA_DIST += %D%/cli.sh
 ## thread figures, memory, exact totals with more threads than slots, cycles' dashes.
 check_PROGRAMS += %D%/churn-helper
 %C%_churn_helper_SOURCES = %D%/churn-helper.c
-TESTS += %D%/threads.sh
-EXTRA_DIST += %D%/threads.sh
+TESTS += %D%/threads.sh %D%/widths.sh
+EXTRA_DIST += %D%/threads.sh %D%/widths.sh
