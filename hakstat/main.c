@@ -18,6 +18,8 @@
 
 #include "options.h"
 #include "out.h"
+#include "out_procs.h"
+#include "procs.h"
 #include "seg.h"
 #include "snap.h"
 #include "table.h"
@@ -80,6 +82,27 @@ static bool parse_long(const char *s, long min, long max, long *out)
     return true;
 }
 
+/* "PID[,PID...]": each one a number, at most HS_OPTS_MAX_PIDS in all (with earlier -p). */
+static int parse_pids(const char *arg, hs_opts_t *o)
+{
+    char buf[1024];
+    if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+        return usage_error("%s", "PID list too long");
+    char *save, *tok = strtok_r(buf, ",", &save);
+    if (tok == NULL) return usage_error("bad PID '%s'", arg);
+    for (; tok; tok = strtok_r(NULL, ",", &save)) {
+        long v;
+        if (!parse_long(tok, 1, INT32_MAX, &v))
+            return usage_error("bad PID '%s' in '%s'", tok, arg);
+        if (o->npids == HS_OPTS_MAX_PIDS) return usage_error("more than %d PIDs", HS_OPTS_MAX_PIDS);
+        o->pids[o->npids++] = (pid_t)v;
+    }
+    if (arg[0] == ',' || arg[strlen(arg) - 1] == ',' || strstr(arg, ",,"))
+        return usage_error("bad PID list '%s'", arg);
+    o->pid = o->pids[0];
+    return HS_OK;
+}
+
 static int parse_args(int argc, char **argv, hs_opts_t *o)
 {
     struct option longs[NOPTIONS + 1];
@@ -105,9 +128,11 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (!parse_long(optarg, 1, INT32_MAX, &v)) return usage_error("bad PID '%s'", optarg);
-            o->pid = (pid_t)v;
+            if (parse_pids(optarg, o) != HS_OK) return HS_ERR_USAGE;
             pid_given = true;
+            break;
+        case 'T':
+            o->tree = true;
             break;
         case 'l':
             o->list = true;
@@ -182,6 +207,9 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
     if (o->set_profile && !pid_given) return usage_error("%s", "--profile needs -p PID");
     if (!o->list && !pid_given) return usage_error("%s", "give -p PID or -l");
+    if (o->tree && !pid_given) return usage_error("%s", "--tree needs -p PID");
+    if (o->set_profile && (o->npids > 1 || o->tree))
+        return usage_error("%s", "--profile takes one PID, without --tree");
     if (o->sort[0]) {
         int n;
         const hs_col_t *cols = hs_table_cols(o->view, &n);
@@ -410,12 +438,58 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
     return status;
 }
 
+/* Several processes (-p PID,PID or --tree): refreshed like one; a tree is polled for
+ * new children between refreshes too, so that short ones are seen running. */
+static void sleep_polling(hs_group_t *g, double s)
+{
+    double slice = g->tree && s > 0.25 ? 0.25 : s;
+    for (double left = s; left > 0 && !stop; left -= slice) {
+        sleep_seconds(left < slice ? left : slice);
+        if (left > slice) hs_group_discover(g);
+    }
+}
+
+static int run_group(const hs_opts_t *o)
+{
+    static hs_group_t g;
+    int status = hs_group_open(&g, o->pids, o->npids, o->tree);
+    for (int i = 0; i < g.nwarn && i < HS_GROUP_MAX_PIDS; i++)
+        fprintf(stderr, "hakstat: %s%s\n", g.warn[i], status == HS_OK ? " (left out)" : "");
+    if (status != HS_OK) return status;
+    bool once = (o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS) && !o->count_given &&
+                !o->delay_given;
+    long count = once ? 1 : o->count_given ? o->count : -1;
+    catch_signals(on_signal);
+    for (long i = 0; (count < 0 || i < count) && !stop; i++) {
+        if (i > 0) sleep_polling(&g, o->delay);
+        if (stop) break;
+        hs_group_refresh(&g);
+        if (o->format == HS_FMT_JSON)
+            out_procs_json(stdout, &g, o);
+        else if (o->format == HS_FMT_OPENMETRICS)
+            out_procs_prom(stdout, &g);
+        else
+            out_procs_text(stdout, &g, o);
+        if (!hs_group_alive(&g)) {
+            fprintf(stderr, "hakstat: every process exited\n");
+            status = HS_ERR_EXITED;
+            break;
+        }
+    }
+    hs_group_close(&g);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     hs_opts_t o;
     int status = parse_args(argc, argv, &o);
     if (status != HS_OK) return status;
     if (o.list) return list_segments(&o);
+    if (o.npids > 1 || o.tree) {
+        if (o.format == HS_FMT_SCREEN) o.format = HS_FMT_TEXT;
+        return run_group(&o);
+    }
 
     hs_seg_t seg;
     bool writable = o.set_profile || o.format == HS_FMT_SCREEN;

@@ -178,6 +178,10 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
         hd->slot_size >= sites_at + 8 + sizeof(hk_stat_site_t) * HK_STATS_NSITES ? sites_at : 0;
     seg->site_period = hd->site_period;
     seg->flags = hd->flags;
+    /* Fields a 1.0 writer lacks lie beyond its header_size: not read. */
+    bool v11 = hd->header_size >= offsetof(hk_stats_header_t, exit_ns) + sizeof(hd->exit_ns);
+    seg->ppid = v11 && hd->ppid > 0 && hd->ppid <= INT32_MAX ? (pid_t)hd->ppid : 0;
+    seg->exit_ns = v11 ? hd->exit_ns : 0;
     copy_field(seg->comm, hd->comm, sizeof(hd->comm));
     for (uint32_t c = 0; c < HK_STATS_NCLASSES; c++)
         seg->class_size[c] = hd->class_size[c];
@@ -392,10 +396,15 @@ void hs_seg_close(hs_seg_t *seg)
 }
 
 /* A zombie has exited: it still has its start time until its parent reaps it. */
-bool hs_seg_alive(const hs_seg_t *seg)
+bool hs_seg_proc_running(pid_t pid, uint64_t start)
 {
     bool zombie;
-    return proc_stat(seg->pid, &zombie) == seg->start_time && seg->start_time != 0 && !zombie;
+    return proc_stat(pid, &zombie) == start && start != 0 && !zombie;
+}
+
+bool hs_seg_alive(const hs_seg_t *seg)
+{
+    return hs_seg_proc_running(seg->pid, seg->start_time);
 }
 
 /* The descriptor written to is the one whose owner and type were checked at open, so
@@ -535,6 +544,40 @@ int hs_seg_open_entry(hs_seg_t *seg, const hs_seg_entry_t *e)
     if (status != HS_OK) return status;
     if (e->stale) return HS_OK;
     return check_process(seg, e->pid, e->start_time, e->uid);
+}
+
+int hs_seg_list_user(uid_t uid, void (*fn)(const char *name, const struct stat *st, void *arg),
+                     void *arg)
+{
+    hs_seg_t scratch;
+    int dfd;
+    if (open_user_dir(&scratch, uid, &dfd) != HS_OK) return -1;
+    DIR *d = fdopendir(dfd);
+    if (d == NULL) {
+        close(dfd);
+        return -1;
+    }
+    int count = 0;
+    struct dirent *de;
+    while (count < HS_SEG_LIST_MAX && (de = readdir(d)) != NULL) {
+        struct stat st;
+        if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode) || st.st_uid != uid)
+            continue;
+        fn(de->d_name, &st, arg);
+        count++;
+    }
+    closedir(d);
+    return count;
+}
+
+int hs_seg_open_record(hs_seg_t *seg, uid_t uid, const char *name)
+{
+    int status = open_in_user_dir(seg, uid, name, false);
+    if (status != HS_OK) return status;
+    if (!(seg->flags & HK_STATS_F_RETIRED) || seg->nslots != 0 || seg->size > HS_SEG_MAX_RECORD)
+        return give_up(seg, fail(seg, HS_ERR_CORRUPT, "%s: not a retired record", seg->path));
+    return HS_OK;
 }
 
 int hs_seg_remove_entry(const hs_seg_entry_t *e)

@@ -14,7 +14,7 @@
 
 #define HK_STATS_MAGIC     0x54534b4d4b4148ULL /* "HAKMKST" little-endian */
 #define HK_STATS_ABI_MAJOR 1                   /* bumped on any incompatible change */
-#define HK_STATS_ABI_MINOR 0                   /* bumped when fields are only appended */
+#define HK_STATS_ABI_MINOR 1                   /* bumped when fields are only appended */
 #define HK_STATS_NCLASSES  48                  /* size classes counted per slot */
 #define HK_STATS_NAME_LEN  16                  /* thread and counter names, NUL padded */
 #define HK_STATS_COMM_LEN  64                  /* command name, NUL padded */
@@ -105,6 +105,17 @@ typedef struct hk_stat_slot_s {
 
 /* Header flags. */
 #define HK_STATS_F_PROF_BUILT 1u /* the library can time operations with RDTSC */
+#define HK_STATS_F_RETIRED    2u /* a retired record: the final totals of an exited process */
+
+/* Retired records. At a normal exit a process leaves its final totals where a watcher
+ * of its parent (hakstat --tree) can still read them: the segment's header (flag
+ * HK_STATS_F_RETIRED, nslots 0, `retired` holding every thread's counts, `exit_ns`
+ * set) and its counter descriptors, nothing else, in a file named
+ * "retired-<pid % HK_STATS_RETIRED_NAMES>" beside the segments. The name space bounds
+ * how many a user can have; a process starting removes those older than
+ * HK_STATS_RETIRED_AGE_S, and hakstat --gc removes them all. */
+#define HK_STATS_RETIRED_NAMES 512
+#define HK_STATS_RETIRED_AGE_S 600
 
 /* The file starts with this header; descriptors, then slots follow at the offsets given.
  * A reader checks magic, abi_major, the sizes and that every offset + size lies within
@@ -138,6 +149,8 @@ typedef struct hk_stats_header_s {
     uint64_t unslotted;           /* live threads counting outside the slots (too many) */
     uint32_t class_size[HK_STATS_NCLASSES]; /* bytes per size class */
     hk_stat_counters_t retired;             /* sum over threads that have exited or had no slot */
+    int64_t ppid;                           /* parent process at start (ABI 1.1) */
+    uint64_t exit_ns;                       /* CLOCK_REALTIME at exit; 0 while it runs (1.1) */
 } hk_stats_header_t;
 
 #endif /* HAKMEM_STATS_H */
