@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -247,6 +248,25 @@ static const char *entry_state(const hs_seg_entry_t *e)
     return e->stale ? "stale" : e->foreign ? "foreign" : !e->readable ? "unreadable" : "live";
 }
 
+/* --gc: this user's retired records too (and any left half-written), by owner. */
+static void remove_record(const char *name, const struct stat *st, void *arg)
+{
+    (void)st;
+    if (strncmp(name, "retired-", 8) != 0 && strncmp(name, "retiring-", 9) != 0) return;
+    hs_seg_entry_t e;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.name, sizeof(e.name), "%s", name);
+    e.uid = geteuid();
+    if (hs_seg_remove_entry(&e) == 0) ++*(int *)arg;
+}
+
+static int remove_records(void)
+{
+    int n = 0;
+    hs_seg_list_user(geteuid(), remove_record, &n);
+    return n;
+}
+
 static int list_segments(const hs_opts_t *o)
 {
     static listed_t v[HS_SEG_LIST_MAX];
@@ -278,8 +298,10 @@ static int list_segments(const hs_opts_t *o)
                 e->name[0] = '\0';
             }
         }
-        fprintf(o->format == HS_FMT_JSON ? stderr : stdout, "removed %d stale segment%s\n", removed,
-                removed == 1 ? "" : "s");
+        int records = remove_records();
+        fprintf(o->format == HS_FMT_JSON ? stderr : stdout,
+                "removed %d stale segment%s, %d retired record%s\n", removed,
+                removed == 1 ? "" : "s", records, records == 1 ? "" : "s");
     }
     /* Two snapshots of every readable live segment, 200 ms apart, for ops/s. Only the
      * totals are kept in between, so memory does not grow with the segments listed. */
@@ -438,6 +460,33 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
     return status;
 }
 
+/* -l with -d or -n: the list again every interval, each one headed by its time (text)
+ * or one JSON array a line. --gc removes once, before the first. */
+static int list_refresh(const hs_opts_t *o)
+{
+    if (!o->delay_given && !o->count_given) return list_segments(o);
+    hs_opts_t each = *o;
+    long count = o->count_given ? o->count : -1;
+    int status = HS_OK;
+    catch_signals(on_signal);
+    for (long i = 0; (count < 0 || i < count) && !stop && status == HS_OK; i++) {
+        if (i > 0) sleep_seconds(o->delay);
+        if (stop) break;
+        if (o->format != HS_FMT_JSON) {
+            char when[32];
+            time_t now = time(NULL);
+            struct tm tm;
+            localtime_r(&now, &tm);
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+            printf("=== %s\n", when);
+        }
+        status = list_segments(&each);
+        each.gc = false;
+        fflush(stdout);
+    }
+    return status;
+}
+
 /* Several processes (-p PID,PID or --tree): refreshed like one; a tree is polled for
  * new children between refreshes too, so that short ones are seen running. */
 static void sleep_polling(hs_group_t *g, double s)
@@ -485,7 +534,7 @@ int main(int argc, char **argv)
     hs_opts_t o;
     int status = parse_args(argc, argv, &o);
     if (status != HS_OK) return status;
-    if (o.list) return list_segments(&o);
+    if (o.list) return list_refresh(&o);
     if (o.npids > 1 || o.tree) {
         if (o.format == HS_FMT_SCREEN) o.format = HS_FMT_TEXT;
         return run_group(&o);
