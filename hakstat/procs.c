@@ -130,7 +130,6 @@ static void take_counts(hs_group_t *g, hs_proc_t *p, const hs_seg_t *seg, const 
 {
     hs_counts_t c;
     hs_group_to_canon(seg, &snap->total, &c);
-    counts_add(&c, &p->base);
     p->n = c;
     p->counted = true;
     p->nthreads = snap->nthreads;
@@ -303,7 +302,6 @@ static void update(hs_group_t *g, hs_proc_t *p)
     if (!hs_seg_alive(p->seg)) {
         finish(g, p);
     } else if (replaced) {
-        p->base = p->n;
         close_seg(p);
         try_open(g, p);
     } else if (!read_seg(g, p, p->seg)) {
@@ -383,6 +381,11 @@ void hs_group_discover(hs_group_t *g)
             e[i].pid = 0;
             if (p == NULL) continue;
             proc_identity(p);
+            if (p->uids[0] == (uid_t)-1) { /* gone already: it ran as its parent did */
+                const hs_proc_t *parent = running_parent(g, e[i].ppid, e[i].start);
+                p->uids[0] = parent->uids[0];
+                p->uids[1] = parent->uids[1];
+            }
             try_open(g, p);
             grew = true;
         }

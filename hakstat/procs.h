@@ -31,10 +31,9 @@ typedef struct hs_proc_s {
     uid_t uids[2];       /* real and effective while it ran; a record's directory owner */
     char comm[HK_STATS_COMM_LEN + 1];
     enum hs_proc_state state;
-    bool named;       /* given with -p */
-    hs_seg_t *seg;    /* open while HS_PROC_LIVE */
-    bool counted;     /* n holds counts */
-    hs_counts_t base; /* counts of the images it exec'd from */
+    bool named;    /* given with -p */
+    hs_seg_t *seg; /* open while HS_PROC_LIVE */
+    bool counted;  /* n holds counts */
     hs_counts_t n, prev;
     bool have_prev; /* prev is its counts at the previous refresh */
     uint32_t nthreads;
@@ -65,6 +64,9 @@ typedef struct hs_group_s {
     char warn[HS_GROUP_MAX_PIDS][160]; /* what each named PID that was left out lacked */
     int nwarn;
 } hs_group_t;
+
+/* A process's counts are those of its current image: what it counted before an exec
+ * is gone with that image's segment, as when one process is watched. */
 
 /* Start a group with the named PIDs. A PID with no process (or, without `tree`, no
  * readable segment) is left out with a line in g->warn; HS_OK when any is left, else

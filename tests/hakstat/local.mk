@@ -22,3 +22,11 @@ check_PROGRAMS += %D%/reader-test %D%/busy-helper
 
 TESTS += %D%/reader-test %D%/cli.sh
 EXTRA_DIST += %D%/cli.sh
+
+## tree.sh: several processes as one: -p with a list (a dead PID in it), --tree over
+## tree-helper's short children and grandchildren and over `make -j2` of a generated
+## project, and -l refreshing.
+check_PROGRAMS += %D%/tree-helper
+%C%_tree_helper_SOURCES = %D%/tree-helper.c
+TESTS += %D%/tree.sh
+EXTRA_DIST += %D%/tree.sh
