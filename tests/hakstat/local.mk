@@ -28,5 +28,5 @@ EXTRA_DIST += %D%/cli.sh
 ## project, and -l refreshing.
 check_PROGRAMS += %D%/tree-helper
 %C%_tree_helper_SOURCES = %D%/tree-helper.c
-TESTS += %D%/tree.sh
-EXTRA_DIST += %D%/tree.sh
+TESTS += %D%/tree.sh %D%/records.sh
+EXTRA_DIST += %D%/tree.sh %D%/records.sh

@@ -9,7 +9,8 @@
  *                         exits; do the same M pairs; wait for it; exit 0. Both last a few
  *                         milliseconds, so a watcher polling /proc rarely sees them run.
  *   tree-helper offsets   print the byte offsets in a segment header of pid, start_time,
- *                         ppid and the retired malloc counter, for tests that forge one.
+ *                         ppid, the retired malloc counter and flags, for tests that read
+ *                         or forge records.
  * Every exit is a normal one (exit(3)), so each process leaves a retired record. */
 #include "config.h"
 
@@ -70,9 +71,10 @@ static int run(long n, const char *m)
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "offsets") == 0) {
-        printf("%zu %zu %zu %zu\n", offsetof(hk_stats_header_t, pid),
+        printf("%zu %zu %zu %zu %zu\n", offsetof(hk_stats_header_t, pid),
                offsetof(hk_stats_header_t, start_time), offsetof(hk_stats_header_t, ppid),
-               offsetof(hk_stats_header_t, retired) + sizeof(uint64_t) * HK_STAT_malloc);
+               offsetof(hk_stats_header_t, retired) + sizeof(uint64_t) * HK_STAT_malloc,
+               offsetof(hk_stats_header_t, flags));
         return 0;
     }
     if (argc == 4 && strcmp(argv[1], "run") == 0) return run(atol(argv[2]), argv[3]);
