@@ -4,6 +4,7 @@
 #define HK_INTERNAL_H
 
 #include "debug.h"
+#include "options.h"
 #include "sizeclass.h"
 #include "types.h"
 
@@ -125,14 +126,11 @@ HK_INLINE void hk_ensure_init(void)
 /* ---------------------------------------------------------------------------------------
  * "options.c"
  * ------------------------------------------------------------------------------------- */
+/* One field per HAKMEM_* variable of options.h, named by its `field`. */
 typedef struct hk_options_s {
-    bool stats;              /* HAKMEM_STATS */
-    const char *stats_dir;   /* HAKMEM_STATS_DIR */
-    uint32_t stats_slots;    /* HAKMEM_STATS_SLOTS */
-    bool tiny_profile;       /* HAKMEM_TINY_PROFILE */
-    uint32_t profile_sample; /* HAKMEM_PROFILE_SAMPLE */
-    bool fast_stats;         /* HAKMEM_TINY_FAST_STATS */
-    uint64_t site_sample;    /* HAKMEM_SITE_SAMPLE: bytes between site samples, 0 = off */
+#define HK_OPT_FIELD(name, kind, field, def, min, max, summary, doc) HK_OPT_TYPE_##kind field;
+    HK_OPTIONS(HK_OPT_FIELD)
+#undef HK_OPT_FIELD
 } hk_options_t;
 extern hk_options_t hk_opt;
 void hk_options_init(void);

@@ -26,6 +26,7 @@ noinst_LTLIBRARIES += %D%/libhakmem-core.la
 	%D%/large.c \
 	%D%/os.c \
 	%D%/lock.h \
+	%D%/options.h \
 	%D%/lock.c \
 	%D%/thread.c \
 	%D%/init.c \
