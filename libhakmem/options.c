@@ -103,7 +103,7 @@ static void opt_bool(const char *name, bool *out)
              !strcasecmp(v, "false"))
         *out = false;
     else
-        warn_bad(name, v, "0 or 1");
+        warn_bad(name, v, "1, yes, on or true, or 0, no, off or false");
 }
 
 static void opt_u32(const char *name, uint32_t *out, uint32_t min, uint32_t max)
@@ -111,10 +111,18 @@ static void opt_u32(const char *name, uint32_t *out, uint32_t min, uint32_t max)
     const char *v = hk_options_env(name);
     uint64_t n;
     if (v == NULL) return;
-    if (hk_util_parse_u64(v, &n) && n >= min && n <= max)
+    if (hk_util_parse_u64(v, &n) && n >= min && n <= max) {
         *out = (uint32_t)n;
-    else
-        warn_bad(name, v, "a number in range");
+        return;
+    }
+    /* "a number from MIN to MAX", built without allocating */
+    char expect[80] = "a number from ";
+    size_t len = 14;
+    len += hk_util_fmt_u64(expect + len, min, false);
+    memcpy(expect + len, " to ", 5);
+    len += 4;
+    hk_util_fmt_u64(expect + len, max, false);
+    warn_bad(name, v, expect);
 }
 
 void hk_options_init(void)
