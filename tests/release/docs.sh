@@ -50,7 +50,7 @@ err=$("$hakstat" -p 1 -s nope 2>&1)
 check_contains "-s nope lists the columns of the view" "(TID, NAME, MALLOC" "$err"
 err=$(HAKMEM_STATS=maybe LD_PRELOAD=$HAKMEM_SO sh -c : 2>&1)
 check_contains "HAKMEM_STATS=maybe lists what it accepts" \
-    "expected 1, yes, on or true, or 0, no, off or false" "$err"
+    "expected 1, yes, on, true, 0, no, off or false" "$err"
 check "hakstat(1) says what a stream is" grep -q 'A stream' "$man1"
 
 # The main job runs from the source tree, as the README's command does; a VPATH build
