@@ -40,7 +40,6 @@ typedef struct hs_prom_slot_s {
 /* One watched process, kept from scrape to scrape. */
 typedef struct hs_prom_proc_s {
     pid_t pid;
-    uid_t uid;
     uint64_t start_time; /* with pid, names the process */
     char comm[HK_STATS_COMM_LEN + 1];
     bool per_tid;

@@ -5,7 +5,8 @@
 # (ldconfig or a full path) and tell Python users about PYTHONMALLOC=malloc; hakstat's
 # --help says -b prints a block; the -o and -s errors list the valid values, a bad
 # HAKMEM_STATS the accepted ones; hakstat(1) says what a stream is; the main job ends
-# with a verdict.
+# with a verdict, and the screen ended by -n leaves its last frame on the terminal (in
+# tmux).
 #
 # Environment (exported by `make check`): abs_top_builddir, abs_top_srcdir, HAKMEM_SO.
 
@@ -16,7 +17,7 @@ set -u
 HK_TIMEOUT=${HK_TIMEOUT:-60}
 . "$abs_top_srcdir/tests/preload/lib.sh"
 
-tap_plan 10
+tap_plan 11
 require grep
 
 readme=$abs_top_srcdir/README.md
@@ -66,5 +67,46 @@ if [ "$(cd "$abs_top_srcdir" && pwd -P)" = "$(cd "$abs_top_builddir" && pwd -P)"
     esac
 else
     ok "# SKIP the main job runs in a build in the source tree only"
+fi
+# The screen, ended by -n, leaves its last frame on the terminal.
+helper=$abs_top_builddir/tests/hakstat/workload-helper
+sock=hk-docs-$$
+cleanup() {
+    tmux -L "$sock" kill-server >/dev/null 2>&1
+    exec 5>&-
+    [ -n "${W:-}" ] && kill -KILL "$W" 2>/dev/null && wait "$W" 2>/dev/null
+    rm -rf "$HK_TMP"
+}
+trap cleanup EXIT
+if command -v tmux >/dev/null 2>&1 && [ -x "$helper" ]; then
+    HAKMEM_STATS_DIR=$HK_TMP/shm
+    export HAKMEM_STATS_DIR
+    mkdir -m 755 "$HAKMEM_STATS_DIR" && mkfifo "$HK_TMP/w.in"
+    "$helper" 2 120 <"$HK_TMP/w.in" >"$HK_TMP/w.out" 2>&1 &
+    W=$!
+    exec 5>"$HK_TMP/w.in"
+    i=0
+    while [ "$i" -lt $((HK_TIMEOUT * 10)) ] && ! grep -q ready "$HK_TMP/w.out"; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    tmux -L "$sock" -f /dev/null new-session -d -x 110 -y 30 \
+        "$hakstat -p $W -n 2 -d 0.2; echo hakstat-ended-\$?; sleep 600" 5>&-
+    i=0
+    while [ "$i" -lt $((HK_TIMEOUT * 10)) ]; do
+        tmux -L "$sock" capture-pane -p >"$HK_TMP/pane" 2>/dev/null
+        grep -q hakstat-ended "$HK_TMP/pane" && break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if grep -q '^hakstat-ended-0' "$HK_TMP/pane" && grep -q '^fast path: coverage' "$HK_TMP/pane" &&
+        grep -q 'hk-worker-1' "$HK_TMP/pane"; then
+        ok "the screen ended by -n 2 leaves its last frame on the terminal"
+    else
+        not_ok "the screen ended by -n 2 leaves its last frame on the terminal"
+        diag "$(cat "$HK_TMP/pane")"
+    fi
+else
+    ok "# SKIP no tmux or no workload-helper"
 fi
 tap_done
