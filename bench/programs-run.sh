@@ -102,14 +102,15 @@ run_gxx() {
 }
 
 # The system's python3 by preference: a python3 found first on PATH may be a wrapper
-# script (pyenv's shim is bash), which would be timed too.
+# script (pyenv's shim is bash), which would be timed too. Not -I: it implies -E, which
+# ignores PYTHONMALLOC and PYTHONHASHSEED; -s -S keep user and site packages out.
 python=python3
 [ -x /usr/bin/python3 ] && python=/usr/bin/python3
 
 run_python3() {
     # shellcheck disable=SC2046
     measured_row $(preload_opt) -- env PYTHONMALLOC=malloc PYTHONHASHSEED=0 \
-        "$python" -I "$work/dicts.py" "$py_keys"
+        "$python" -s -S "$work/dicts.py" "$py_keys"
 }
 
 # redis: the server runs under bench/measure with the allocator (glibc's by
