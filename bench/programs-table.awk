@@ -48,7 +48,7 @@ END {
 
     printf "%-8s %-12s %-4s", "program", "metric", "unit"
     for (a = 1; a <= na; a++) printf " %9s", A[a]
-    if (ratios) printf " %7s %7s %-9s", "/glibc", "/best", "best"
+    if (ratios) printf " %7s %7s %s", "/glibc", "/best", "best"
     printf "\n"
     printf "program,metric,unit" > csv
     for (a = 1; a <= na; a++) printf ",%s", A[a] > csv
@@ -88,7 +88,7 @@ END {
             if (ratios) {
                 rg = ratio(med["glibc"], med[mine])
                 rb = ratio(best, med[mine])
-                printf " %7s %7s %-9s", fmt(rg), fmt(rb), bestname
+                printf " %7s %7s %s", fmt(rg), fmt(rb), bestname
                 printf ",%s,%s,%s", fmt(rg), fmt(rb), bestname > csv
                 add_mean(kind, "glibc", rg)
                 add_mean(kind, "best", rb)
