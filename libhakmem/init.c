@@ -69,13 +69,14 @@ static void postfork_child(void)
     hk_inside = 0;
     fork_took = 0;
     hk_lock_after_fork_child();
-    hk_thread_after_fork_child(torn);
+    hk_heap_after_fork_child(torn);
     hk_stats_after_fork_child();
 }
 
 static void at_exit(void)
 {
     hk_report_at_exit();
+    hk_stats_retire(); /* before the segment goes: a watcher finds one or the other */
     hk_shm_remove();
 }
 

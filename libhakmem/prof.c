@@ -61,8 +61,11 @@ void hk_prof_sync(hk_heap_t *h)
         h->prof_period = (uint32_t)period;
         h->prof_mask = period ? period - 1 : HK_PROF_OFF;
         h->prof_match = period ? hk_rand(&h->rng) & h->prof_mask : 0;
-        hk_stats_header->prof_period = period;
     }
+    /* Apart from the test above: a heap that starts with profiling off changes nothing of
+     * its own, but must still tell readers the period that is now in force. */
+    if (__atomic_load_n(&hk_stats_header->prof_period, __ATOMIC_RELAXED) != period)
+        __atomic_store_n(&hk_stats_header->prof_period, period, __ATOMIC_RELAXED);
     if (hk_stats_header->tsc_hz == 0) hk_stats_header->tsc_hz = hk_prof_tsc_hz();
 }
 
@@ -77,17 +80,15 @@ void hk_prof_heap_start(hk_heap_t *h)
 /* A sampled fast-path call, timed; the slow paths time themselves. */
 HK_NOINLINE void *hk_prof_malloc(size_t size, void *ra)
 {
-    uint64_t t0 = hk_tsc_begin();
+    hk_timer_t t = hk_timer_start(true);
     void *p = hk_tcache_malloc_unsampled(size, ra);
-    uint64_t t1 = hk_tsc_end();
-    hk_prof_record(hk_tls, HK_STAT_prof_malloc_n, t0, t1);
+    hk_timer_stop(hk_tls, &t, HK_STAT_prof_malloc_n);
     return p;
 }
 
 void hk_prof_free(void *p)
 {
-    uint64_t t0 = hk_tsc_begin();
+    hk_timer_t t = hk_timer_start(true);
     hk_free_inline(p, false);
-    uint64_t t1 = hk_tsc_end();
-    hk_prof_record(hk_tls, HK_STAT_prof_free_n, t0, t1);
+    hk_timer_stop(hk_tls, &t, HK_STAT_prof_free_n);
 }
