@@ -6,13 +6,15 @@
  * removed), so that measure itself never runs under the allocator being measured. When
  * it ends, one line
  *
- *     RESULT name=measure wall_s=W peak_rss_kib=K status=S
+ *     RESULT name=measure wall_s=W cpu_s=C user_s=U sys_s=Y minflt=F peak_rss_kib=K status=S
  *
  * goes to FILE (-o; default stderr), leaving COMMAND's own output alone. W is wall time
- * from fork to reaping, K the largest resident set of the child and every descendant it
- * waited for (wait4's rusage: for `g++` that is cc1plus, for `git gc` pack-objects), S the
- * child's exit status, or 128 + the signal that ended it. measure exits with S too, or 2
- * for bad usage, 127 when COMMAND cannot be run. */
+ * from fork to reaping; the rest comes from wait4's rusage, so it covers the child and
+ * every descendant it waited for (for `g++`, cc1plus; for `git gc`, pack-objects): C the
+ * CPU time, user U plus system Y (on a busy machine the better measure of the work done,
+ * as waiting for a CPU is left out), F the minor page faults, K the largest resident set
+ * of any one of those processes. S is the child's exit status, or 128 + the signal that
+ * ended it. measure exits with S too, or 2 for bad usage, 127 when COMMAND cannot run. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -81,8 +83,12 @@ int main(int argc, char **argv)
         }
     double wall = now() - t0;
     int status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    fprintf(out, "RESULT name=measure wall_s=%.4f peak_rss_kib=%ld status=%d\n", wall, ru.ru_maxrss,
-            status);
+    double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    fprintf(out,
+            "RESULT name=measure wall_s=%.4f cpu_s=%.4f user_s=%.4f sys_s=%.4f minflt=%ld "
+            "peak_rss_kib=%ld status=%d\n",
+            wall, user + sys, user, sys, ru.ru_minflt, ru.ru_maxrss, status);
     if (fclose(out) != 0) return 2;
     return status;
 }

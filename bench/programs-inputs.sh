@@ -22,7 +22,7 @@ describe() {
     sqlite3) echo "sqlite3 :memory: < a script of $sql_rows rows" ;;
     redis) echo "redis-benchmark -n $redis_requests -t $redis_tests against redis-server" ;;
     g++) echo "g++ -std=c++17 $gxx_opt -c of $gxx_files generated files" ;;
-    python3) echo "PYTHONMALLOC=malloc python3 -I, $py_keys keys" ;;
+    python3) echo "PYTHONMALLOC=malloc python3 -s -S, $py_keys keys" ;;
     esac
 }
 

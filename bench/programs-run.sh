@@ -33,8 +33,13 @@ bounded() {
     return $bounded_status
 }
 
-# measured [-p LIBRARY] -- CMD...: run CMD under bench/measure (and the time limit),
-# and set `wall` and `rss` to its wall time and peak RSS; returns 1, having recorded
+# measure_value FILE KEY: the value of KEY in the RESULT line in FILE.
+measure_value() {
+    sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$1" 2>/dev/null
+}
+
+# measured [-p LIBRARY] -- CMD...: run CMD under bench/measure (and the time limit);
+# its RESULT line is left in $work/measure.out. Returns 1, having recorded
 # why, if it failed (a library the loader refused counts: ld.so only warns).
 measured() {
     rm -f "$work/measure.out"
@@ -52,15 +57,20 @@ measured() {
         record FAIL "$why"
         return 1
     fi
-    wall=$(sed -n 's/.* wall_s=\([^ ]*\).*/\1/p' "$work/measure.out")
-    rss=$(sed -n 's/.* peak_rss_kib=\([^ ]*\).*/\1/p' "$work/measure.out")
 }
 
-# measured_row ARGS...: measured, then record both values.
+# record_from FILE KEY...: record each KEY's value in FILE's RESULT line.
+record_from() {
+    rf_file=$1
+    shift
+    for rf_key in "$@"; do record "$rf_key" "$(measure_value "$rf_file" "$rf_key")"; done
+}
+
+# measured_row ARGS...: measured, then record what the table and the runs' CSV show:
+# wall and CPU time, page faults, peak RSS.
 measured_row() {
     measured "$@" || return 1
-    record wall_s "$wall"
-    record peak_rss_kib "$rss"
+    record_from "$work/measure.out" wall_s cpu_s user_s sys_s minflt peak_rss_kib
 }
 
 # The preload option of bench/measure for $alloc: "-p LIBRARY", or nothing for glibc.
@@ -102,14 +112,15 @@ run_gxx() {
 }
 
 # The system's python3 by preference: a python3 found first on PATH may be a wrapper
-# script (pyenv's shim is bash), which would be timed too.
+# script (pyenv's shim is bash), which would be timed too. Not -I: it implies -E, which
+# ignores PYTHONMALLOC and PYTHONHASHSEED; -s -S keep user and site packages out.
 python=python3
 [ -x /usr/bin/python3 ] && python=/usr/bin/python3
 
 run_python3() {
     # shellcheck disable=SC2046
     measured_row $(preload_opt) -- env PYTHONMALLOC=malloc PYTHONHASHSEED=0 \
-        "$python" -I "$work/dicts.py" "$py_keys"
+        "$python" -s -S "$work/dicts.py" "$py_keys"
 }
 
 # redis: the server runs under bench/measure with the allocator (glibc's by
@@ -141,13 +152,14 @@ run_redis() {
     sleep "$redis_settle"
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
     redis_stop
-    peak=$(sed -n 's/.* peak_rss_kib=\([^ ]*\).*/\1/p' "$dir/server.measure" 2>/dev/null)
-    if [ -z "$rss" ] || [ -z "$peak" ]; then
+    if [ -z "$rss" ] || ! [ -s "$dir/server.measure" ]; then
         record FAIL no_server_rss
         return
     fi
-    record wall_s "$wall"
-    record peak_rss_kib "$peak"
+    # The time is the client's (how long the load took); CPU time, faults and peak RSS
+    # are the server's.
+    record wall_s "$(measure_value "$work/measure.out" wall_s)"
+    record_from "$dir/server.measure" cpu_s user_s sys_s minflt peak_rss_kib
     record rss_after_kib "$rss"
 }
 

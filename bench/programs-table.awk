@@ -21,7 +21,7 @@ function ratio(other, mine) {
     return (other == "" || mine == "" || mine + 0 == 0) ? "" : other / mine
 }
 function fmt(r) { return r == "" ? "-" : sprintf("%.2f", r) }
-# Geometric means of the ratios, per metric kind ("time" or "rss").
+# Geometric means of the ratios, per metric kind ("time", "cpu" or "rss").
 function add_mean(kind, which, r) {
     if (r == "" || r <= 0) return
     logsum[kind, which] += log(r)
@@ -48,7 +48,7 @@ END {
 
     printf "%-8s %-12s %-4s", "program", "metric", "unit"
     for (a = 1; a <= na; a++) printf " %9s", A[a]
-    if (ratios) printf " %7s %7s %-9s", "/glibc", "/best", "best"
+    if (ratios) printf " %7s %7s %s", "/glibc", "/best", "best"
     printf "\n"
     printf "program,metric,unit" > csv
     for (a = 1; a <= na; a++) printf ",%s", A[a] > csv
@@ -65,6 +65,7 @@ END {
         for (i = 1; i <= nmet[id]; i++) {
             m = met[id, i]
             if (m == "wall_s") { unit = "s"; div = 1; prec = 2; kind = "time" }
+            else if (m == "cpu_s") { unit = "s"; div = 1; prec = 2; kind = "cpu" }
             else { unit = "MiB"; div = 1024; prec = 1; kind = "rss" }
             label = m
             sub(/_kib$/, "", label)
@@ -87,7 +88,7 @@ END {
             if (ratios) {
                 rg = ratio(med["glibc"], med[mine])
                 rb = ratio(best, med[mine])
-                printf " %7s %7s %-9s", fmt(rg), fmt(rb), bestname
+                printf " %7s %7s %s", fmt(rg), fmt(rb), bestname
                 printf ",%s,%s,%s", fmt(rg), fmt(rb), bestname > csv
                 add_mean(kind, "glibc", rg)
                 add_mean(kind, "best", rb)
@@ -100,6 +101,9 @@ END {
         printf "%-8s %-12s %-4s", "geomean", "wall", "s"
         for (a = 1; a <= na; a++) printf " %9s", ""
         printf " %7s %7s\n", fmt(mean("time", "glibc")), fmt(mean("time", "best"))
+        printf "%-8s %-12s %-4s", "geomean", "cpu", "s"
+        for (a = 1; a <= na; a++) printf " %9s", ""
+        printf " %7s %7s\n", fmt(mean("cpu", "glibc")), fmt(mean("cpu", "best"))
         printf "%-8s %-12s %-4s", "geomean", "rss", "MiB"
         for (a = 1; a <= na; a++) printf " %9s", ""
         printf " %7s %7s\n", fmt(mean("rss", "glibc")), fmt(mean("rss", "best"))

@@ -1,7 +1,7 @@
 #!/bin/sh
 # programs.sh: bench/programs' quick mode runs every real program once under every
 # installed allocator and prints its table: a header naming the allocators, then for
-# every program its rows (wall time and peak RSS; redis also the RSS after the load)
+# every program its rows (wall and CPU time, peak RSS; redis also the RSS after the load)
 # with a value in every allocator's column and both ratios, or one "not installed" row
 # when the program is missing (a skip here, never a pass). No timing is checked. Also:
 # -h, a bad option (status 2), -n (the plan only, nothing run). Speaks TAP.
@@ -15,12 +15,12 @@ tmp=$HK_TMP
 export BENCH_DIR="$bench"
 
 # One line per program: its name, its metrics, the binaries it needs.
-expect="xz wall_s peak_rss xz
-git-gc wall_s peak_rss git
-sqlite3 wall_s peak_rss sqlite3
-redis wall_s peak_rss rss_after redis-server redis-cli redis-benchmark
-g++ wall_s peak_rss g++
-python3 wall_s peak_rss python3"
+expect="xz wall_s cpu_s peak_rss xz
+git-gc wall_s cpu_s peak_rss git
+sqlite3 wall_s cpu_s peak_rss sqlite3
+redis wall_s cpu_s peak_rss rss_after redis-server redis-cli redis-benchmark
+g++ wall_s cpu_s peak_rss g++
+python3 wall_s cpu_s peak_rss python3"
 
 tap_plan $(($(echo "$expect" | wc -l) + 6))
 
@@ -58,7 +58,7 @@ while read -r prog rest; do
     metrics=
     bins=
     for w in $rest; do
-        case $w in wall_s | peak_rss | rss_after) metrics="$metrics $w" ;; *) bins="$bins $w" ;; esac
+        case $w in wall_s | cpu_s | peak_rss | rss_after) metrics="$metrics $w" ;; *) bins="$bins $w" ;; esac
     done
     have=yes
     for b in $bins; do command -v "$b" >/dev/null 2>&1 || have=no; done
@@ -83,5 +83,5 @@ csv=
 for f in "$tmp"/results/programs-*[0-9].csv; do [ -e "$f" ] && csv=$f; done
 check "the CSV has the header and a row per metric" \
     sh -c "[ -n '$csv' ] && head -n 1 '$csv' | grep -q '^program,metric,unit,hakmem,glibc' &&
-        [ \$(grep -c '^[a-z0-9+-]*,\\(wall_s\\|peak_rss\\|rss_after\\),' '$csv') -ge 1 ]"
+        [ \$(grep -c '^[a-z0-9+-]*,\\(wall_s\\|cpu_s\\|peak_rss\\|rss_after\\),' '$csv') -ge 1 ]"
 tap_done
