@@ -9,17 +9,18 @@
 
 /* X(short, long, argument name or NULL, help) */
 #define HS_OPTIONS(X)                                                                              \
-    X('p', "pid", "PID", "watch process PID")                                                      \
+    X('p', "pid", "PID[,PID...]", "watch process PID, or several as one")                          \
+    X('T', "tree", NULL, "with -p: follow the processes' descendants, exited ones too")            \
     X('l', "list", NULL, "list processes with a hakmem segment (stale ones marked)")               \
     X('G', "gc", NULL, "remove this user's stale segments, then list")                             \
     X('b', "batch", NULL, "print a text block per interval instead of the screen")                 \
     X('j', "json", NULL, "print JSON documents (one per interval with -n/-d)")                     \
     X('o', "output", "FORMAT", "output format: screen, text, json, openmetrics or prometheus")     \
     X('S', "serve", "[HOST:]PORT", "serve /metrics of every readable process over HTTP")           \
-    X('T', "per-tid", NULL, "Prometheus series per thread id, not per thread name")                \
+    X('I', "per-tid", NULL, "Prometheus series per thread id, not per thread name")                \
     X('d', "delay", "SECONDS", "refresh interval (default 1, 0.1 to 3600)")                        \
     X('n', "count", "N", "stop after N intervals")                                                 \
-    X('v', "view", "VIEW", "start in view threads, classes, totals or sites")                      \
+    X('v', "view", "VIEW", "start in view threads, classes, totals, sites or memory")              \
     X('s', "sort", "COLUMN", "sort rows by COLUMN (see the screen's column names)")                \
     X('t', "totals", NULL, "show totals since start instead of rates")                             \
     X('P', "profile", "PERIOD", "set the process's cycle profiling period (0 = off) and exit")     \
@@ -27,10 +28,22 @@
     X('V', "version", NULL, "show the version and exit")
 
 enum hs_format { HS_FMT_SCREEN, HS_FMT_TEXT, HS_FMT_JSON, HS_FMT_OPENMETRICS, HS_FMT_PROMETHEUS };
-enum hs_view { HS_VIEW_THREADS, HS_VIEW_CLASSES, HS_VIEW_TOTALS, HS_VIEW_SITES, HS_VIEW_COUNT };
+enum hs_view {
+    HS_VIEW_THREADS,
+    HS_VIEW_CLASSES,
+    HS_VIEW_TOTALS,
+    HS_VIEW_SITES,
+    HS_VIEW_MEMORY,
+    HS_VIEW_COUNT
+};
+
+#define HS_OPTS_MAX_PIDS 64
 
 typedef struct hs_opts_s {
-    pid_t pid;
+    pid_t pid; /* the first of pids */
+    pid_t pids[HS_OPTS_MAX_PIDS];
+    int npids;
+    bool tree;
     bool list, gc;
     enum hs_format format;
     double delay; /* seconds */

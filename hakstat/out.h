@@ -32,6 +32,10 @@ typedef struct hs_prom_doc_s {
 void out_prom_doc(FILE *f, const hs_prom_doc_t *d);
 /* One process's OpenMetrics document, with its sites, from one snapshot. */
 void out_prom(FILE *f, const hs_seg_t *seg, const hs_snap_t *now);
+/* Every counter of `n` by name and the derived figures; the "rates" object. */
+void out_json_counts(FILE *f, const hs_seg_t *seg, const hs_counts_t *n);
+void out_json_rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev,
+                    double dt, double age);
 /* JSON string literal with escapes. */
 void out_json_string(FILE *f, const char *s);
 

@@ -2,7 +2,7 @@
 # prom.sh: the Prometheus outputs and exporter, end to end. A workload-helper (workers of
 # known counts) and a rate-helper in churn mode (a thread that exits every 10 ms) are
 # watched with -o prometheus (checked by promtool check metrics), -o openmetrics
-# (checked by prometheus_client's strict OpenMetrics parser), -T, and streams of both;
+# (checked by prometheus_client's strict OpenMetrics parser), -I, and streams of both;
 # then `hakstat --serve` answers by the Accept header in both formats, keeps counters
 # monotonic while threads exit, serves scrapes while idle clients hold connections,
 # closes those after its timeout, and drops processes that exit.
@@ -95,12 +95,12 @@ else
     diag "$(printf '%s\n' "$lint" | grep -vxF "$counters" | head -5)"
 fi
 
-"$hakstat" -p "$W" -o openmetrics -T >"$HK_TMP/tid.prom" 2>"$HK_TMP/err"
+"$hakstat" -p "$W" -o openmetrics -I >"$HK_TMP/tid.prom" 2>"$HK_TMP/err"
 ntid=$(grep -c "^hakmem_malloc_total{.*,tid=\"[1-9][0-9]*\"}" "$HK_TMP/tid.prom")
 if om_check "$HK_TMP/tid.prom" >/dev/null 2>&1 && [ "$ntid" -eq 5 ]; then
-    ok "-T: one series per thread (5: main and 4 workers), labelled tid; still valid"
+    ok "-I: one series per thread (5: main and 4 workers), labelled tid; still valid"
 else
-    not_ok "-T: one series per thread, labelled tid (got $ntid)"
+    not_ok "-I: one series per thread, labelled tid (got $ntid)"
 fi
 
 # --- streams ----------------------------------------------------------------------------------
@@ -152,14 +152,14 @@ check_eq "GET /other is 404, POST /metrics is 405" "404 405" "$code404 $code405"
 : >"$HK_TMP/series"
 for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
     fetch /metrics >/dev/null
-    sed -n "s/^hakmem_malloc_total{pid=\"$C\",command=\"rate-helper\",thread=\"\([^\"]*\)\"} \([0-9]*\)\$/$i \1 \2/p" \
+    sed -n "s/^hakmem_malloc_total{pid=\"$C\",command=\"rate-helper\",thread=\"\([^\"]*\)\"} \([0-9]*\)\$/$i|\1|\2/p" \
         "$HK_TMP/body" >>"$HK_TMP/series"
     sleep 0.1
 done
-mono=$(awk '{ if (($2 in last) && $3 < last[$2]) bad = bad " " $2 "@" $1; last[$2] = $3; seen[$2] = 1 }
-    END { for (s in seen) n++; print (bad == "" ? "ok" : "down:" bad), n, last["churner"] + last["(exited)"] }' \
+mono=$(awk -F'|' '{ if (($2 in last) && $3 < last[$2]) bad = bad " " $2 "@" $1; last[$2] = $3; seen[$2] = 1 }
+    END { for (s in seen) n++; print (bad == "" ? "ok" : "down:" bad), n, last["churner"] + last["(exited or unslotted)"] }' \
     "$HK_TMP/series")
-grep -q ' churner [1-9]' "$HK_TMP/series" || mono="no live churner seen: $mono"
+grep -q '|churner|[1-9]' "$HK_TMP/series" || mono="no live churner seen: $mono"
 case $mono in
 "ok "*) ok "12 scrapes of a process whose threads keep exiting: no series goes down ($mono)" ;;
 *) not_ok "counters monotonic while threads exit ($mono)"; diag "$(tail -12 "$HK_TMP/series")" ;;
