@@ -9,7 +9,8 @@ noinst_LTLIBRARIES += %D%/libhakstat.la
 	%D%/snap.h %D%/snap.c \
 	%D%/table.h %D%/table.c \
 	%D%/sym.h %D%/sym.c \
-	%D%/prom.h %D%/prom.c %D%/scrape.h %D%/scrape.c %D%/out.h %D%/out_text.c %D%/out_json.c %D%/out_prom.c \
+	%D%/prom.h %D%/prom.c %D%/scrape.h %D%/scrape.c \
+	%D%/out.h %D%/out_text.c %D%/out_json.c %D%/out_prom.c \
 	%D%/out_procs.h %D%/out_procs.c \
 	%D%/procs.h %D%/procs.c \
 	%D%/options.h

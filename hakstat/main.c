@@ -561,20 +561,23 @@ static int run_group(const hs_opts_t *o)
     for (int i = 0; i < g.nwarn && i < HS_GROUP_MAX_PIDS; i++)
         fprintf(stderr, "hakstat: %s%s\n", g.warn[i], status == HS_OK ? " (left out)" : "");
     if (status != HS_OK) return status;
-    bool once = (o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS) && !o->count_given &&
-                !o->delay_given;
+    bool prom = o->format == HS_FMT_OPENMETRICS || o->format == HS_FMT_PROMETHEUS;
+    bool once = (o->format == HS_FMT_JSON || prom) && !o->count_given && !o->delay_given;
     long count = once ? 1 : o->count_given ? o->count : -1;
     catch_signals(on_signal);
     for (long i = 0; (count < 0 || i < count) && !stop; i++) {
         if (i > 0) sleep_polling(&g, o->delay);
         if (stop) break;
         hs_group_refresh(&g);
-        if (o->format == HS_FMT_JSON)
+        if (o->format == HS_FMT_JSON) {
             out_procs_json(stdout, &g, o);
-        else if (o->format == HS_FMT_OPENMETRICS)
-            out_procs_prom(stdout, &g);
-        else
+        } else if (prom) {
+            /* a stream as prom_interval writes one (hakstat(1)) */
+            if (i > 0 && o->format == HS_FMT_PROMETHEUS) fputc('\n', stdout);
+            out_procs_prom(stdout, &g, o->format == HS_FMT_OPENMETRICS);
+        } else {
             out_procs_text(stdout, &g, o);
+        }
         if (!hs_group_alive(&g)) {
             fprintf(stderr, "hakstat: every process exited\n");
             status = HS_ERR_EXITED;

@@ -239,7 +239,7 @@ static void label(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void out_procs_prom(FILE *f, const hs_group_t *g)
+void out_procs_prom(FILE *f, const hs_group_t *g, bool openmetrics)
 {
     const hs_seg_t *seg = &g->canon;
     for (uint32_t i = 0; i < seg->ncounters; i++) {
@@ -249,8 +249,13 @@ void out_procs_prom(FILE *f, const hs_group_t *g)
         snprintf(name, sizeof(name), "hakmem_%s", d->name);
         for (char *p = name; *p; p++)
             if (!isalnum((unsigned char)*p) && *p != '_') *p = '_';
-        fprintf(f, "# TYPE %s %s\n", name, gauge ? "gauge" : "counter");
-        fprintf(f, "# HELP %s %s (%s)\n", name, d->doc, d->unit);
+        /* OpenMetrics names a counter's family without "_total", the text format with. */
+        const char *kind = gauge ? "gauge" : "counter", *sfx = gauge || openmetrics ? "" : "_total";
+        if (openmetrics)
+            fprintf(f, "# TYPE %s %s\n# HELP %s %s (%s)\n", name, kind, name, d->doc, d->unit);
+        else
+            fprintf(f, "# HELP %s%s %s (%s)\n# TYPE %s%s %s\n", name, sfx, d->doc, d->unit, name,
+                    sfx, kind);
         for (int k = 0; k < g->n; k++) {
             const hs_proc_t *p = &g->v[k];
             if (!p->counted) continue;
@@ -262,6 +267,6 @@ void out_procs_prom(FILE *f, const hs_group_t *g)
                 fprintf(f, "} %llu\n", (unsigned long long)p->n.c[i]);
         }
     }
-    fputs("# EOF\n", f);
+    if (openmetrics) fputs("# EOF\n", f);
     fflush(f);
 }

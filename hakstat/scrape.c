@@ -3,6 +3,7 @@
 
 #include "scrape.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +78,9 @@ char *hs_scrape(hs_scrape_t *s, enum hs_prom_format format, size_t *len)
 {
     static hs_seg_entry_t entries[HS_SEG_LIST_MAX];
     listing_t l = {entries, 0};
-    hs_seg_skipped_t skipped;
-    if (hs_seg_list(collect, &l, &skipped) < 0) return NULL;
+    hs_seg_skipped_t skipped = {0};
+    /* No base directory yet: no process has published a segment, an empty document. */
+    if (hs_seg_list(collect, &l, &skipped) < 0 && errno != ENOENT) return NULL;
     for (int i = 0; i < s->nprocs; i++)
         s->procs[i]->seen = false;
     unsigned left_out = skipped.dirs + skipped.files + skipped.more;

@@ -15,7 +15,7 @@ typedef struct hs_scrape_s {
 } hs_scrape_t;
 
 /* A document in `format`, in a buffer to free() (its length in *len); NULL when out of
- * memory or the base directory cannot be read. */
+ * memory or the base directory cannot be read (a missing one lists no process). */
 char *hs_scrape(hs_scrape_t *s, enum hs_prom_format format, size_t *len);
 void hs_scrape_free(hs_scrape_t *s);
 
