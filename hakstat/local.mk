@@ -10,6 +10,8 @@ noinst_LTLIBRARIES += %D%/libhakstat.la
 	%D%/table.h %D%/table.c \
 	%D%/sym.h %D%/sym.c \
 	%D%/out.h %D%/out_text.c %D%/out_json.c %D%/out_prom.c \
+	%D%/out_procs.h %D%/out_procs.c \
+	%D%/procs.h %D%/procs.c \
 	%D%/options.h
 %C%_libhakstat_la_LIBADD = $(LIBELF_LIBS) -lm
 

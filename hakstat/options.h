@@ -9,7 +9,8 @@
 
 /* X(short, long, argument name or NULL, help) */
 #define HS_OPTIONS(X)                                                                              \
-    X('p', "pid", "PID", "watch process PID")                                                      \
+    X('p', "pid", "PID[,PID...]", "watch process PID, or several as one")                          \
+    X('T', "tree", NULL, "with -p: follow the processes' descendants, exited ones too")            \
     X('l', "list", NULL, "list processes with a hakmem segment (stale ones marked)")               \
     X('G', "gc", NULL, "remove this user's stale segments, then list")                             \
     X('b', "batch", NULL, "print a line per interval instead of the screen")                       \
@@ -34,8 +35,13 @@ enum hs_view {
     HS_VIEW_COUNT
 };
 
+#define HS_OPTS_MAX_PIDS 64
+
 typedef struct hs_opts_s {
-    pid_t pid;
+    pid_t pid; /* the first of pids */
+    pid_t pids[HS_OPTS_MAX_PIDS];
+    int npids;
+    bool tree;
     bool list, gc;
     enum hs_format format;
     double delay; /* seconds */

@@ -255,3 +255,15 @@ void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
     fputs("}\n", f);
     fflush(f);
 }
+
+/* For outputs of several processes (out_procs.c): the same members as a process's. */
+void out_json_counts(FILE *f, const hs_seg_t *seg, const hs_counts_t *n)
+{
+    counters(f, seg, n);
+}
+
+void out_json_rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev,
+                    double dt, double age)
+{
+    rates(f, seg, now, prev, dt, age);
+}

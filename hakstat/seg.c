@@ -126,6 +126,8 @@ static void validate_tail(hs_seg_t *seg, const hk_stats_header_t *hd)
 {
     seg->shift = 8 * ((int64_t)hd->ncounters - HK_STAT_NCOUNTERS);
     seg->has_tail = seg->slot_has_tail = false;
+    seg->ppid = 0;
+    seg->exit_ns = 0;
     if (hd->abi_minor < 1) return;
     uint64_t tail_end = (uint64_t)((int64_t)sizeof(hk_stats_header_t) + seg->shift);
     uint64_t slot_end = (uint64_t)((int64_t)sizeof(hk_stat_slot_t) + seg->shift);
@@ -140,7 +142,11 @@ static void validate_tail(hs_seg_t *seg, const hk_stats_header_t *hd)
     memcpy(&off, TAIL(spill_offset), sizeof(off));
     memcpy(&size, TAIL(spill_size), sizeof(size));
     memcpy(seg->class_slab_blocks, TAIL(class_slab_blocks), sizeof(seg->class_slab_blocks));
+    int64_t ppid;
+    memcpy(&ppid, TAIL(ppid), sizeof(ppid));
+    memcpy(&seg->exit_ns, TAIL(exit_ns), sizeof(seg->exit_ns));
 #undef TAIL
+    seg->ppid = ppid > 0 && ppid <= INT32_MAX ? (pid_t)ppid : 0;
     uint64_t counters_bytes = 8ull * (hd->ncounters + 2ull * hd->nclasses);
     if (off % 8 || off < hd->slot_offset + (uint64_t)hd->nslots * hd->slot_size || size % 8 ||
         size > HS_SEG_MAX_SPILL_SIZE || size < offsetof(hk_stat_spill_t, ctr) + counters_bytes ||
@@ -434,10 +440,15 @@ void hs_seg_close(hs_seg_t *seg)
 }
 
 /* A zombie has exited: it still has its start time until its parent reaps it. */
-bool hs_seg_alive(const hs_seg_t *seg)
+bool hs_seg_proc_running(pid_t pid, uint64_t start)
 {
     bool zombie;
-    return proc_stat(seg->pid, &zombie) == seg->start_time && seg->start_time != 0 && !zombie;
+    return proc_stat(pid, &zombie) == start && start != 0 && !zombie;
+}
+
+bool hs_seg_alive(const hs_seg_t *seg)
+{
+    return hs_seg_proc_running(seg->pid, seg->start_time);
 }
 
 /* The descriptor written to is the one whose owner and type were checked at open, so
@@ -577,6 +588,40 @@ int hs_seg_open_entry(hs_seg_t *seg, const hs_seg_entry_t *e)
     if (status != HS_OK) return status;
     if (e->stale) return HS_OK;
     return check_process(seg, e->pid, e->start_time, e->uid);
+}
+
+int hs_seg_list_user(uid_t uid, void (*fn)(const char *name, const struct stat *st, void *arg),
+                     void *arg)
+{
+    hs_seg_t scratch;
+    int dfd;
+    if (open_user_dir(&scratch, uid, &dfd) != HS_OK) return -1;
+    DIR *d = fdopendir(dfd);
+    if (d == NULL) {
+        close(dfd);
+        return -1;
+    }
+    int count = 0;
+    struct dirent *de;
+    while (count < HS_SEG_LIST_MAX && (de = readdir(d)) != NULL) {
+        struct stat st;
+        if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode) || st.st_uid != uid)
+            continue;
+        fn(de->d_name, &st, arg);
+        count++;
+    }
+    closedir(d);
+    return count;
+}
+
+int hs_seg_open_record(hs_seg_t *seg, uid_t uid, const char *name)
+{
+    int status = open_in_user_dir(seg, uid, name, false);
+    if (status != HS_OK) return status;
+    if (!(seg->flags & HK_STATS_F_RETIRED) || seg->nslots != 0 || seg->size > HS_SEG_MAX_RECORD)
+        return give_up(seg, fail(seg, HS_ERR_CORRUPT, "%s: not a retired record", seg->path));
+    return HS_OK;
 }
 
 int hs_seg_remove_entry(const hs_seg_entry_t *e)

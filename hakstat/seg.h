@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "hakmem_stats.h"
@@ -64,6 +65,8 @@ typedef struct hs_seg_s {
     uint64_t spill_offset;
     uint32_t spill_size;
     uint32_t class_slab_blocks[HK_STATS_NCLASSES];
+    pid_t ppid;       /* parent at start, 0 when the writer does not say (ABI 1.0) */
+    uint64_t exit_ns; /* CLOCK_REALTIME at exit, in a retired record; else 0 */
     char comm[HK_STATS_COMM_LEN + 1];
     hk_stat_desc_t desc[HS_SEG_MAX_COUNTERS]; /* NUL-terminated copies */
     uint32_t class_size[HK_STATS_NCLASSES];
@@ -134,6 +137,22 @@ int hs_seg_open_entry(hs_seg_t *seg, const hs_seg_entry_t *e);
 /* Remove a listed entry if the caller owns it (root included), by the file's owner as
  * fstatat sees it at removal time, never by its name. 0, or -1 with errno. */
 int hs_seg_remove_entry(const hs_seg_entry_t *e);
+
+/* Open retired record `name` ("retired-<n>") of user `uid`, with the directory and file
+ * checks of a segment, and check it is one: HK_STATS_F_RETIRED, no slots, a size no
+ * record exceeds (HS_SEG_MAX_RECORD). The process is gone, so nothing ties it to one;
+ * the caller decides whose parent it may be (see procs.c). */
+#define HS_SEG_MAX_RECORD                                                                          \
+    ((uint64_t)HS_SEG_MAX_HEADER + HS_SEG_MAX_COUNTERS * sizeof(hk_stat_desc_t) + 4096u)
+int hs_seg_open_record(hs_seg_t *seg, uid_t uid, const char *name);
+
+/* Call fn for every regular file of uid's own in hakmem-<uid>, after the directory
+ * checks; at most HS_SEG_LIST_MAX of them. The count, or -1 when the directory fails. */
+int hs_seg_list_user(uid_t uid, void (*fn)(const char *name, const struct stat *st, void *arg),
+                     void *arg);
+
+/* Whether process `pid` started at `start` still runs (a zombie has exited). */
+bool hs_seg_proc_running(pid_t pid, uint64_t start);
 
 /* Read a small /proc file (regular, opened without blocking): at most len-1 bytes, NUL
  * terminated. The length, or -1 with errno. */

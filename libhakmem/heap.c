@@ -75,8 +75,8 @@ static void heap_reset_bins(hk_heap_t *h)
     }
 }
 
-/* A heap an exited thread left (*adopted), or a new one; NULL when no memory is left
- * for one. */
+/* A heap an exited thread left (`*adopted` true), or a new one; NULL when no memory is
+ * left for one. */
 hk_heap_t *hk_heap_adopt(bool *adopted)
 {
     hk_lock(&hk_heaps_lock);
@@ -88,7 +88,8 @@ hk_heap_t *hk_heap_adopt(bool *adopted)
         heap_reset_bins(h);
     } else if ((h = hk_heap_meta_alloc(sizeof(hk_heap_t))) != NULL) {
         heap_reset_bins(h);
-        h->slot = h->spill = HK_NO_SLOT;
+        h->slot = HK_NO_SLOT;
+        h->spill = HK_NO_SLOT;
         h->ctr = &h->own;
         h->mem = &h->own_mem;
         h->next_all = all_heaps;

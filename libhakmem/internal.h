@@ -175,6 +175,7 @@ void hk_stats_thread_end(hk_heap_t *h);
 void hk_stats_publish_unslotted(hk_heap_t *h);
 void hk_stats_publish_idle(hk_heap_t *h);
 void hk_stats_totals(hk_stat_counters_t *out);
+void hk_stats_retire(void);
 void hk_stats_after_fork_child(void);
 void hk_stats_lock(void);
 void hk_stats_unlock(void);
@@ -187,6 +188,7 @@ hk_stats_header_t *hk_shm_create(bool sweep);
 void hk_shm_detach(hk_stats_header_t *seg);
 void *hk_shm_grow(size_t bytes);
 void hk_shm_remove(void);
+void hk_shm_retire(const hk_stat_counters_t *total);
 
 /* ---------------------------------------------------------------------------------------
  * "unwind.c"

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h> /* renameat */
 #include <string.h>
 #include <sys/mman.h>
 #include <signal.h>
@@ -27,10 +28,12 @@
 #include "prof.h"
 
 static char shm_path[320];
-static pid_t shm_pid;    /* the process that created the file, which alone removes it */
-static size_t shm_size;  /* the first mapping: header, descriptors, slots */
-static size_t shm_grown; /* the file's size, spill chunks included */
-static dev_t shm_dev;    /* the file we made, to know it again when it grows */
+static size_t shm_dir_len; /* shm_path[0, shm_dir_len) is the per-user directory */
+static uid_t shm_uid;      /* its owner */
+static pid_t shm_pid;      /* the process that created the file, which alone removes it */
+static size_t shm_size;    /* the first mapping: header, descriptors, slots */
+static size_t shm_grown;   /* the file's size, spill chunks included */
+static dev_t shm_dev;      /* the file we made, to know it again when it grows */
 static ino_t shm_ino;
 static bool shm_stuck; /* a failed growth could not be undone: grow no more */
 
@@ -100,6 +103,7 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
     hd->desc_offset = hk_align_up(sizeof(hk_stats_header_t), 64);
     hd->slot_offset = hk_align_up(hd->desc_offset + HK_STAT_NCOUNTERS * sizeof(hk_stat_desc_t), 64);
     hd->pid = getpid();
+    hd->ppid = getppid();
     hd->start_time = start;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -216,6 +220,20 @@ static bool sweep_due(int dfd)
     return ok;
 }
 
+/* Retired records ("retired-<n>", and "retiring-<pid>" while one is written) older than
+ * their documented age: a watcher has had time to read them. */
+#define RETIRED_PREFIX "retir"
+
+static void remove_old_record(int dfd, const char *name)
+{
+    struct stat st;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        now.tv_sec - st.st_mtime > HK_STATS_RETIRED_AGE_S)
+        unlinkat(dfd, name, 0);
+}
+
 static void remove_stale(int dfd)
 {
     int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -228,6 +246,11 @@ static void remove_stale(int dfd)
             struct dirent64_raw *d = (struct dirent64_raw *)(buf + at);
             at += d->reclen;
             uint64_t f[2];
+            /* Not counted: at most HK_STATS_RETIRED_NAMES of them, each one fstatat. */
+            if (strncmp(d->name, RETIRED_PREFIX, sizeof(RETIRED_PREFIX) - 1) == 0) {
+                remove_old_record(dfd, d->name);
+                continue;
+            }
             if (!parse_name(d->name, f) || f[0] == 0 || f[0] > INT32_MAX) continue;
             seen++;
             char path[64];
@@ -268,6 +291,8 @@ hk_stats_header_t *hk_shm_create(bool sweep)
     int dfd = user_dir_open(shm_path, sizeof(shm_path), &created);
     if (dfd < 0) goto fail;
     if (sweep && !created && sweep_due(dfd)) remove_stale(dfd);
+    shm_dir_len = strlen(shm_path);
+    shm_uid = geteuid();
     char name[48];
     size_t len = append_u64(name, 0, sizeof(name), (uint64_t)getpid());
     len = append(name, len, sizeof(name), ".");
@@ -356,6 +381,66 @@ void hk_shm_detach(hk_stats_header_t *seg)
 {
     munmap(seg, shm_size);
     shm_path[0] = '\0';
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The retired record (hakmem_stats.h): the header and descriptors of the segment with
+ * the final totals, written whole under a name of this process and renamed into place,
+ * so a reader never sees half of one. Built in a static buffer: no allocation at exit.
+ * ------------------------------------------------------------------------------------- */
+#define RECORD_SIZE                                                                                \
+    (((sizeof(hk_stats_header_t) + 63) & ~(size_t)63) + HK_STAT_NCOUNTERS * sizeof(hk_stat_desc_t))
+
+static int record_dir_open(void)
+{
+    char dir[sizeof(shm_path)];
+    memcpy(dir, shm_path, shm_dir_len);
+    dir[shm_dir_len] = '\0';
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (dfd >= 0 && (fstat(dfd, &st) != 0 || st.st_uid != shm_uid || (st.st_mode & 077))) {
+        close(dfd);
+        dfd = -1;
+    }
+    return dfd;
+}
+
+void hk_shm_retire(const hk_stat_counters_t *total)
+{
+    static char rec[RECORD_SIZE] __attribute__((aligned(64)));
+    if (!shm_path[0] || shm_pid != getpid() ||
+        hk_stats_header->desc_offset + HK_STAT_NCOUNTERS * sizeof(hk_stat_desc_t) != RECORD_SIZE)
+        return;
+    int saved_errno = errno;
+    memcpy(rec, hk_stats_header, RECORD_SIZE);
+    hk_stats_header_t *hd = (hk_stats_header_t *)rec;
+    hd->nslots = 0;
+    hd->file_size = hd->slot_offset = RECORD_SIZE;
+    hd->flags |= HK_STATS_F_RETIRED;
+    hd->retired_gen = 0;
+    hd->unslotted = 0;
+    hd->spill_count = 0; /* a record is the header alone */
+    hd->spill_offset = RECORD_SIZE;
+    hd->retired = *total;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    hd->exit_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    char tmp[48], name[48];
+    append_u64(tmp, append(tmp, 0, sizeof(tmp), "retiring-"), sizeof(tmp), (uint64_t)shm_pid);
+    append_u64(name, append(name, 0, sizeof(name), "retired-"), sizeof(name),
+               (uint64_t)shm_pid % HK_STATS_RETIRED_NAMES);
+    int dfd = record_dir_open();
+    if (dfd >= 0) {
+        unlinkat(dfd, tmp, 0); /* a leftover of an earlier process with this pid */
+        int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            bool whole = write(fd, rec, RECORD_SIZE) == (ssize_t)RECORD_SIZE;
+            close(fd);
+            if (!whole || renameat(dfd, tmp, dfd, name) != 0) unlinkat(dfd, tmp, 0);
+        }
+        close(dfd);
+    }
+    errno = saved_errno;
 }
 
 void hk_shm_remove(void)

@@ -235,6 +235,15 @@ void hk_stats_totals(hk_stat_counters_t *out)
     counters_add(out, hk_heap_global.ctr);
 }
 
+/* At exit: the final totals, for the retired record a watcher of the parent reads. */
+void hk_stats_retire(void)
+{
+    if (hk_stats_header == &local_header) return;
+    hk_stat_counters_t total;
+    hk_stats_totals(&total);
+    hk_shm_retire(&total);
+}
+
 /* ---------------------------------------------------------------------------------------
  * Process start and fork
  * ------------------------------------------------------------------------------------- */

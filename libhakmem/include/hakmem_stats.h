@@ -136,6 +136,17 @@ typedef struct hk_stat_spill_s {
 
 /* Header flags. */
 #define HK_STATS_F_PROF_BUILT 1u /* the library can time operations with RDTSC */
+#define HK_STATS_F_RETIRED    2u /* a retired record: the final totals of an exited process */
+
+/* Retired records. At a normal exit a process leaves its final totals where a watcher
+ * of its parent (hakstat --tree) can still read them: the segment's header (flag
+ * HK_STATS_F_RETIRED, nslots 0, `retired` holding every thread's counts, `exit_ns`
+ * set) and its counter descriptors, nothing else, in a file named
+ * "retired-<pid % HK_STATS_RETIRED_NAMES>" beside the segments. The name space bounds
+ * how many a user can have; a process starting removes those older than
+ * HK_STATS_RETIRED_AGE_S, and hakstat --gc removes them all. */
+#define HK_STATS_RETIRED_NAMES 512
+#define HK_STATS_RETIRED_AGE_S 600
 
 /* The file starts with this header; descriptors, then slots follow at the offsets given.
  * A reader checks magic, abi_major, the sizes and that every offset + size lies within
@@ -180,6 +191,8 @@ typedef struct hk_stats_header_s {
     uint32_t spill_count;                          /* spill blocks in the file; only grows */
     uint32_t class_slab_blocks[HK_STATS_NCLASSES]; /* blocks one slab of each class holds */
     hk_stat_mem_t retired_mem;                     /* memory moves of exited threads */
+    int64_t ppid;                                  /* parent process at start (ABI 1.1) */
+    uint64_t exit_ns; /* CLOCK_REALTIME at exit; 0 while it runs (1.1) */
 } hk_stats_header_t;
 
 #endif /* HAKMEM_STATS_H */
