@@ -159,8 +159,8 @@ static void mem_add_raw(hs_mem_t *dst, const unsigned char *p)
     hk_stat_mem_t m;
     memcpy(&m, p, sizeof(m));
     for (int c = 0; c < HK_STATS_NCLASSES; c++) {
-        dst->slabs[c] += (int64_t)m.class_slabs[c];
-        dst->held[c] += (int64_t)m.class_held[c];
+        dst->slabs[c] += m.class_slabs[c];
+        dst->held[c] += m.class_held[c];
     }
 }
 
@@ -544,9 +544,10 @@ void hs_snap_memory(const hs_seg_t *seg, const hs_snap_t *snap, hs_memory_t *m)
             k->util = NAN;
             continue;
         }
-        k->slabs = snap->mem.slabs[c] > 0 ? (uint64_t)snap->mem.slabs[c] : 0;
+        int64_t slabs = (int64_t)snap->mem.slabs[c], held_s = (int64_t)snap->mem.held[c];
+        k->slabs = slabs > 0 ? (uint64_t)slabs : 0;
         k->blocks = k->slabs * seg->class_slab_blocks[c];
-        uint64_t held = snap->mem.held[c] > 0 ? (uint64_t)snap->mem.held[c] : 0;
+        uint64_t held = held_s > 0 ? (uint64_t)held_s : 0;
         k->cached = held > k->live ? held - k->live : 0;
         k->free = k->blocks > held ? k->blocks - held : 0;
         k->util = k->blocks ? (double)k->live / (double)k->blocks : NAN;

@@ -19,10 +19,11 @@ typedef struct hs_counts_s {
     uint64_t class_free[HK_STATS_NCLASSES];
 } hs_counts_t;
 
-/* Memory moves summed (signed: one thread's heap may undo what another did). */
+/* Memory moves summed, wrapping (two's complement: one thread's heap may undo what
+ * another did, and a hostile segment may hold anything); read as signed. */
 typedef struct hs_mem_s {
-    int64_t slabs[HK_STATS_NCLASSES]; /* slabs of the class */
-    int64_t held[HK_STATS_NCLASSES];  /* blocks out of those slabs */
+    uint64_t slabs[HK_STATS_NCLASSES]; /* slabs of the class */
+    uint64_t held[HK_STATS_NCLASSES];  /* blocks out of those slabs */
 } hs_mem_t;
 
 typedef struct hs_thread_s {

@@ -83,15 +83,18 @@ static void take_chain(hk_heap_t *h, uint32_t cls, hk_block_t *b, uint32_t len)
             }
         }
     }
+    uint32_t put = 0;
     while (b) {
         hk_block_t *next = b->next;
         if (bin->count < bin->max) {
             hk_bin_push(bin, b);
         } else {
             hk_slab_put(h, hk_page_of(hk_segment_of(b), b), b);
+            put++;
         }
         b = next;
     }
+    h->mem->class_held[cls] -= put;
 }
 
 /* Take every chain other threads sent to h. */

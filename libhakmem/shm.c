@@ -331,6 +331,7 @@ hk_stats_header_t *hk_shm_create(bool sweep)
     fill_header(map, nslots, size, start);
     shm_pid = getpid();
     shm_size = shm_grown = size;
+    shm_stuck = false;
     shm_dev = st.st_dev;
     shm_ino = st.st_ino;
     errno = saved_errno;

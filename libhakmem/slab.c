@@ -225,7 +225,8 @@ uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
     return n;
 }
 
-/* Give block b back to the slab that page pg belongs to: one bit. */
+/* Give block b back to the slab that page pg belongs to: one bit. The caller takes the
+ * blocks it puts back off h->mem's class_held, once per chain rather than per block. */
 void hk_slab_put(hk_heap_t *h, hk_page_t *pg, hk_block_t *b)
 {
     hk_page_t *s = pg - pg->offset;
@@ -241,7 +242,6 @@ void hk_slab_put(hk_heap_t *h, hk_page_t *pg, hk_block_t *b)
     if (idx / 64 < s->scan) s->scan = idx / 64;
     s->nfree++;
     s->used--;
-    h->mem->class_held[s->cls]--;
     hk_assert(hk_check_slab(h, s));
     if (s->used == 0 && (h->partial[s->cls] != s || s->next != NULL)) {
         partial_remove(h, s);

@@ -137,10 +137,9 @@ void hk_stats_thread_start(hk_heap_t *h, bool adopted)
         hd->unslotted++;
         if ((h->spill = spill_take()) != HK_NO_SLOT) spill = spill_at(h->spill);
     }
-    gen_begin(&hd->retired_gen);
-    hd->threads_started++;
-    hd->heaps_adopted += adopted;
-    gen_end(&hd->retired_gen);
+    /* Single words that only grow: no need to make readers retry (retired_gen). */
+    __atomic_store_n(&hd->threads_started, hd->threads_started + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&hd->heaps_adopted, hd->heaps_adopted + adopted, __ATOMIC_RELAXED);
     hk_unlock(&stats_lock);
     if (mine) {
         mine->tid = tid;

@@ -101,8 +101,10 @@ void *hk_tcache_malloc_unsampled(size_t size, void *ra)
     return hk_malloc_inline(size, false, ra, hk_tcache_malloc_slow);
 }
 
-static void chain_to_slabs(hk_heap_t *h, hk_block_t *b)
+/* A chain of n blocks of class cls back to their slabs. */
+static void chain_to_slabs(hk_heap_t *h, uint32_t cls, hk_block_t *b, uint32_t n)
 {
+    h->mem->class_held[cls] -= n;
     while (b) {
         hk_block_t *next = b->next;
         hk_slab_put(h, hk_page_of(hk_segment_of(b), b), b);
@@ -139,7 +141,7 @@ void hk_tcache_drain(hk_heap_t *h, uint32_t cls, uint32_t keep)
         stash[i].head = rest;
         stash[i].count = n;
     } else {
-        chain_to_slabs(h, rest);
+        chain_to_slabs(h, cls, rest, n);
     }
     h->ctr->c[HK_STAT_drains]++;
     h->ctr->c[HK_STAT_drain_blocks] += n;
@@ -152,7 +154,7 @@ void hk_tcache_flush(hk_heap_t *h)
         if (h->bins[cls].count) hk_tcache_drain(h, cls, 0);
         for (uint32_t i = 0; i < HK_STASH_CHAINS; i++) {
             hk_assert(hk_check_chain(h, cls, h->stash[cls][i].head, h->stash[cls][i].count));
-            chain_to_slabs(h, h->stash[cls][i].head);
+            chain_to_slabs(h, cls, h->stash[cls][i].head, h->stash[cls][i].count);
             h->stash[cls][i] = (hk_bin_t){0};
         }
     }

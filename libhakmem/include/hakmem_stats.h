@@ -182,7 +182,7 @@ typedef struct hk_stats_header_s {
     hk_stat_counters_t retired;             /* sum over threads that have exited or had no slot */
     /* ABI 1.1. These follow `retired`, whose size depends on the writer's counter list:
      * a reader shifts their offsets by the writer's counter bytes minus its own. The
-     * thread figures count threads that allocated (took a heap), under retired_gen. */
+     * thread figures count threads that allocated (took a heap); each only grows. */
     uint64_t threads_started;                      /* threads that took a heap */
     uint64_t threads_exited;                       /* ...and gave it back */
     uint64_t heaps_adopted;                        /* starts that reused an exited thread's heap */
