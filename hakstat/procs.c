@@ -449,7 +449,12 @@ static void remember(hs_group_t *g, uid_t uid, const char *name, const struct st
     }
     hs_seg_t seg;
     if (open_seen(&s, name, &seg) != HS_OK) return;
-    bool ok = !s.segment || (seg.pid == s.pid && seg.start_time == s.start_time);
+    /* A record lies at its writer's name (pid mod HK_STATS_RETIRED_NAMES), a segment
+     * at its own: what lies elsewhere was not written by the library. */
+    char own[48];
+    record_name(seg.pid, own, sizeof(own));
+    bool ok =
+        s.segment ? seg.pid == s.pid && seg.start_time == s.start_time : strcmp(own, name) == 0;
     s.pid = seg.pid;
     s.start_time = seg.start_time;
     s.ppid = seg.ppid;
@@ -486,6 +491,11 @@ static bool join(hs_group_t *g, hs_seen_t *s, const char *name)
     s->used = true;
     hs_seg_t seg;
     if (open_seen(s, name, &seg) != HS_OK) return false;
+    if (seg.pid != s->pid || seg.start_time != s->start_time || seg.ppid != s->ppid) {
+        hs_seg_close(&seg); /* replaced since the scan: the next one reads it afresh */
+        s->used = false;
+        return false;
+    }
     hs_proc_t *p = add(g, s->pid, s->ppid, s->start_time);
     if (p) {
         p->uids[0] = p->uids[1] = s->uid;
