@@ -557,6 +557,9 @@ void hs_group_refresh(hs_group_t *g)
     for (int i = 0; i < g->n; i++)
         update(g, &g->v[i]);
     if (g->tree) scan_records(g);
+    for (int i = 0; i < g->n; i++) /* the group is named after its first, as it runs now */
+        if (g->v[i].pid == g->canon.pid && g->v[i].named && g->v[i].comm[0])
+            snprintf(g->canon.comm, sizeof(g->canon.comm), "%s", g->v[i].comm);
     g->t = mono_now();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
