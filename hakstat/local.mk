@@ -17,5 +17,6 @@ noinst_LTLIBRARIES += %D%/libhakstat.la
 
 bin_PROGRAMS += %D%/hakstat
 %C%_hakstat_CFLAGS = $(AM_CFLAGS) $(NCURSESW_CFLAGS) $(HAKSTAT_CFLAGS)
-%C%_hakstat_SOURCES = %D%/main.c %D%/view.h %D%/view.c %D%/keys.h
+%C%_hakstat_SOURCES = %D%/main.c %D%/view.h %D%/view.c %D%/keys.h \
+	%D%/view_procs.h %D%/view_procs.c
 %C%_hakstat_LDADD = %D%/libhakstat.la $(NCURSESW_LIBS) -lm
