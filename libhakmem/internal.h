@@ -37,25 +37,55 @@ HK_INLINE uint64_t hk_rand(uint64_t *state)
     return x * 0x2545f4914f6cdd1dull;
 }
 
+/* A bin's list, the one rule for every cache push and pop: LIFO, so the block handed
+ * out next is the one freed last, still in cache. */
+HK_INLINE void hk_bin_push(hk_bin_t *bin, hk_block_t *b)
+{
+    b->next = bin->head;
+    bin->head = b;
+    bin->count++;
+}
+
+HK_INLINE hk_block_t *hk_bin_pop(hk_bin_t *bin)
+{
+    hk_block_t *b = bin->head;
+    bin->head = b->next;
+    bin->count--;
+    return b;
+}
+
 HK_INLINE size_t hk_align_up(size_t n, size_t align)
 {
     return (n + align - 1) & ~(align - 1);
 }
 
 /* ---------------------------------------------------------------------------------------
- * "thread.c"
+ * "heap.c"
  * ------------------------------------------------------------------------------------- */
 extern __thread hk_heap_t *hk_tls __attribute__((tls_model("initial-exec")));
 extern hk_heap_t hk_heap_empty;
 extern hk_heap_t hk_heap_global;
 extern struct hk_lock_s hk_heaps_lock;
+enum hk_teardown {
+    HK_TEARDOWN_EXIT, /* thread exit: others' chains wait in the caches for an adopter */
+    HK_TEARDOWN_ALL,  /* hak_collect: everything cached goes back */
+};
+hk_heap_t *hk_heap_adopt(void);
+void hk_heap_abandon(hk_heap_t *h);
+hk_heap_t *hk_heap_acquire(void);
+void hk_heap_release(hk_heap_t *h);
+void hk_heap_teardown(hk_heap_t *h, enum hk_teardown how);
+void hk_heap_abandoned_collect(hk_heap_t *h);
+void hk_heap_after_fork_child(bool torn);
+void *hk_heap_meta_alloc(size_t size);
+hk_heap_t *hk_heaps_first(void);
+
+/* ---------------------------------------------------------------------------------------
+ * "thread.c"
+ * ------------------------------------------------------------------------------------- */
 hk_heap_t *hk_thread_heap(void); /* the caller's heap, made on first use; NULL if none */
 bool hk_thread_exited(void);
 void hk_thread_key_init(void);
-void hk_thread_after_fork_child(bool torn);
-void *hk_thread_meta_alloc(size_t size);
-void hk_thread_abandoned_collect(hk_heap_t *h);
-hk_heap_t *hk_thread_heaps_first(void);
 
 /* ---------------------------------------------------------------------------------------
  * "tcache.c"
@@ -66,7 +96,6 @@ void *hk_tcache_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra);
 void hk_tcache_free_slow(void *p);
 void hk_tcache_drain(hk_heap_t *h, uint32_t cls, uint32_t keep);
 void hk_tcache_flush(hk_heap_t *h);
-void hk_tcache_release(hk_heap_t *h);
 
 /* ---------------------------------------------------------------------------------------
  * "malloc.c"

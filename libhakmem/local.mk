@@ -28,6 +28,7 @@ noinst_LTLIBRARIES += %D%/libhakmem-core.la
 	%D%/lock.h \
 	%D%/options.h \
 	%D%/lock.c \
+	%D%/heap.c \
 	%D%/thread.c \
 	%D%/init.c \
 	%D%/options.c \
