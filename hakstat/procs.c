@@ -162,9 +162,9 @@ static void close_seg(hs_proc_t *p)
 /* Open the segment of a running member; NOSEG with the reason when there is none. */
 static void try_open(hs_group_t *g, hs_proc_t *p)
 {
-    hs_seg_t *seg = p->seg ? p->seg : malloc(sizeof(*seg));
+    close_seg(p);
+    hs_seg_t *seg = malloc(sizeof(*seg));
     if (seg == NULL) return;
-    p->seg = NULL;
     int status = hs_seg_open_pid(seg, p->pid, false);
     if (status == HS_OK && seg->start_time == p->start_time) {
         p->seg = seg;
