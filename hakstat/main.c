@@ -179,8 +179,11 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
                 o->view = HS_VIEW_TOTALS;
             else if (!strcmp(optarg, "sites"))
                 o->view = HS_VIEW_SITES;
+            else if (!strcmp(optarg, "memory"))
+                o->view = HS_VIEW_MEMORY;
             else
-                return usage_error("unknown view '%s' (threads, classes, totals, sites)", optarg);
+                return usage_error("unknown view '%s' (threads, classes, totals, sites, memory)",
+                                   optarg);
             break;
         case 's':
             snprintf(o->sort, sizeof(o->sort), "%s", optarg);

@@ -18,7 +18,7 @@
     X('o', "output", "FORMAT", "output format: screen, text, json or openmetrics")                 \
     X('d', "delay", "SECONDS", "refresh interval (default 1, 0.1 to 3600)")                        \
     X('n', "count", "N", "stop after N intervals")                                                 \
-    X('v', "view", "VIEW", "start in view threads, classes, totals or sites")                      \
+    X('v', "view", "VIEW", "start in view threads, classes, totals, sites or memory")              \
     X('s', "sort", "COLUMN", "sort rows by COLUMN (see the screen's column names)")                \
     X('t', "totals", NULL, "show totals since start instead of rates")                             \
     X('P', "profile", "PERIOD", "set the process's cycle profiling period (0 = off) and exit")     \
@@ -26,7 +26,14 @@
     X('V', "version", NULL, "show the version and exit")
 
 enum hs_format { HS_FMT_SCREEN, HS_FMT_TEXT, HS_FMT_JSON, HS_FMT_OPENMETRICS };
-enum hs_view { HS_VIEW_THREADS, HS_VIEW_CLASSES, HS_VIEW_TOTALS, HS_VIEW_SITES, HS_VIEW_COUNT };
+enum hs_view {
+    HS_VIEW_THREADS,
+    HS_VIEW_CLASSES,
+    HS_VIEW_TOTALS,
+    HS_VIEW_SITES,
+    HS_VIEW_MEMORY,
+    HS_VIEW_COUNT
+};
 
 #define HS_OPTS_MAX_PIDS 64
 

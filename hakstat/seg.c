@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,6 +120,43 @@ static bool in_file(uint64_t off, uint64_t len, uint64_t size)
     return off <= size && len <= size - off;
 }
 
+/* The ABI 1.1 parts, taken where they are whole and plausible and ignored otherwise (an
+ * older writer has none; a writer may lack them and still be read). */
+static void validate_tail(hs_seg_t *seg, const hk_stats_header_t *hd)
+{
+    seg->shift = 8 * ((int64_t)hd->ncounters - HK_STAT_NCOUNTERS);
+    seg->has_tail = seg->slot_has_tail = false;
+    seg->ppid = 0;
+    seg->exit_ns = 0;
+    if (hd->abi_minor < 1) return;
+    uint64_t tail_end = (uint64_t)((int64_t)sizeof(hk_stats_header_t) + seg->shift);
+    uint64_t slot_end = (uint64_t)((int64_t)sizeof(hk_stat_slot_t) + seg->shift);
+    seg->slot_has_tail = hd->slot_size >= slot_end;
+    if (hd->header_size < tail_end) return;
+    /* Read from the copy at shifted offsets: our struct places them for our counters. */
+    unsigned char raw[HS_SEG_MAX_HEADER];
+    if (pread(seg->fd, raw, tail_end, 0) != (ssize_t)tail_end) return;
+#define TAIL(field) (raw + (int64_t)offsetof(hk_stats_header_t, field) + seg->shift)
+    uint64_t off;
+    uint32_t size;
+    memcpy(&off, TAIL(spill_offset), sizeof(off));
+    memcpy(&size, TAIL(spill_size), sizeof(size));
+    memcpy(seg->class_slab_blocks, TAIL(class_slab_blocks), sizeof(seg->class_slab_blocks));
+    int64_t ppid;
+    memcpy(&ppid, TAIL(ppid), sizeof(ppid));
+    memcpy(&seg->exit_ns, TAIL(exit_ns), sizeof(seg->exit_ns));
+#undef TAIL
+    seg->ppid = ppid > 0 && ppid <= INT32_MAX ? (pid_t)ppid : 0;
+    uint64_t counters_bytes = 8ull * (hd->ncounters + 2ull * hd->nclasses);
+    if (off % 8 || off < hd->slot_offset + (uint64_t)hd->nslots * hd->slot_size || size % 8 ||
+        size > HS_SEG_MAX_SPILL_SIZE || size < offsetof(hk_stat_spill_t, ctr) + counters_bytes ||
+        off > HS_SEG_MAX_SIZE)
+        return;
+    seg->spill_offset = off;
+    seg->spill_size = size;
+    seg->has_tail = true;
+}
+
 /* Check the header against the file and keep validated copies of what later reads
  * rely on. */
 static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
@@ -178,10 +216,7 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
         hd->slot_size >= sites_at + 8 + sizeof(hk_stat_site_t) * HK_STATS_NSITES ? sites_at : 0;
     seg->site_period = hd->site_period;
     seg->flags = hd->flags;
-    /* Fields a 1.0 writer lacks lie beyond its header_size: not read. */
-    bool v11 = hd->header_size >= offsetof(hk_stats_header_t, exit_ns) + sizeof(hd->exit_ns);
-    seg->ppid = v11 && hd->ppid > 0 && hd->ppid <= INT32_MAX ? (pid_t)hd->ppid : 0;
-    seg->exit_ns = v11 ? hd->exit_ns : 0;
+    validate_tail(seg, hd);
     copy_field(seg->comm, hd->comm, sizeof(hd->comm));
     for (uint32_t c = 0; c < HK_STATS_NCLASSES; c++)
         seg->class_size[c] = hd->class_size[c];
@@ -236,16 +271,25 @@ static int adopt(hs_seg_t *seg, int fd, bool writable, uid_t owner)
     if (owner != (uid_t)-1 && (st.st_mode & 022))
         return give_up(seg, fail(seg, HS_ERR_UNSAFE, "%s: writable by others (mode %04o): refused",
                                  seg->path, (unsigned)(st.st_mode & 07777)));
-    if ((uint64_t)st.st_size > HS_SEG_MAX_SIZE)
-        return give_up(seg, fail(seg, HS_ERR_CORRUPT,
-                                 "%s: file is %llu bytes, larger than any segment (at most %llu)",
-                                 seg->path, (unsigned long long)st.st_size,
-                                 (unsigned long long)HS_SEG_MAX_SIZE));
-    seg->size = (size_t)st.st_size;
     hk_stats_header_t hd;
     memset(&hd, 0, sizeof(hd));
-    if (pread(fd, &hd, sizeof(hd), 0) < 0)
-        return give_up(seg, fail(seg, HS_ERR_SYSTEM, "%s: %s", seg->path, strerror(errno)));
+    /* A writer grows its file (spill blocks) and then says so in file_size: a size read
+     * between the two is read again, a few times, before it counts as a mismatch. */
+    for (int i = 0; i < 8; i++) {
+        if (i > 0 && fstat(fd, &st) != 0)
+            return give_up(seg, fail(seg, HS_ERR_SYSTEM, "%s: %s", seg->path, strerror(errno)));
+        if ((uint64_t)st.st_size > HS_SEG_MAX_SIZE)
+            return give_up(seg,
+                           fail(seg, HS_ERR_CORRUPT,
+                                "%s: file is %llu bytes, larger than any segment (at most %llu)",
+                                seg->path, (unsigned long long)st.st_size,
+                                (unsigned long long)HS_SEG_MAX_SIZE));
+        seg->size = (size_t)st.st_size;
+        if (pread(fd, &hd, sizeof(hd), 0) < 0)
+            return give_up(seg, fail(seg, HS_ERR_SYSTEM, "%s: %s", seg->path, strerror(errno)));
+        if (hd.file_size == seg->size) break;
+        sched_yield();
+    }
     int status = validate(seg, &hd);
     return status == HS_OK ? HS_OK : give_up(seg, status);
 }

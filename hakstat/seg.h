@@ -31,13 +31,15 @@ enum hs_status {
  * (HAKMEM_STATS_SLOTS is at most 4096) with room for a newer writer's longer structs.
  * A larger file is refused before anything is read, and a snapshot reads the slots a
  * chunk at a time, so hakstat's memory stays bounded on any input. */
-#define HS_SEG_MAX_SLOTS     4096u
-#define HS_SEG_MAX_COUNTERS  (HK_STAT_NCOUNTERS * 2u) /* a newer writer may double the list */
-#define HS_SEG_MAX_HEADER    (16u << 10)              /* header_size */
-#define HS_SEG_MAX_SLOT_SIZE (8u << 10)               /* slot_size */
+#define HS_SEG_MAX_SLOTS      4096u
+#define HS_SEG_MAX_COUNTERS   (HK_STAT_NCOUNTERS * 2u) /* a newer writer may double the list */
+#define HS_SEG_MAX_HEADER     (16u << 10)              /* header_size */
+#define HS_SEG_MAX_SLOT_SIZE  (8u << 10)               /* slot_size */
+#define HS_SEG_MAX_SPILL_SIZE (4u << 10)               /* spill_size */
 #define HS_SEG_MAX_SIZE                                                                            \
     ((uint64_t)HS_SEG_MAX_HEADER + HS_SEG_MAX_COUNTERS * sizeof(hk_stat_desc_t) + 4096u +          \
-     (uint64_t)HS_SEG_MAX_SLOTS * HS_SEG_MAX_SLOT_SIZE)
+     (uint64_t)HS_SEG_MAX_SLOTS * HS_SEG_MAX_SLOT_SIZE +                                           \
+     (uint64_t)HK_STATS_SPILL_MAX * HS_SEG_MAX_SPILL_SIZE)
 
 /* An open segment. It is never mapped: every read is a pread into private buffers, so
  * a file truncated or rewritten under us gives an error, never a SIGBUS. */
@@ -54,8 +56,17 @@ typedef struct hs_seg_s {
     uint64_t sites_offset; /* within a slot, or 0 when the writer keeps no sites */
     uint64_t site_period;  /* bytes between site samples in the writer */
     uint64_t flags;        /* HK_STATS_F_* */
-    pid_t ppid;            /* parent at start, 0 when the writer does not say (ABI 1.0) */
-    uint64_t exit_ns;      /* CLOCK_REALTIME at exit, in a retired record; else 0 */
+    /* ABI 1.1 parts, where the writer has them. Fields after the counters (the header's
+     * after `retired`, a slot's after `ctr`) lie `shift` bytes from where our own
+     * structs put them: the writer's counter bytes minus ours. */
+    int64_t shift;
+    bool has_tail;      /* the header's thread figures, spill geometry, memory */
+    bool slot_has_tail; /* a slot's name and memory */
+    uint64_t spill_offset;
+    uint32_t spill_size;
+    uint32_t class_slab_blocks[HK_STATS_NCLASSES];
+    pid_t ppid;       /* parent at start, 0 when the writer does not say (ABI 1.0) */
+    uint64_t exit_ns; /* CLOCK_REALTIME at exit, in a retired record; else 0 */
     char comm[HK_STATS_COMM_LEN + 1];
     hk_stat_desc_t desc[HS_SEG_MAX_COUNTERS]; /* NUL-terminated copies */
     uint32_t class_size[HK_STATS_NCLASSES];

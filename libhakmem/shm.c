@@ -31,7 +31,11 @@ static char shm_path[320];
 static size_t shm_dir_len; /* shm_path[0, shm_dir_len) is the per-user directory */
 static uid_t shm_uid;      /* its owner */
 static pid_t shm_pid;      /* the process that created the file, which alone removes it */
-static size_t shm_size;
+static size_t shm_size;    /* the first mapping: header, descriptors, slots */
+static size_t shm_grown;   /* the file's size, spill chunks included */
+static dev_t shm_dev;      /* the file we made, to know it again when it grows */
+static ino_t shm_ino;
+static bool shm_stuck; /* a failed growth could not be undone: grow no more */
 
 /* Read up to len-1 bytes of a small /proc file into buf; returns the length or -1. */
 static ssize_t read_small(const char *path, char *buf, size_t len)
@@ -112,8 +116,12 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
     hd->flags |= HK_STATS_F_PROF_BUILT;
     hd->start_tsc = hk_tsc_begin();
 #endif
-    for (uint32_t c = 0; c < HK_NCLASSES; c++)
+    for (uint32_t c = 0; c < HK_NCLASSES; c++) {
         hd->class_size[c] = hk_class_size[c];
+        hd->class_slab_blocks[c] = hk_class_slab_blocks(c);
+    }
+    hd->spill_offset = size; /* spill blocks are appended as the file grows */
+    hd->spill_size = sizeof(hk_stat_spill_t);
 
     static const struct {
         const char *name, *unit, *doc;
@@ -322,7 +330,9 @@ hk_stats_header_t *hk_shm_create(bool sweep)
     close(dfd);
     fill_header(map, nslots, size, start);
     shm_pid = getpid();
-    shm_size = size;
+    shm_size = shm_grown = size;
+    shm_dev = st.st_dev;
+    shm_ino = st.st_ino;
     errno = saved_errno;
     return map;
 fail_dir:
@@ -331,6 +341,38 @@ fail:
     shm_path[0] = '\0';
     errno = saved_errno;
     return NULL;
+}
+
+/* Grow the file by `bytes` (a multiple of the page size) and map the new part: zeroed,
+ * reserved (so a full tmpfs fails here, not with SIGBUS later), and published in the
+ * header's file_size after it exists. The file is opened again by name and must be the
+ * very one this process made; a descriptor kept open could be closed or reused under
+ * us by a program that tidies its descriptors. NULL when any of that fails. The
+ * caller holds stats_lock. */
+void *hk_shm_grow(size_t bytes)
+{
+    if (shm_path[0] == '\0' || shm_pid != getpid() || shm_stuck) return NULL;
+    int saved_errno = errno;
+    void *map = NULL;
+    int fd = open(shm_path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) goto out;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == shm_dev &&
+        st.st_ino == shm_ino && st.st_uid == geteuid() && (size_t)st.st_size == shm_grown &&
+        fallocate(fd, 0, (off_t)shm_grown, (off_t)bytes) == 0) {
+        map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)shm_grown);
+        if (map == MAP_FAILED) {
+            map = NULL; /* back to the size the header gives, for readers */
+            if (ftruncate(fd, (off_t)shm_grown) != 0) shm_stuck = true;
+        } else {
+            shm_grown += bytes;
+            __atomic_store_n(&hk_stats_header->file_size, shm_grown, __ATOMIC_RELEASE);
+        }
+    }
+    close(fd);
+out:
+    errno = saved_errno;
+    return map;
 }
 
 /* Unmap a segment inherited from the parent, leaving its file alone. */
@@ -376,6 +418,8 @@ void hk_shm_retire(const hk_stat_counters_t *total)
     hd->flags |= HK_STATS_F_RETIRED;
     hd->retired_gen = 0;
     hd->unslotted = 0;
+    hd->spill_count = 0; /* a record is the header alone */
+    hd->spill_offset = RECORD_SIZE;
     hd->retired = *total;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -409,7 +409,9 @@ static void test_other_writers(void)
     int sst = st == HS_OK ? hs_snap_take(&seg, &s) : -1;
     if (sst == HS_OK) {
         uint32_t last = HK_STAT_NCOUNTERS + 2;
-        tap_ok(seg.ncounters == last + 1 && strcmp(seg.desc[last].name, "future_29") == 0 &&
+        char future[32];
+        snprintf(future, sizeof(future), "future_%u", last);
+        tap_ok(seg.ncounters == last + 1 && strcmp(seg.desc[last].name, future) == 0 &&
                    s.threads[1].n.c[last] == val_c(2, last) &&
                    s.threads[1].n.class_alloc[5] == val_ca(2, 5) &&
                    hs_snap_get(&seg, &s.total, HK_STAT_free) ==
@@ -533,7 +535,7 @@ static void test_fields(void)
     const field_case_t cases[] = {
         {"magic 0", H(magic), F64, 0, HS_ERR_CORRUPT, "bad magic"},
         {"magic one bit off", H(magic), F64, HK_STATS_MAGIC ^ 0x100, HS_ERR_CORRUPT, "bad magic"},
-        {"ABI major 2", H(abi_major), F32, 2, HS_ERR_VERSION, "ABI version 2."},
+        {"ABI major 2", H(abi_major), F32, 2, HS_ERR_VERSION, "version 2."},
         {"ABI major 0", H(abi_major), F32, 0, HS_ERR_VERSION, NULL},
         {"ABI major 0xffffffff", H(abi_major), F32, 0xffffffff, HS_ERR_VERSION, NULL},
         {"ABI minor 77 (appended fields only)", H(abi_minor), F32, 77, HS_OK, NULL},
