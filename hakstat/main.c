@@ -26,6 +26,7 @@
 #include "snap.h"
 #include "table.h"
 #include "view.h"
+#include "view_procs.h"
 
 static const struct {
     int key;
@@ -561,6 +562,11 @@ static int run_group(const hs_opts_t *o)
     for (int i = 0; i < g.nwarn && i < HS_GROUP_MAX_PIDS; i++)
         fprintf(stderr, "hakstat: %s%s\n", g.warn[i], status == HS_OK ? " (left out)" : "");
     if (status != HS_OK) return status;
+    if (o->format == HS_FMT_SCREEN) {
+        status = view_procs_run(&g, o);
+        hs_group_close(&g);
+        return status;
+    }
     bool prom = o->format == HS_FMT_OPENMETRICS || o->format == HS_FMT_PROMETHEUS;
     bool once = (o->format == HS_FMT_JSON || prom) && !o->count_given && !o->delay_given;
     long count = once ? 1 : o->count_given ? o->count : -1;
@@ -595,10 +601,7 @@ int main(int argc, char **argv)
     if (status != HS_OK) return status;
     if (o.list) return list_refresh(&o);
     if (o.serve) return hs_serve(&o);
-    if (o.npids > 1 || o.tree) {
-        if (o.format == HS_FMT_SCREEN) o.format = HS_FMT_TEXT;
-        return run_group(&o);
-    }
+    if (o.npids > 1 || o.tree) return run_group(&o);
 
     hs_seg_t seg;
     bool writable = o.set_profile || o.format == HS_FMT_SCREEN;

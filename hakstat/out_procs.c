@@ -72,23 +72,30 @@ static void text_counts(FILE *f, const hs_counts_t *n, const hs_counts_t *prev, 
     fprintf(f, " %8s %8s %9s %9s", m, fr, b, r);
 }
 
-static void text_heading(FILE *f, const hs_group_t *g, const hs_snap_t *now, char *line, size_t len)
+/* The group's two heading lines: who (and for how long), then how many processes. */
+static void text_heading(FILE *f, const hs_group_t *g, const hs_snap_t *now)
 {
     unsigned long long up = (unsigned long long)hs_snap_uptime(now);
-    int r = running(g);
-    char who[160];
-    if (g->tree)
-        snprintf(who, sizeof(who), "%s (pid %d) and its descendants", g->canon.comm,
-                 (int)g->canon.pid);
-    else
-        snprintf(who, sizeof(who), "%d processes", g->n);
     char prof[48] = "profiling off";
     if (now->prof_period)
         snprintf(prof, sizeof(prof), "profiling 1/%llu calls",
                  (unsigned long long)now->prof_period);
-    snprintf(line, len,
-             "%s: %d processes, %d running, %d exited  up %llu:%02llu:%02llu  threads %u  %s", who,
-             g->n, r, g->n - r, up / 3600, up / 60 % 60, up % 60, now->nthreads, prof);
+    if (g->tree) {
+        fprintf(f, "%s (pid %d) and its descendants", g->canon.comm, (int)g->canon.pid);
+    } else {
+        fputs("pids", f);
+        int named = 0;
+        for (int i = 0; i < g->n; i++)
+            if (g->v[i].named && named++ < 8)
+                fprintf(f, "%c%d", named > 1 ? ',' : ' ', g->v[i].pid);
+        if (named > 8) fputs(",...", f);
+    }
+    fprintf(f, "  up %llu:%02llu:%02llu  threads %u  %s\n", up / 3600, up / 60 % 60, up % 60,
+            now->nthreads, prof);
+    int r = running(g);
+    fprintf(f, "processes: %d in all, %d running, %d exited", g->n, r, g->n - r);
+    if (g->dropped) fprintf(f, ", %u more not followed", g->dropped);
+    fputc('\n', f);
 }
 
 static void text_procs(FILE *f, const hs_group_t *g, double dt)
@@ -117,14 +124,14 @@ void out_procs_text(FILE *f, const hs_group_t *g, const hs_opts_t *o)
     hs_group_snap(g, &now, &prev, &have_prev);
     char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN];
     int n = hs_table_summary(lines, &g->canon, &now, have_prev ? &prev : NULL, o->totals);
-    text_heading(f, g, &now, lines[0], sizeof(lines[0]));
     char when[32];
     time_t secs = (time_t)(now.now_ns / 1000000000u);
     struct tm tm;
     localtime_r(&secs, &tm);
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
     fprintf(f, "=== %s %s\n", when, now.alive ? "" : "(every process exited)");
-    for (int i = 0; i < n; i++)
+    text_heading(f, g, &now);
+    for (int i = 1; i < n; i++) /* the first, one process's heading, is replaced */
         fprintf(f, "%s\n", lines[i]);
     double dt = have_prev ? now.t - prev.t : 0;
     hs_cmd_t *c;

@@ -162,9 +162,9 @@ static void close_seg(hs_proc_t *p)
 /* Open the segment of a running member; NOSEG with the reason when there is none. */
 static void try_open(hs_group_t *g, hs_proc_t *p)
 {
-    hs_seg_t *seg = p->seg ? p->seg : malloc(sizeof(*seg));
+    close_seg(p);
+    hs_seg_t *seg = malloc(sizeof(*seg));
     if (seg == NULL) return;
-    p->seg = NULL;
     int status = hs_seg_open_pid(seg, p->pid, false);
     if (status == HS_OK && seg->start_time == p->start_time) {
         p->seg = seg;
@@ -449,7 +449,12 @@ static void remember(hs_group_t *g, uid_t uid, const char *name, const struct st
     }
     hs_seg_t seg;
     if (open_seen(&s, name, &seg) != HS_OK) return;
-    bool ok = !s.segment || (seg.pid == s.pid && seg.start_time == s.start_time);
+    /* A record lies at its writer's name (pid mod HK_STATS_RETIRED_NAMES), a segment
+     * at its own: what lies elsewhere was not written by the library. */
+    char own[48];
+    record_name(seg.pid, own, sizeof(own));
+    bool ok =
+        s.segment ? seg.pid == s.pid && seg.start_time == s.start_time : strcmp(own, name) == 0;
     s.pid = seg.pid;
     s.start_time = seg.start_time;
     s.ppid = seg.ppid;
@@ -486,6 +491,11 @@ static bool join(hs_group_t *g, hs_seen_t *s, const char *name)
     s->used = true;
     hs_seg_t seg;
     if (open_seen(s, name, &seg) != HS_OK) return false;
+    if (seg.pid != s->pid || seg.start_time != s->start_time || seg.ppid != s->ppid) {
+        hs_seg_close(&seg); /* replaced since the scan: the next one reads it afresh */
+        s->used = false;
+        return false;
+    }
     hs_proc_t *p = add(g, s->pid, s->ppid, s->start_time);
     if (p) {
         p->uids[0] = p->uids[1] = s->uid;
@@ -547,6 +557,9 @@ void hs_group_refresh(hs_group_t *g)
     for (int i = 0; i < g->n; i++)
         update(g, &g->v[i]);
     if (g->tree) scan_records(g);
+    for (int i = 0; i < g->n; i++) /* the group is named after its first, as it runs now */
+        if (g->v[i].pid == g->canon.pid && g->v[i].named && g->v[i].comm[0])
+            snprintf(g->canon.comm, sizeof(g->canon.comm), "%s", g->v[i].comm);
     g->t = mono_now();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -8,7 +8,8 @@
 #     to the sum of each process's own exit report (HAKMEM_TINY_FAST_STATS), a row per
 #     command (make, gcc, cc1, as, ld), every compiler process counted;
 #   - -p with a list of PIDs that includes a dead one, in JSON, text and OpenMetrics;
-#   - -l refreshing (-n 2 -d 0.2).
+#   - -l refreshing (-n 2 -d 0.2);
+#   - the screen of a tree, in tmux at 60 columns, to the tree's end, and q.
 #
 # Environment (exported by `make check`): abs_top_builddir, abs_top_srcdir, HAKMEM_SO.
 # HK_TIMEOUT (optional): seconds allowed for any one command or wait, default 60.
@@ -24,14 +25,16 @@ hakstat=$abs_top_builddir/hakstat/hakstat
 helper=$abs_top_builddir/tests/hakstat/workload-helper
 tree=$abs_top_builddir/tests/hakstat/tree-helper
 
-tap_plan 19
-require python3 mkfifo make gcc
+tap_plan 21
+require python3 mkfifo make gcc tmux
 for prog in "$hakstat" "$helper" "$tree"; do
     [ -x "$prog" ] || fail_rest "$prog is not built"
 done
 
 pids=
+sock=hakstat-tree-$$
 cleanup() {
+    tmux -L "$sock" kill-server >/dev/null 2>&1
     exec 5>&- 6>&- 7>&-
     for p in $pids; do
         kill -KILL "$p" 2>/dev/null
@@ -232,7 +235,7 @@ echo go >"$HK_TMP/b.go"
 wait "$M"
 wait "$H"
 last=$(awk '/^===/ {b = ""} {b = b $0 "\n"} END {printf "%s", b}' "$HK_TMP/make.txt")
-if printf '%s' "$last" | grep -q "and its descendants: .* 0 running" &&
+if printf '%s' "$last" | grep -q "^processes: [0-9]* in all, 0 running" &&
     printf '%s' "$last" | grep -Eq '^cc1 +5 +0 ' && printf '%s' "$last" | grep -Eq '^as +5 +0 '; then
     ok "make, batch text: the summary of the tree and a row per command (cc1, as: 5 each)"
 else
@@ -271,7 +274,8 @@ st=0
 timeout -k 2 "$HK_TIMEOUT" "$hakstat" -p "$A" -p "$B" -b -n 2 -d 0.2 >"$HK_TMP/list.txt" \
     2>&1 5>&- 6>&- 7>&- || st=$?
 if [ "$st" = 0 ] && [ "$(grep -c '^=== ' "$HK_TMP/list.txt")" = 2 ] &&
-    grep -q "^2 processes: 2 processes, 2 running" "$HK_TMP/list.txt" &&
+    grep -q "^pids $A,$B  up " "$HK_TMP/list.txt" &&
+    grep -q "^processes: 2 in all, 2 running, 0 exited" "$HK_TMP/list.txt" &&
     grep -Eq "^ *$A +[0-9]+ live " "$HK_TMP/list.txt" &&
     grep -Eq "^ *$B +[0-9]+ live " "$HK_TMP/list.txt"; then
     ok "-p A -p B -b -n 2: two blocks, each with both processes"
@@ -332,4 +336,41 @@ exec 6>&- 7>&-
 wait "$A"
 wait "$B"
 check "the helpers end with status 0" true
+
+# --- the screen of a tree (tmux, 60 columns) --------------------------------------------
+printf 'set -g status off\nset -g remain-on-exit on\nset -g default-terminal screen\nset -g default-shell /bin/sh\n' \
+    >"$HK_TMP/tmux.conf"
+tm() { tmux -L "$sock" -f "$HK_TMP/tmux.conf" "$@" 5>&- 6>&- 7>&-; }
+pane_wait() { # pane_wait REGEX: until the pane shows a line matching it (bounded)
+    i=0
+    while [ "$i" -lt $((HK_TIMEOUT * 5)) ]; do
+        tm capture-pane -p -t tree >"$HK_TMP/pane" 2>/dev/null
+        grep -Eq -- "$1" "$HK_TMP/pane" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    diag "the pane never showed '$1':" "$(cat "$HK_TMP/pane")"
+    return 1
+}
+spawn s 5 "$tree" run 4 100
+T=$spawned
+wait_for "$HK_TMP/s.out" ready
+tm new-session -d -s tree -x 60 -y 40 \
+    "HAKMEM_STATS_DIR='$HAKMEM_STATS_DIR' '$hakstat' -p $T --tree -d 0.3; echo \$? >'$HK_TMP/tree.st'"
+pane_wait "and its descendants" && exec 5>&-
+if pane_wait "^processes: 9 in all, 0 running, 9 exited" && pane_wait "every process of the group exited" &&
+    grep -Eq '^tree-helper +9 +0 ' "$HK_TMP/pane" &&
+    [ "$(awk 'length($0) > 60' "$HK_TMP/pane" | wc -l)" = 0 ]; then
+    ok "--tree on a terminal (60 columns): the tree's screen, refreshed to its end, lines cut whole"
+else
+    not_ok "--tree on a terminal: the tree's screen to its end"
+fi
+tm send-keys -t tree q
+i=0
+while [ "$i" -lt $((HK_TIMEOUT * 10)) ] && [ ! -s "$HK_TMP/tree.st" ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+check_eq "q leaves the tree's screen with status 0" 0 "$(cat "$HK_TMP/tree.st" 2>/dev/null)"
+tm kill-server >/dev/null 2>&1
 tap_done

@@ -9,5 +9,5 @@ check_PROGRAMS += %D%/fifo-helper %D%/peak
 %C%_fifo_helper_SOURCES = %D%/fifo-helper.c
 %C%_fifo_helper_LDADD = tests/sites/libsitelib.la libhakmem/libhakmem.la
 
-TESTS += %D%/hostile.sh
-EXTRA_DIST += %D%/hostile.sh
+TESTS += %D%/hostile.sh %D%/records.sh
+EXTRA_DIST += %D%/hostile.sh %D%/records.sh
