@@ -126,13 +126,14 @@ HK_INLINE void hk_ensure_init(void)
  * "options.c"
  * ------------------------------------------------------------------------------------- */
 typedef struct hk_options_s {
-    bool stats;              /* HAKMEM_STATS */
-    const char *stats_dir;   /* HAKMEM_STATS_DIR */
-    uint32_t stats_slots;    /* HAKMEM_STATS_SLOTS */
-    bool tiny_profile;       /* HAKMEM_TINY_PROFILE */
-    uint32_t profile_sample; /* HAKMEM_PROFILE_SAMPLE */
-    bool fast_stats;         /* HAKMEM_TINY_FAST_STATS */
-    uint64_t site_sample;    /* HAKMEM_SITE_SAMPLE: bytes between site samples, 0 = off */
+    bool stats;                /* HAKMEM_STATS */
+    const char *stats_dir;     /* HAKMEM_STATS_DIR */
+    uint32_t stats_slots;      /* HAKMEM_STATS_SLOTS */
+    bool tiny_profile;         /* HAKMEM_TINY_PROFILE */
+    uint32_t profile_sample;   /* HAKMEM_PROFILE_SAMPLE */
+    bool fast_stats;           /* HAKMEM_TINY_FAST_STATS */
+    uint64_t site_sample;      /* HAKMEM_SITE_SAMPLE: bytes between site samples, 0 = off */
+    const char *site_wrappers; /* HAKMEM_SITE_WRAPPERS: more allocation wrappers, or NULL */
 } hk_options_t;
 extern hk_options_t hk_opt;
 void hk_options_init(void);
@@ -168,9 +169,19 @@ int hk_unwind(void **out, int max, void *first_kept);
 /* ---------------------------------------------------------------------------------------
  * "site.c"
  * ------------------------------------------------------------------------------------- */
-void hk_site_sample(hk_heap_t *h, void *ra, size_t size);
+void *hk_site_sample(hk_heap_t *h, void *ra, size_t size, void *p, uint32_t cls);
 void *hk_site_sample_ret(hk_heap_t *h, size_t size, void *ret, void *ra);
 void hk_site_heap_start(hk_heap_t *h, hk_stat_site_t *sites, uint64_t *sites_gen);
+void *hk_site_record(hk_heap_t *h, void *ra, size_t size, void *p, uint32_t cls);
+void hk_site_freed(hk_segment_t *seg);
+size_t hk_site_table_size(void);
+void hk_site_attach(hk_stats_header_t *hd);
+void hk_site_lock(void);
+void hk_site_unlock(void);
+bool hk_site_lock_held_by_me(void);
+void hk_site_fork_prepare(void);
+void hk_site_fork_parent(void);
+void hk_site_fork_child(bool torn);
 
 /* ---------------------------------------------------------------------------------------
  * "prof.c"

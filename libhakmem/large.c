@@ -116,13 +116,21 @@ void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align)
     seg->map_size = have;
     seg->usable = have - off;
     seg->zeroed = fresh;
+    seg->track = 0;
     h->ctr->c[HK_STAT_large_alloc]++;
     return p;
 }
 
+/* A sampled block that stood in for a small one (sitetab.c) is counted as a free of
+ * its class, where its allocation was counted. */
 void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
 {
-    h->ctr->c[HK_STAT_large_free]++;
+    uint32_t cls = seg->track ? seg->track_cls : HK_NCLASSES;
+    if (seg->track) hk_site_freed(seg);
+    if (cls < HK_NCLASSES)
+        h->ctr->class_free[cls]++;
+    else
+        h->ctr->c[HK_STAT_large_free]++;
     h->ctr->c[HK_STAT_free]++;
     h->ctr->c[HK_STAT_free_slow]++;
     char *base = seg->map_base;

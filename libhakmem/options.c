@@ -136,5 +136,6 @@ void hk_options_init(void)
         hk_opt.site_sample = n;
     else if (v)
         warn_bad("HAKMEM_SITE_SAMPLE", v, "0 or a number of bytes from 256 to 2^40");
+    hk_opt.site_wrappers = hk_options_env("HAKMEM_SITE_WRAPPERS");
     if (hk_opt.tiny_profile) hk_opt.profile_sample = 1;
 }

@@ -122,8 +122,10 @@ typedef struct hk_segment_s {
     struct hk_segment_s *prev;
     void *map_base; /* large: the whole mapping */
     size_t map_size;
-    size_t usable; /* large: bytes usable from the block's start */
-    bool zeroed;   /* large: never written since it was mapped (calloc skips the memset) */
+    size_t usable;      /* large: bytes usable from the block's start */
+    bool zeroed;        /* large: never written since it was mapped (calloc skips the memset) */
+    uint32_t track;     /* large: a sampled block's record in the site table + 1; 0 = none */
+    uint32_t track_cls; /* ...the size class it stands in for, HK_NCLASSES above them */
 } hk_segment_t;
 
 /* Large mappings freed by a heap's thread, kept for its next large allocations so that a
