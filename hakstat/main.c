@@ -18,6 +18,7 @@
 
 #include "options.h"
 #include "out.h"
+#include "stack.h"
 #include "seg.h"
 #include "snap.h"
 #include "table.h"
@@ -130,6 +131,8 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
                 o->format = HS_FMT_JSON;
             else if (!strcmp(optarg, "openmetrics"))
                 o->format = HS_FMT_OPENMETRICS;
+            else if (!strcmp(optarg, "folded"))
+                o->format = HS_FMT_FOLDED;
             else
                 return usage_error("unknown output format '%s'", optarg);
             break;
@@ -152,8 +155,30 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
                 o->view = HS_VIEW_TOTALS;
             else if (!strcmp(optarg, "sites"))
                 o->view = HS_VIEW_SITES;
+            else if (!strcmp(optarg, "growth"))
+                o->view = HS_VIEW_GROWTH;
+            else if (!strcmp(optarg, "stack"))
+                o->view = HS_VIEW_STACK;
             else
-                return usage_error("unknown view '%s' (threads, classes, totals, sites)", optarg);
+                return usage_error(
+                    "unknown view '%s' (threads, classes, totals, sites, growth, stack)", optarg);
+            break;
+        case 'S':
+            if (!parse_long(optarg, 1, HK_SITE_ENTRIES, &v))
+                return usage_error("bad site rank '%s' (1 to %d)", optarg, HK_SITE_ENTRIES);
+            o->stack_site = (int)v;
+            hs_table_set_stack_site(o->stack_site);
+            break;
+        case 'w':
+            if (!strcmp(optarg, "live"))
+                o->folded_live = true;
+            else if (!strcmp(optarg, "bytes"))
+                o->folded_live = false;
+            else
+                return usage_error("unknown weight '%s' (bytes, live)", optarg);
+            break;
+        case 'W':
+            hs_stack_set_wrappers(optarg);
             break;
         case 's':
             snprintf(o->sort, sizeof(o->sort), "%s", optarg);
@@ -371,8 +396,9 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
 {
     /* JSON and OpenMetrics print one document unless -n or -d asks for more; text runs
      * until the process exits (or -n intervals). */
-    bool once = (o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS) && !o->count_given &&
-                !o->delay_given;
+    bool once = (o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS ||
+                 o->format == HS_FMT_FOLDED) &&
+                !o->count_given && !o->delay_given;
     long count = once ? 1 : o->count_given ? o->count : -1;
     hs_snap_t prev, now;
     bool have_prev = false;
@@ -394,6 +420,8 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
             out_json(stdout, seg, &now, have_prev ? &prev : NULL, o);
         else if (o->format == HS_FMT_OPENMETRICS)
             out_prom(stdout, seg, &now);
+        else if (o->format == HS_FMT_FOLDED)
+            out_folded(stdout, seg, &now, o->folded_live);
         else
             out_text(stdout, seg, &now, have_prev ? &prev : NULL, o);
         fflush(stdout);

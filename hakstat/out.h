@@ -1,5 +1,5 @@
-/* out.h: the non-interactive outputs: batch text, JSON and OpenMetrics. Each prints one
- * interval from the model (two snapshots); none knows about terminals. */
+/* out.h: the non-interactive outputs: batch text, JSON, OpenMetrics and folded stacks. Each prints
+ * one interval from the model (two snapshots); none knows about terminals. */
 #ifndef HS_OUT_H
 #define HS_OUT_H
 
@@ -18,6 +18,8 @@ void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
               const hs_opts_t *o);
 /* OpenMetrics text exposition, ending in "# EOF". */
 void out_prom(FILE *f, const hs_seg_t *seg, const hs_snap_t *now);
+/* Folded stacks (flame graphs), weighted by estimated bytes or, with `live`, live bytes. */
+void out_folded(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, bool live);
 /* JSON string literal with escapes. */
 void out_json_string(FILE *f, const char *s);
 

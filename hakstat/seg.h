@@ -34,9 +34,10 @@ enum hs_status {
 #define HS_SEG_MAX_COUNTERS  (HK_STAT_NCOUNTERS * 2u) /* a newer writer may double the list */
 #define HS_SEG_MAX_HEADER    (16u << 10)              /* header_size */
 #define HS_SEG_MAX_SLOT_SIZE (8u << 10)               /* slot_size */
+#define HS_SEG_MAX_SITETAB   (1u << 20)               /* sitetab_size */
 #define HS_SEG_MAX_SIZE                                                                            \
     ((uint64_t)HS_SEG_MAX_HEADER + HS_SEG_MAX_COUNTERS * sizeof(hk_stat_desc_t) + 4096u +          \
-     (uint64_t)HS_SEG_MAX_SLOTS * HS_SEG_MAX_SLOT_SIZE)
+     (uint64_t)HS_SEG_MAX_SLOTS * HS_SEG_MAX_SLOT_SIZE + HS_SEG_MAX_SITETAB)
 
 /* An open segment. It is never mapped: every read is a pread into private buffers, so
  * a file truncated or rewritten under us gives an error, never a SIGBUS. */
@@ -50,9 +51,11 @@ typedef struct hs_seg_s {
     uint64_t start_time;
     uint32_t nslots, ncounters, nclasses, slot_size, header_size;
     uint64_t slot_offset, desc_offset;
-    uint64_t sites_offset; /* within a slot, or 0 when the writer keeps no sites */
-    uint64_t site_period;  /* bytes between site samples in the writer */
-    uint64_t flags;        /* HK_STATS_F_* */
+    uint64_t sites_offset;   /* within a slot, or 0 when the writer keeps no sites */
+    uint64_t site_period;    /* bytes between site samples in the writer */
+    uint64_t sitetab_offset; /* the process-wide site table (ABI 1.1), 0 when absent */
+    char site_wrappers[HK_SITE_WRAPPERS_LEN]; /* the writer's HAKMEM_SITE_WRAPPERS */
+    uint64_t flags;                           /* HK_STATS_F_* */
     char comm[HK_STATS_COMM_LEN + 1];
     hk_stat_desc_t desc[HS_SEG_MAX_COUNTERS]; /* NUL-terminated copies */
     uint32_t class_size[HK_STATS_NCLASSES];
