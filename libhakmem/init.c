@@ -78,7 +78,7 @@ static void postfork_child(void)
     hk_inside = 0;
     fork_took = 0;
     hk_lock_after_fork_child();
-    hk_thread_after_fork_child(torn);
+    hk_heap_after_fork_child(torn);
     hk_site_fork_child(torn);
     hk_stats_after_fork_child();
 }

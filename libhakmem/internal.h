@@ -4,6 +4,7 @@
 #define HK_INTERNAL_H
 
 #include "debug.h"
+#include "options.h"
 #include "sizeclass.h"
 #include "types.h"
 
@@ -36,25 +37,55 @@ HK_INLINE uint64_t hk_rand(uint64_t *state)
     return x * 0x2545f4914f6cdd1dull;
 }
 
+/* A bin's list, the one rule for every cache push and pop: LIFO, so the block handed
+ * out next is the one freed last, still in cache. */
+HK_INLINE void hk_bin_push(hk_bin_t *bin, hk_block_t *b)
+{
+    b->next = bin->head;
+    bin->head = b;
+    bin->count++;
+}
+
+HK_INLINE hk_block_t *hk_bin_pop(hk_bin_t *bin)
+{
+    hk_block_t *b = bin->head;
+    bin->head = b->next;
+    bin->count--;
+    return b;
+}
+
 HK_INLINE size_t hk_align_up(size_t n, size_t align)
 {
     return (n + align - 1) & ~(align - 1);
 }
 
 /* ---------------------------------------------------------------------------------------
- * "thread.c"
+ * "heap.c"
  * ------------------------------------------------------------------------------------- */
 extern __thread hk_heap_t *hk_tls __attribute__((tls_model("initial-exec")));
 extern hk_heap_t hk_heap_empty;
 extern hk_heap_t hk_heap_global;
 extern struct hk_lock_s hk_heaps_lock;
+enum hk_teardown {
+    HK_TEARDOWN_EXIT, /* thread exit: others' chains wait in the caches for an adopter */
+    HK_TEARDOWN_ALL,  /* hak_collect: everything cached goes back */
+};
+hk_heap_t *hk_heap_adopt(void);
+void hk_heap_abandon(hk_heap_t *h);
+hk_heap_t *hk_heap_acquire(void);
+void hk_heap_release(hk_heap_t *h);
+void hk_heap_teardown(hk_heap_t *h, enum hk_teardown how);
+void hk_heap_abandoned_collect(hk_heap_t *h);
+void hk_heap_after_fork_child(bool torn);
+void *hk_heap_meta_alloc(size_t size);
+hk_heap_t *hk_heaps_first(void);
+
+/* ---------------------------------------------------------------------------------------
+ * "thread.c"
+ * ------------------------------------------------------------------------------------- */
 hk_heap_t *hk_thread_heap(void); /* the caller's heap, made on first use; NULL if none */
 bool hk_thread_exited(void);
 void hk_thread_key_init(void);
-void hk_thread_after_fork_child(bool torn);
-void *hk_thread_meta_alloc(size_t size);
-void hk_thread_abandoned_collect(hk_heap_t *h);
-hk_heap_t *hk_thread_heaps_first(void);
 
 /* ---------------------------------------------------------------------------------------
  * "tcache.c"
@@ -65,7 +96,6 @@ void *hk_tcache_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra);
 void hk_tcache_free_slow(void *p);
 void hk_tcache_drain(hk_heap_t *h, uint32_t cls, uint32_t keep);
 void hk_tcache_flush(hk_heap_t *h);
-void hk_tcache_release(hk_heap_t *h);
 
 /* ---------------------------------------------------------------------------------------
  * "malloc.c"
@@ -125,15 +155,11 @@ HK_INLINE void hk_ensure_init(void)
 /* ---------------------------------------------------------------------------------------
  * "options.c"
  * ------------------------------------------------------------------------------------- */
+/* One field per HAKMEM_* variable of options.h, named by its `field`. */
 typedef struct hk_options_s {
-    bool stats;                /* HAKMEM_STATS */
-    const char *stats_dir;     /* HAKMEM_STATS_DIR */
-    uint32_t stats_slots;      /* HAKMEM_STATS_SLOTS */
-    bool tiny_profile;         /* HAKMEM_TINY_PROFILE */
-    uint32_t profile_sample;   /* HAKMEM_PROFILE_SAMPLE */
-    bool fast_stats;           /* HAKMEM_TINY_FAST_STATS */
-    uint64_t site_sample;      /* HAKMEM_SITE_SAMPLE: bytes between site samples, 0 = off */
-    const char *site_wrappers; /* HAKMEM_SITE_WRAPPERS: more allocation wrappers, or NULL */
+#define HK_OPT_FIELD(name, kind, field, def, min, max, summary, doc) HK_OPT_TYPE_##kind field;
+    HK_OPTIONS(HK_OPT_FIELD)
+#undef HK_OPT_FIELD
 } hk_options_t;
 extern hk_options_t hk_opt;
 void hk_options_init(void);
@@ -172,6 +198,10 @@ int hk_unwind(void **out, int max, void *first_kept);
 void *hk_site_sample(hk_heap_t *h, void *ra, size_t size, void *p, uint32_t cls);
 void *hk_site_sample_ret(hk_heap_t *h, size_t size, void *ret, void *ra);
 void hk_site_heap_start(hk_heap_t *h, hk_stat_site_t *sites, uint64_t *sites_gen);
+
+/* ---------------------------------------------------------------------------------------
+ * "sitetab.c"
+ * ------------------------------------------------------------------------------------- */
 void *hk_site_record(hk_heap_t *h, void *ra, size_t size, void *p, uint32_t cls);
 void hk_site_freed(hk_segment_t *seg);
 size_t hk_site_table_size(void);

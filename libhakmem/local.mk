@@ -26,7 +26,9 @@ noinst_LTLIBRARIES += %D%/libhakmem-core.la
 	%D%/large.c \
 	%D%/os.c \
 	%D%/lock.h \
+	%D%/options.h \
 	%D%/lock.c \
+	%D%/heap.c \
 	%D%/thread.c \
 	%D%/init.c \
 	%D%/options.c \

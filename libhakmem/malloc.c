@@ -12,7 +12,6 @@
 
 #include "hakmem.h"
 #include "internal.h"
-#include "lock.h"
 #include "tcache.h"
 
 /* C23 names that glibc 2.36's headers do not declare yet. */
@@ -23,12 +22,6 @@ void free_aligned_sized(void *p, size_t align, size_t size);
 
 /* Requests above this fail with ENOMEM before any arithmetic can overflow. */
 #define HK_SIZE_LIMIT ((size_t)PTRDIFF_MAX - 2 * HK_SEGMENT_SIZE)
-
-static inline hk_heap_t *current_heap(void)
-{
-    hk_heap_t *h = hk_thread_heap();
-    return h ? h : &hk_heap_global;
-}
 
 /* ---------------------------------------------------------------------------------------
  * Aligned allocation
@@ -51,15 +44,13 @@ void *hk_malloc_aligned(size_t align, size_t size, void *ra)
         if (cls < HK_NCLASSES) return hk_tcache_malloc_class(hk_tls, cls, size, ra);
     }
     HK_ENTER();
-    hk_heap_t *h = current_heap();
-    bool global = h == &hk_heap_global;
-    if (global) hk_lock(&hk_heaps_lock);
+    hk_heap_t *h = hk_heap_acquire();
     void *p = hk_large_alloc(h, size, align);
     if (p) {
         h->ctr->c[HK_STAT_malloc]++;
         h->ctr->c[HK_STAT_bytes] += size;
     }
-    if (global) hk_unlock(&hk_heaps_lock);
+    hk_heap_release(h);
     HK_LEAVE();
     return p;
 }
@@ -124,13 +115,11 @@ HK_EXPORT void *realloc(void *p, size_t size)
     /* A sampled block moves as a new allocation would (its record follows one size). */
     if (seg->kind == HK_SEG_LARGE && size > HK_SMALL_MAX && seg->track == 0) {
         HK_ENTER();
-        hk_heap_t *h = current_heap();
-        bool global = h == &hk_heap_global;
-        if (global) hk_lock(&hk_heaps_lock);
+        hk_heap_t *h = hk_heap_acquire();
         int saved = errno;
         void *q = hk_large_realloc(h, p, size);
         if (q) errno = saved;
-        if (global) hk_unlock(&hk_heaps_lock);
+        hk_heap_release(h);
         HK_LEAVE();
         return q;
     }
@@ -249,8 +238,6 @@ HK_EXPORT void hak_collect(void)
     hk_heap_t *h = hk_tls;
     if (h == &hk_heap_empty) return;
     HK_ENTER();
-    hk_tcache_release(h);
-    hk_slab_purge(h);
-    hk_large_decay(h, true);
+    hk_heap_teardown(h, HK_TEARDOWN_ALL);
     HK_LEAVE();
 }

@@ -14,13 +14,9 @@
 extern char **environ;
 
 hk_options_t hk_opt = {
-    .stats = true,
-    .stats_dir = "/dev/shm",
-    .stats_slots = 128,
-    .tiny_profile = false,
-    .profile_sample = 0,
-    .fast_stats = false,
-    .site_sample = 1024 * 1024,
+#define HK_OPT_DEFAULT(name, kind, field, def, min, max, summary, doc) .field = def,
+    HK_OPTIONS(HK_OPT_DEFAULT)
+#undef HK_OPT_DEFAULT
 };
 
 /* A first call made from a preinit_array entry comes before libc has set `environ`:
@@ -82,60 +78,91 @@ const char *hk_options_env(const char *name)
     return NULL;
 }
 
-static void warn_bad(const char *name, const char *value, const char *expect)
+static void warn_bad(const char *name, const char *value, const char *expect, uint64_t min,
+                     uint64_t max)
 {
+    char num[32];
     hk_util_write_str(2, "hakmem: ignoring ");
     hk_util_write_str(2, name);
     hk_util_write_str(2, "=");
     hk_util_write_str(2, value);
     hk_util_write_str(2, ": expected ");
     hk_util_write_str(2, expect);
+    if (min != max) {
+        hk_util_fmt_u64(num, min, false);
+        hk_util_write_str(2, num);
+        hk_util_write_str(2, " to ");
+        hk_util_fmt_u64(num, max, false);
+        hk_util_write_str(2, num);
+    }
     hk_util_write_str(2, "\n");
 }
 
-static void opt_bool(const char *name, bool *out)
+static bool word_in(const char *v, const char *const *words)
 {
-    const char *v = hk_options_env(name);
-    if (v == NULL) return;
-    if (!strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcasecmp(v, "true"))
-        *out = true;
-    else if (!strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
-             !strcasecmp(v, "false"))
-        *out = false;
-    else
-        warn_bad(name, v, "0 or 1");
+    for (; *words; words++)
+        if (!strcasecmp(v, *words)) return true;
+    return false;
 }
 
-static void opt_u32(const char *name, uint32_t *out, uint32_t min, uint32_t max)
+/* Parsers, one per kind of options.h: each returns false when `v` is not of its kind. */
+static bool parse_BOOL(const char *v, bool *out, uint64_t min, uint64_t max)
 {
-    const char *v = hk_options_env(name);
-    uint64_t n;
-    if (v == NULL) return;
-    if (hk_util_parse_u64(v, &n) && n >= min && n <= max)
-        *out = (uint32_t)n;
-    else
-        warn_bad(name, v, "a number in range");
+    static const char *const yes[] = {"1", "yes", "on", "true", NULL};
+    static const char *const no[] = {"0", "no", "off", "false", NULL};
+    (void)min, (void)max;
+    if (!word_in(v, yes) && !word_in(v, no)) return false;
+    *out = word_in(v, yes);
+    return true;
 }
+
+static bool parse_UINT(const char *v, uint64_t *out, uint64_t min, uint64_t max)
+{
+    uint64_t n;
+    if (!hk_util_parse_u64(v, &n) || n < min || n > max) return false;
+    *out = n;
+    return true;
+}
+
+static bool parse_UINT0(const char *v, uint64_t *out, uint64_t min, uint64_t max)
+{
+    uint64_t n;
+    if (!hk_util_parse_u64(v, &n) || n != 0) return parse_UINT(v, out, min, max);
+    *out = 0;
+    return true;
+}
+
+static bool parse_PATH(const char *v, const char **out, uint64_t min, uint64_t max)
+{
+    (void)min, (void)max;
+    if (v[0] != '/') return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_TEXT(const char *v, const char **out, uint64_t min, uint64_t max)
+{
+    (void)min, (void)max;
+    *out = v;
+    return true;
+}
+
+/* What each kind accepts, for the warning. */
+#define HK_OPT_EXPECT_BOOL  "1, yes, on, true, 0, no, off or false"
+#define HK_OPT_EXPECT_UINT  "a number from "
+#define HK_OPT_EXPECT_UINT0 "0 or a number from "
+#define HK_OPT_EXPECT_PATH  "an absolute path"
+#define HK_OPT_EXPECT_TEXT  "any text"
 
 void hk_options_init(void)
 {
     if (environ == NULL) read_early_env();
-    opt_bool("HAKMEM_STATS", &hk_opt.stats);
-    const char *dir = hk_options_env("HAKMEM_STATS_DIR");
-    if (dir && dir[0] == '/')
-        hk_opt.stats_dir = dir;
-    else if (dir)
-        warn_bad("HAKMEM_STATS_DIR", dir, "an absolute path");
-    opt_u32("HAKMEM_STATS_SLOTS", &hk_opt.stats_slots, 1, 4096);
-    opt_bool("HAKMEM_TINY_PROFILE", &hk_opt.tiny_profile);
-    opt_u32("HAKMEM_PROFILE_SAMPLE", &hk_opt.profile_sample, 0, 1u << 30);
-    opt_bool("HAKMEM_TINY_FAST_STATS", &hk_opt.fast_stats);
-    const char *v = hk_options_env("HAKMEM_SITE_SAMPLE");
-    uint64_t n;
-    if (v && hk_util_parse_u64(v, &n) && (n == 0 || (n >= 256 && n <= ((uint64_t)1 << 40))))
-        hk_opt.site_sample = n;
-    else if (v)
-        warn_bad("HAKMEM_SITE_SAMPLE", v, "0 or a number of bytes from 256 to 2^40");
-    hk_opt.site_wrappers = hk_options_env("HAKMEM_SITE_WRAPPERS");
+    const char *v;
+#define HK_OPT_PARSE(name, kind, field, def, min, max, summary, doc)                               \
+    v = hk_options_env(#name);                                                                     \
+    if (v && !parse_##kind(v, &hk_opt.field, min, max))                                            \
+        warn_bad(#name, v, HK_OPT_EXPECT_##kind, min, max);
+    HK_OPTIONS(HK_OPT_PARSE)
+#undef HK_OPT_PARSE
     if (hk_opt.tiny_profile) hk_opt.profile_sample = 1;
 }

@@ -77,17 +77,15 @@ void hk_prof_heap_start(hk_heap_t *h)
 /* A sampled fast-path call, timed; the slow paths time themselves. */
 HK_NOINLINE void *hk_prof_malloc(size_t size, void *ra)
 {
-    uint64_t t0 = hk_tsc_begin();
+    hk_timer_t t = hk_timer_start(true);
     void *p = hk_tcache_malloc_unsampled(size, ra);
-    uint64_t t1 = hk_tsc_end();
-    hk_prof_record(hk_tls, HK_STAT_prof_malloc_n, t0, t1);
+    hk_timer_stop(hk_tls, &t, HK_STAT_prof_malloc_n);
     return p;
 }
 
 void hk_prof_free(void *p)
 {
-    uint64_t t0 = hk_tsc_begin();
+    hk_timer_t t = hk_timer_start(true);
     hk_free_inline(p, false);
-    uint64_t t1 = hk_tsc_end();
-    hk_prof_record(hk_tls, HK_STAT_prof_free_n, t0, t1);
+    hk_timer_stop(hk_tls, &t, HK_STAT_prof_free_n);
 }

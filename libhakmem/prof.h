@@ -53,4 +53,25 @@ HK_INLINE void hk_prof_record(hk_heap_t *h, enum hk_stat_id kind_n, uint64_t t0,
     h->ctr->c[kind_n + 1] += cyc;
 }
 
+/* A timed section, the one form for every slow path that times itself:
+ *     hk_timer_t t = hk_timer_start(timed);  ...work...  hk_timer_stop(h, &t, kind_n);
+ * Not `timed`, it costs a test. hk_timer_stop returns the end TSC for a second record. */
+typedef struct hk_timer_s {
+    bool on;
+    uint64_t t0;
+} hk_timer_t;
+
+HK_INLINE hk_timer_t hk_timer_start(bool timed)
+{
+    return (hk_timer_t){.on = timed, .t0 = timed ? hk_tsc_begin() : 0};
+}
+
+HK_INLINE uint64_t hk_timer_stop(hk_heap_t *h, const hk_timer_t *t, enum hk_stat_id kind_n)
+{
+    if (!t->on) return 0;
+    uint64_t t1 = hk_tsc_end();
+    hk_prof_record(h, kind_n, t->t0, t1);
+    return t1;
+}
+
 #endif /* HK_PROF_H */

@@ -39,7 +39,7 @@ static void flush_class(hk_heap_t *h, uint32_t cls)
     h->out_mask &= ~((uint64_t)1 << cls);
     /* Nobody runs an abandoned heap: collect on its behalf so the memory goes back. */
     if (hk_unlikely(__atomic_load_n(&owner->abandoned, __ATOMIC_RELAXED)))
-        hk_thread_abandoned_collect(owner);
+        hk_heap_abandoned_collect(owner);
 }
 
 /* Send everything h has pending. */
@@ -86,9 +86,7 @@ static void take_chain(hk_heap_t *h, uint32_t cls, hk_block_t *b, uint32_t len)
     while (b) {
         hk_block_t *next = b->next;
         if (bin->count < bin->max) {
-            b->next = bin->head;
-            bin->head = b;
-            bin->count++;
+            hk_bin_push(bin, b);
         } else {
             hk_slab_put(h, hk_page_of(hk_segment_of(b), b), b);
         }

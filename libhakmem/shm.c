@@ -273,7 +273,7 @@ hk_stats_header_t *hk_shm_create(bool sweep)
     at = append(shm_path, at, sizeof(shm_path), name);
     if (at + 1 >= sizeof(shm_path)) goto fail_dir;
 
-    uint32_t nslots = hk_opt.stats_slots;
+    uint32_t nslots = (uint32_t)hk_opt.stats_slots;
     size_t size = hk_align_up(sizeof(hk_stats_header_t), 64) +
                   hk_align_up(HK_STAT_NCOUNTERS * sizeof(hk_stat_desc_t), 64) +
                   (size_t)nslots * sizeof(hk_stat_slot_t);

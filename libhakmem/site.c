@@ -59,13 +59,7 @@ HK_NOINLINE void *hk_site_sample_ret(hk_heap_t *h, size_t size, void *ret, void 
     uint32_t cls = hk_page_of(hk_segment_of(ret), ret)->cls;
     HK_ENTER();
     void *p = hk_site_sample(h, ra, size, ret, cls);
-    if (p != ret) {
-        hk_bin_t *bin = &h->bins[cls];
-        hk_block_t *b = ret;
-        b->next = bin->head;
-        bin->head = b;
-        bin->count++;
-    }
+    if (p != ret) hk_bin_push(&h->bins[cls], ret);
     HK_LEAVE();
     return p;
 }

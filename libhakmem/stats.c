@@ -57,7 +57,7 @@ static uint64_t realtime_ns(void)
 /* Only finding and marking a free slot happens under the lock; the slot is filled in
  * afterwards, while its odd generation tells readers to look again. A heap's own
  * counters are zero here: whatever is done for an abandoned heap is counted by the
- * thread doing it (thread.c:hk_thread_abandoned_collect). */
+ * thread doing it (heap.c:hk_heap_abandoned_collect). */
 void hk_stats_thread_start(hk_heap_t *h)
 {
     uint64_t tid = (uint64_t)syscall(SYS_gettid), now = realtime_ns();
@@ -142,7 +142,7 @@ void hk_stats_totals(hk_stat_counters_t *out)
     hk_lock(&stats_lock);
     *out = hk_stats_header->retired;
     hk_unlock(&stats_lock);
-    for (hk_heap_t *h = hk_thread_heaps_first(); h; h = h->next_all)
+    for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all)
         if (!h->abandoned) counters_add(out, h->ctr);
     counters_add(out, hk_heap_global.ctr);
 }
@@ -183,7 +183,7 @@ bool hk_stats_lock_held_by_me(void)
 void hk_stats_after_fork_child(void)
 {
     hk_lock_reset(&stats_lock);
-    for (hk_heap_t *h = hk_thread_heaps_first(); h; h = h->next_all) {
+    for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all) {
         memset(&h->own, 0, sizeof(h->own));
         h->ctr = &h->own;
         h->slot = HK_NO_SLOT;

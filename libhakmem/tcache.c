@@ -6,7 +6,6 @@
 #include <errno.h>
 
 #include "internal.h"
-#include "lock.h"
 #include "prof.h"
 #include "tcache.h"
 
@@ -24,7 +23,7 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
         if (bin->max < cap) bin->max = bin->max * 2 < cap ? bin->max * 2 : cap;
         uint32_t want = bin->max / 2 ? bin->max / 2 : 1;
         if (want > HK_SLAB_BATCH) want = HK_SLAB_BATCH;
-        uint64_t t0 = h->prof_period ? hk_tsc_begin() : 0;
+        hk_timer_t t = hk_timer_start(h->prof_period != 0);
         uint32_t got, i = HK_STASH_CHAINS;
         hk_bin_t *stash = h->stash[cls];
         while (i > 0 && stash[i - 1].count == 0)
@@ -41,18 +40,15 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
             errno = ENOMEM;
             return NULL;
         }
-        if (h->prof_period) hk_prof_record(h, HK_STAT_prof_refill_n, t0, hk_tsc_end());
+        hk_timer_stop(h, &t, HK_STAT_prof_refill_n);
         h->ctr->c[HK_STAT_refills]++;
         h->ctr->c[HK_STAT_refill_blocks] += got;
         /* Now and then, big blocks freed long ago go back to the OS. */
         if (hk_unlikely(h->large.n) && h->ctr->c[HK_STAT_refills] % 64 == 0)
             hk_large_decay(h, false);
     }
-    hk_block_t *b = bin->head;
-    hk_assert(bin->count > 0 && hk_check_block(h, cls, b));
-    bin->head = b->next;
-    bin->count--;
-    return b;
+    hk_assert(bin->count > 0 && hk_check_block(h, cls, bin->head));
+    return hk_bin_pop(bin);
 }
 
 static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
@@ -60,19 +56,17 @@ static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
     hk_stat_counters_t *ctr = h->ctr;
     void *p;
     if (size > HK_SMALL_MAX) {
-        bool timed = hk_prof_sampled(h, ctr->c[HK_STAT_large_alloc] + 1);
-        uint64_t t0 = timed ? hk_tsc_begin() : 0;
+        hk_timer_t t = hk_timer_start(hk_prof_sampled(h, ctr->c[HK_STAT_large_alloc] + 1));
         p = hk_large_alloc(h, size, 0);
         if (p == NULL) return NULL;
-        if (timed) hk_prof_record(h, HK_STAT_prof_malloc_n, t0, hk_tsc_end());
+        hk_timer_stop(h, &t, HK_STAT_prof_malloc_n);
     } else {
-        bool timed = hk_prof_sampled(h, ctr->class_alloc[cls] + 1);
-        uint64_t t0 = timed ? hk_tsc_begin() : 0;
+        hk_timer_t t = hk_timer_start(hk_prof_sampled(h, ctr->class_alloc[cls] + 1));
         bool miss = h->bins[cls].head == NULL;
         p = class_pop(h, cls);
         if (p == NULL) return NULL;
         ctr = h->ctr; /* a refill may have moved an unslotted thread's counters */
-        if (timed) hk_prof_record(h, HK_STAT_prof_malloc_n, t0, hk_tsc_end());
+        hk_timer_stop(h, &t, HK_STAT_prof_malloc_n);
         if (miss) ctr->c[HK_STAT_fast_miss]++;
         ctr->class_alloc[cls]++;
     }
@@ -82,34 +76,19 @@ static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
         uint32_t at = size > HK_SMALL_MAX ? HK_NCLASSES : cls;
         void *q = hk_site_sample(h, ra, size, p, at);
         if (q != p) { /* followed in a stand-in: p goes back, as a free would put it */
-            hk_bin_t *bin = &h->bins[cls];
-            hk_block_t *b = p;
-            b->next = bin->head;
-            bin->head = b;
-            bin->count++;
+            hk_bin_push(&h->bins[cls], p);
             p = q;
         }
     }
     return p;
 }
 
-/* Allocation on behalf of a thread whose heap has been torn down. */
-static void *global_malloc(uint32_t cls, size_t size, void *ra)
-{
-    hk_lock(&hk_heaps_lock);
-    void *p = heap_malloc(&hk_heap_global, cls, size, ra);
-    hk_unlock(&hk_heaps_lock);
-    return p;
-}
-
 void *hk_tcache_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
 {
     HK_ENTER();
-    void *p;
-    if (hk_unlikely(h == &hk_heap_empty) && (h = hk_thread_heap()) == NULL)
-        p = global_malloc(cls, size, ra);
-    else
-        p = heap_malloc(h, cls, size, ra);
+    if (hk_unlikely(h == &hk_heap_empty)) h = hk_heap_acquire();
+    void *p = heap_malloc(h, cls, size, ra);
+    hk_heap_release(h);
     HK_LEAVE();
     return p;
 }
@@ -173,16 +152,7 @@ void hk_tcache_drain(hk_heap_t *h, uint32_t cls, uint32_t keep)
     h->ctr->c[HK_STAT_drain_blocks] += n;
 }
 
-/* Everything cached goes back to the slabs: what this heap has pending for others is
- * sent, what others sent it is taken, and then bins and stash are emptied. */
-void hk_tcache_release(hk_heap_t *h)
-{
-    hk_remote_flush(h);
-    hk_remote_collect(h);
-    hk_tcache_flush(h);
-}
-
-/* Everything cached goes back to the slabs (thread exit, hak_collect). */
+/* Everything cached goes back to the slabs (heap.c:hk_heap_teardown). */
 void hk_tcache_flush(hk_heap_t *h)
 {
     for (uint32_t cls = 0; cls < HK_NCLASSES; cls++) {
@@ -209,46 +179,33 @@ void hk_tcache_free_slow(void *p)
     hk_segment_t *seg = hk_segment_of(p);
     hk_page_t *pg = hk_page_of(seg, p);
     hk_heap_t *h = hk_tls;
-    if (h == &hk_heap_empty && !hk_thread_exited()) h = hk_thread_heap();
-    bool locked = h == NULL || h == &hk_heap_empty;
-    if (locked) {
-        h = &hk_heap_global;
-        hk_lock(&hk_heaps_lock);
-    }
+    if (h == &hk_heap_empty) h = hk_heap_acquire();
 
     if (seg->kind == HK_SEG_LARGE) {
-        bool timed = hk_prof_sampled(h, h->ctr->c[HK_STAT_large_free] + 1);
-        uint64_t t0 = timed ? hk_tsc_begin() : 0;
+        hk_timer_t t = hk_timer_start(hk_prof_sampled(h, h->ctr->c[HK_STAT_large_free] + 1));
         hk_large_free(h, seg);
-        if (timed) hk_prof_record(h, HK_STAT_prof_free_n, t0, hk_tsc_end());
+        hk_timer_stop(h, &t, HK_STAT_prof_free_n);
     } else {
         uint32_t cls = pg->cls;
-        bool timed = hk_prof_sampled(h, h->ctr->class_free[cls] + 1);
-        uint64_t t0 = timed ? hk_tsc_begin() : 0;
+        hk_timer_t t = hk_timer_start(hk_prof_sampled(h, h->ctr->class_free[cls] + 1));
         bool remote = pg->heap != h;
         if (!remote) {
             /* Our own block and a full bin: make room for half a bin, then cache it. */
             hk_bin_t *bin = &h->bins[cls];
             hk_assert(hk_check_block(h, cls, p));
             if (bin->count >= bin->max) hk_tcache_drain(h, cls, bin->max / 2);
-            hk_block_t *b = p;
-            b->next = bin->head;
-            bin->head = b;
-            bin->count++;
+            hk_bin_push(bin, p);
         } else {
             hk_remote_push(h, pg->heap, cls, p);
-            if (locked) hk_remote_flush(h); /* the global heap keeps nothing pending */
+            if (h == &hk_heap_global) hk_remote_flush(h); /* it keeps nothing pending */
             h->ctr->c[HK_STAT_remote_free]++;
         }
-        if (timed) {
-            uint64_t t1 = hk_tsc_end();
-            hk_prof_record(h, HK_STAT_prof_free_n, t0, t1);
-            if (remote) hk_prof_record(h, HK_STAT_prof_remote_n, t0, t1);
-        }
+        uint64_t t1 = hk_timer_stop(h, &t, HK_STAT_prof_free_n);
+        if (t.on && remote) hk_prof_record(h, HK_STAT_prof_remote_n, t.t0, t1);
         count_free(h, cls);
     }
 
-    if (locked) hk_unlock(&hk_heaps_lock);
+    hk_heap_release(h);
     errno = saved_errno;
     HK_LEAVE();
 }

@@ -72,10 +72,7 @@ HK_INLINE void hk_free_inline(void *p, bool sampling)
                 hk_prof_free(p);
                 return;
             }
-            hk_block_t *b = p;
-            b->next = bin->head;
-            bin->head = b;
-            bin->count++;
+            hk_bin_push(bin, p);
             ctr->c[HK_STAT_free]++;
             ctr->class_free[cls] = n;
             return;

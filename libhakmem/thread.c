@@ -1,82 +1,14 @@
-/* thread.c: heap lifecycle. A thread gets a heap on its first allocation (adopting one
- * an exited thread left, or a new one), and gives it back from a TLS destructor: cache
- * flushed to the slabs, empty memory returned, the rest abandoned for the next thread.
- * Heaps and their metadata are never unmapped, so a pointer to a heap stays valid. */
+/* thread.c: thread lifecycle. A thread takes a heap on its first allocation (heap.c:
+ * one an exited thread left, or a new one) and gives it back from a TLS destructor:
+ * torn down, its counts published, then abandoned for the next thread. After that the
+ * thread allocates from the locked global heap. */
 #include "config.h"
 
-#include <string.h>
-
 #include "internal.h"
-#include "lock.h"
-#include "prof.h"
 
-__thread hk_heap_t *hk_tls __attribute__((tls_model("initial-exec"))) = &hk_heap_empty;
 static __thread bool hk_tls_exited __attribute__((tls_model("initial-exec")));
-
-/* The empty heap never hits in its caches; counts made through it (calls by threads
- * that have no heap yet, or none any more) land here and are not published. */
-static hk_stat_counters_t empty_counters;
-hk_heap_t hk_heap_empty = {.ctr = &empty_counters, .slot = HK_NO_SLOT, .prof_mask = HK_PROF_OFF};
-#define GLOBAL_BIN(c) [c] = {.max = HK_CLASS_BIN_MAX(c)},
-#define GLOBAL_HEAP                                                                                \
-    {                                                                                              \
-        .bins = {HK_CLASSES(GLOBAL_BIN)}, .ctr = &hk_heap_global.own, .slot = HK_NO_SLOT,          \
-        .abandoned = true, .prof_mask = HK_PROF_OFF                                                \
-    }
-hk_heap_t hk_heap_global = GLOBAL_HEAP;
-
-/* Guards the heap lists, the metadata arena, the global heap and abandoned heaps. */
-hk_lock_t hk_heaps_lock = HK_LOCK_INIT;
-static hk_heap_t *all_heaps;
-static hk_heap_t *abandoned_heaps;
 static pthread_key_t thread_key;
 
-/* ---------------------------------------------------------------------------------------
- * Metadata arena: bump allocation from mapped chunks, never freed. Caller holds the lock.
- * ------------------------------------------------------------------------------------- */
-#define META_CHUNK (256 * 1024)
-static char *meta_next, *meta_end;
-
-void *hk_thread_meta_alloc(size_t size)
-{
-    size = hk_align_up(size, 64);
-    if (meta_next == NULL || (size_t)(meta_end - meta_next) < size) {
-        size_t chunk = size > META_CHUNK ? hk_align_up(size, HK_OS_PAGE) : META_CHUNK;
-        char *p = hk_os_map(chunk);
-        if (p == NULL) return NULL;
-        meta_next = p;
-        meta_end = p + chunk;
-    }
-    void *p = meta_next;
-    meta_next += size;
-    return p;
-}
-
-/* A heap's caches start small for each new thread, so a short-lived thread does not
- * fill (and at exit drain) caches it will barely use. */
-static void heap_reset_bins(hk_heap_t *h)
-{
-    for (uint32_t c = 0; c < HK_NCLASSES; c++) {
-        uint32_t max = hk_class_bin_max[c] < HK_BIN_START ? hk_class_bin_max[c] : HK_BIN_START;
-        h->bins[c].max = h->bins[c].count > max ? h->bins[c].count : max;
-    }
-}
-
-static void heap_init(hk_heap_t *h)
-{
-    heap_reset_bins(h);
-    h->slot = HK_NO_SLOT;
-    h->ctr = &h->own;
-}
-
-hk_heap_t *hk_thread_heaps_first(void)
-{
-    return all_heaps;
-}
-
-/* ---------------------------------------------------------------------------------------
- * Thread start and exit
- * ------------------------------------------------------------------------------------- */
 bool hk_thread_exited(void)
 {
     return hk_tls_exited;
@@ -88,33 +20,11 @@ hk_heap_t *hk_thread_heap(void)
     if (h != &hk_heap_empty) return h;
     if (hk_tls_exited) return NULL;
     hk_ensure_init();
-
-    hk_lock(&hk_heaps_lock);
-    h = abandoned_heaps;
-    if (h) {
-        abandoned_heaps = h->next_free;
-        __atomic_store_n(&h->abandoned, false, __ATOMIC_RELAXED);
-        heap_reset_bins(h);
-    } else if ((h = hk_thread_meta_alloc(sizeof(hk_heap_t))) != NULL) {
-        heap_init(h);
-        h->next_all = all_heaps;
-        all_heaps = h;
-    }
-    hk_unlock(&hk_heaps_lock);
-    if (h == NULL) return NULL;
-
+    if ((h = hk_heap_adopt()) == NULL) return NULL;
     hk_stats_thread_start(h);
     hk_tls = h;
     pthread_setspecific(thread_key, h);
     return h;
-}
-
-/* Give a heap nobody runs to the next new thread. Caller holds the lock. */
-static void heap_abandon(hk_heap_t *h)
-{
-    __atomic_store_n(&h->abandoned, true, __ATOMIC_RELAXED);
-    h->next_free = abandoned_heaps;
-    abandoned_heaps = h;
 }
 
 static void thread_exit(void *arg)
@@ -125,68 +35,14 @@ static void thread_exit(void *arg)
     /* From here on this thread allocates from the locked global heap. */
     hk_tls = &hk_heap_empty;
     hk_tls_exited = true;
-    /* The cache goes back to the slabs; chains other threads sent are then taken into
-     * it (a constant cost per chain) and wait there, bounded, for the next thread. */
-    hk_remote_flush(h);
-    hk_tcache_flush(h);
-    hk_remote_collect(h);
-    if (h->dirty_pages >= HK_PURGE_IDLE) hk_slab_purge(h);
-    hk_large_decay(h, true);
+    hk_heap_teardown(h, HK_TEARDOWN_EXIT);
     hk_report_thread_exit(h->ctr);
     hk_stats_thread_end(h);
-    hk_lock(&hk_heaps_lock);
-    heap_abandon(h);
-    hk_unlock(&hk_heaps_lock);
-    /* Chains sent to the heap since the release above would wait for an adopter:
-     * collect them now. Later ones are collected when they arrive (remote.c). */
-    if (atomic_load_explicit(&h->remote, memory_order_acquire) != NULL)
-        hk_thread_abandoned_collect(h);
+    hk_heap_abandon(h);
     HK_LEAVE();
 }
 
 void hk_thread_key_init(void)
 {
     pthread_key_create(&thread_key, thread_exit);
-}
-
-/* A block was freed to an abandoned heap: collect it now, unless someone holds the lock
- * (then the next one to do so will). */
-void hk_thread_abandoned_collect(hk_heap_t *h)
-{
-    if (!hk_trylock(&hk_heaps_lock)) return;
-    if (__atomic_load_n(&h->abandoned, __ATOMIC_RELAXED)) {
-        /* The work is counted by the thread doing it, in its own slot: nobody else
-         * writes there, and the counts are visible at once. */
-        hk_heap_t *me = hk_tls;
-        hk_stat_counters_t *own = h->ctr;
-        if (me != &hk_heap_empty) h->ctr = me->ctr;
-        /* Chains go into the idle heap's cache while it has room (an adopter reuses
-         * them at once), the rest to the slabs, whose empty pages go back to the OS. */
-        hk_remote_collect(h);
-        if (h->dirty_pages >= HK_PURGE_IDLE) hk_slab_purge(h);
-        h->ctr = own;
-        if (me == &hk_heap_empty) hk_stats_publish_idle(h);
-    }
-    hk_unlock(&hk_heaps_lock);
-}
-
-/* In a fork child only the forking thread exists. The heaps of the others may have
- * been in the middle of an update when the parent forked, so they are left alone: what
- * they hold is lost to the child, which is safer than adopting a torn heap. When the
- * fork came from a signal handler that interrupted this thread inside the allocator
- * (`torn`), its own heap, the global heap, the heap lists and the metadata arena may be
- * half-updated too: the child gives them all up and starts from nothing. */
-void hk_thread_after_fork_child(bool torn)
-{
-    hk_lock_reset(&hk_heaps_lock);
-    if (!torn) return;
-    hk_heap_t *h = hk_tls;
-    if (h != &hk_heap_empty) {
-        /* Neither run nor adopted, so remote frees to it just wait there. */
-        __atomic_store_n(&h->abandoned, false, __ATOMIC_RELAXED);
-        hk_tls = &hk_heap_empty;
-    }
-    hk_heap_global = (hk_heap_t)GLOBAL_HEAP;
-    abandoned_heaps = NULL;
-    meta_next = meta_end = NULL;
 }

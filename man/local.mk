@@ -1,17 +1,21 @@
 ## ---- man pages ---------------------------------------------------------------
-## hakmem.3 is rendered from its .in file: the version goes in, and the counter list
-## comes from the X-macro in hakmem_stats.h so the page cannot drift from the code.
+## hakmem.3 is rendered from its .in file: the version goes in, the counter list comes
+## from the X-macro in hakmem_stats.h and the ENVIRONMENT entries from the option table in
+## libhakmem/options.h, so the page cannot drift from the code.
 man_MANS += %D%/hakmem.3
-EXTRA_DIST += %D%/hakmem.3.in %D%/counters.awk
+EXTRA_DIST += %D%/hakmem.3.in %D%/counters.awk %D%/options.awk
 CLEANFILES += %D%/hakmem.3
 
-%D%/hakmem.3: %D%/hakmem.3.in %D%/counters.awk libhakmem/include/hakmem_stats.h
+%D%/hakmem.3: %D%/hakmem.3.in %D%/counters.awk %D%/options.awk \
+	  libhakmem/include/hakmem_stats.h libhakmem/options.h
 	$(AM_V_GEN)$(MKDIR_P) %D% && \
 	$(AWK) -f $(srcdir)/%D%/counters.awk $(srcdir)/libhakmem/include/hakmem_stats.h > $@.counters && \
-	$(AWK) -v version='$(PACKAGE_VERSION)' -v counters=$@.counters \
+	$(AWK) -f $(srcdir)/%D%/options.awk $(srcdir)/libhakmem/options.h > $@.options && \
+	$(AWK) -v version='$(PACKAGE_VERSION)' -v counters=$@.counters -v options=$@.options \
 	  '/@HK_COUNTER_DOCS@/ { while ((getline l < counters) > 0) print l; next } \
+	   /@HK_OPTION_DOCS@/ { while ((getline l < options) > 0) print l; next } \
 	   { gsub(/@PACKAGE_[V]ERSION@/, version); print }' $(srcdir)/%D%/hakmem.3.in > $@ && \
-	rm -f $@.counters
+	rm -f $@.counters $@.options
 
 ## hakstat.1 likewise: the version goes in, and the INTERACTIVE COMMANDS entries come
 ## from the key table in hakstat/keys.h, the one the screen's help is drawn from.

@@ -86,7 +86,8 @@ HK_PRELOAD_TESTS = \
 	%D%/preload/perl.sh \
 	%D%/preload/gcc.sh \
 	%D%/preload/git.sh \
-	%D%/preload/fork.sh
+	%D%/preload/fork.sh \
+	%D%/preload/options.sh
 TESTS += $(HK_PRELOAD_TESTS)
 EXTRA_DIST += $(HK_PRELOAD_TESTS)
 

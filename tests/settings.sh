@@ -19,10 +19,14 @@ tap_plan $(($# * 4))
 for s in $settings; do
     for p in $progs; do
         name=$(basename "$(dirname "$p")")/$(basename "$p")
-        if timeout -k 5 "$HK_TIMEOUT" env "$s" "$p" >"$HK_TMP/out" 2>&1; then
+        status=0
+        timeout -k 5 "$HK_TIMEOUT" env "$s" "$p" >"$HK_TMP/out" 2>&1 || status=$?
+        if [ "$status" -eq 0 ]; then
             ok "$name with $s"
         else
-            not_ok "$name with $s"
+            why="exit status $status"
+            [ "$status" -ne 124 ] || why="timed out after $HK_TIMEOUT s"
+            not_ok "$name with $s ($why)"
             diag "$(grep -E '^(not ok|#|Bail)' "$HK_TMP/out" | head -10)"
         fi
     done

@@ -10,7 +10,7 @@ hakstat1=$abs_top_builddir/man/hakstat.1
 tap_plan 6
 
 missing=""
-for v in $(grep -ho '"HAKMEM_[A-Z0-9_]*"' "$src"/libhakmem/*.c | tr -d '"' | sort -u); do
+for v in $( (grep -ho "\"HAKMEM_[A-Z0-9_]*\"" "$src"/libhakmem/*.c; grep -o "X(HAKMEM_[A-Z0-9_]*" "$src/libhakmem/options.h") | tr -d "\"X(" | sort -u); do
     grep -q "$v" "$hakmem3" || missing="$missing $v"
 done
 check "hakmem(3) documents every HAKMEM_* variable the library reads${missing:+ (missing:$missing)}" \
