@@ -38,12 +38,16 @@ static void cache_drop(hk_heap_t *h, uint32_t i)
     c->e[i] = c->e[--c->n];
 }
 
+static void decay_at(hk_heap_t *h, bool all, uint64_t now)
+{
+    for (uint32_t i = h->large.n; i-- > 0;)
+        if (all || now - h->large.e[i].freed_ms >= HK_LARGE_DECAY_MS) cache_drop(h, i);
+}
+
 /* Unmap what has waited longer than HK_LARGE_DECAY_MS (everything, with `all`). */
 void hk_large_decay(hk_heap_t *h, bool all)
 {
-    uint64_t now = all ? 0 : hk_util_now_ms();
-    for (uint32_t i = h->large.n; i-- > 0;)
-        if (all || now - h->large.e[i].freed_ms >= HK_LARGE_DECAY_MS) cache_drop(h, i);
+    decay_at(h, all, all ? 0 : hk_util_now_ms());
 }
 
 /* A cached mapping of at least `total` bytes, trimmed to it when much bigger; NULL if
@@ -76,7 +80,7 @@ static bool cache_put(hk_heap_t *h, char *base, size_t size)
     hk_large_cache_t *c = &h->large;
     if (size > HK_LARGE_CACHE_BYTES / 2) return false;
     uint64_t now = hk_util_now_ms();
-    hk_large_decay(h, false);
+    decay_at(h, false, now);
     while (c->n == HK_LARGE_CACHE_SLOTS || c->bytes + size > HK_LARGE_CACHE_BYTES) {
         uint32_t oldest = 0;
         for (uint32_t i = 1; i < c->n; i++)

@@ -70,10 +70,12 @@ static void thread_site(hk_heap_t *h, void *ra, size_t size);
  * returns p, or the block that stands in for it (the caller gives p back). */
 void *hk_site_sample(hk_heap_t *h, void *ra, size_t size, void *p, uint32_t cls)
 {
+    hk_unwind_ctx_t here; /* the walk starts in this frame, which outlives it */
+    HK_UNWIND_HERE(&here);
     schedule(h);
     if (hk_opt.site_sample == 0) return p;
     if (h->sites) thread_site(h, ra, size);
-    return hk_site_record(h, ra, size, p, cls);
+    return hk_site_record(h, &here, ra, size, p, cls);
 }
 
 static void thread_site(hk_heap_t *h, void *ra, size_t size)

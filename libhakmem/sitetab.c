@@ -20,6 +20,7 @@ static hk_stat_sitetab_t *tab = &local_tab;
 /* Records of tab->t not in use: free_rec[0..nfree), then every index from `fresh` on. */
 static uint16_t free_rec[HK_SITE_TRACKED_MAX];
 static uint32_t nfree, fresh;
+static uint64_t rec_weight[HK_SITE_TRACKED_MAX]; /* each record's estimated bytes */
 static bool no_unwind; /* a torn fork child: the loader's lock may be held for good */
 static bool inherited; /* local_tab holds a fork child's inherited table */
 
@@ -100,8 +101,8 @@ static uint64_t weight_bytes(uint64_t size)
 {
     double period = (double)hk_opt.site_sample, s = size ? (double)size : 1;
     if (period <= 0) return size;
-    double x = s / period;
-    double p = x < 1e-6 ? x * (1 - x / 2) : 1 - exp_neg(x);
+    double x = s / period; /* 1 - e^-x: its series while the fourth term is below 1e-9 */
+    double p = x < 0.01 ? x * (1 - x / 2 * (1 - x / 3)) : 1 - exp_neg(x);
     return (uint64_t)(s / p + 0.5);
 }
 
@@ -205,6 +206,7 @@ static void *tab_sample(hk_heap_t *h, void *const *frames, uint32_t depth, void 
         } else {
             tab->t[rec] = (hk_stat_tracked_t){
                 .tsc = now, .entry = (uint32_t)(e - tab->e) + 1, .epoch = e->epoch, .size = size};
+            rec_weight[rec] = wb;
             tab->tracked++;
             e->live_blocks++;
             e->live_bytes += size;
@@ -228,13 +230,13 @@ static void *tab_sample(hk_heap_t *h, void *const *frames, uint32_t depth, void 
 static _Atomic uint32_t walkers, forking;
 static __thread uint32_t walking __attribute__((tls_model("initial-exec")));
 
-static int walk(void **frames, void *ra)
+static int walk(hk_heap_t *h, const hk_unwind_ctx_t *at, void **frames, void *ra)
 {
     atomic_fetch_add(&walkers, 1);
     int depth = 0;
     if (atomic_load(&forking) == 0) {
         walking++;
-        depth = hk_unwind(frames, HK_SITE_FRAMES, ra);
+        depth = hk_unwind_from(&h->unwind, at, frames, HK_SITE_FRAMES, ra);
         walking--;
     }
     atomic_fetch_sub(&walkers, 1);
@@ -256,11 +258,12 @@ void hk_site_fork_parent(void)
 /* p (of class cls, or HK_NCLASSES when large) was sampled: record its stack; returns the
  * block to hand out. The global heap's callers hold hk_heaps_lock, under which the walk
  * (dl_iterate_phdr, the loader's lock) is not taken: their stack is the caller alone. */
-void *hk_site_record(hk_heap_t *h, void *ra, size_t size, void *p, uint32_t cls)
+void *hk_site_record(hk_heap_t *h, const hk_unwind_ctx_t *at, void *ra, size_t size, void *p,
+                     uint32_t cls)
 {
     void *frames[HK_SITE_FRAMES];
     int depth = 0;
-    if (!no_unwind && h != &hk_heap_global) depth = walk(frames, ra);
+    if (!no_unwind && h != &hk_heap_global) depth = walk(h, at, frames, ra);
     if (depth <= 0) {
         frames[0] = ra;
         depth = 1;
@@ -287,7 +290,7 @@ void hk_site_freed(hk_segment_t *seg)
             tab->large_life[b]++;
         hk_stat_sitent_t *e = r.entry <= HK_SITE_ENTRIES ? &tab->e[r.entry - 1] : NULL;
         if (e && e->epoch == r.epoch && e->live_blocks) {
-            uint64_t wb = weight_bytes(r.size), wa = weight_allocs(r.size, wb);
+            uint64_t wb = rec_weight[rec], wa = weight_allocs(r.size, wb);
             e->live_blocks--;
             e->live_bytes -= r.size < e->live_bytes ? r.size : e->live_bytes;
             e->est_live_blocks -= wa < e->est_live_blocks ? wa : e->est_live_blocks;
