@@ -144,6 +144,15 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
     hk_os_unmap(base, size);
 }
 
+/* A block hk_large_alloc just mapped for sitetab.c, never handed out: back, uncounted
+ * (its allocation was already taken off large_alloc). */
+void hk_large_discard(hk_heap_t *h, hk_segment_t *seg)
+{
+    if (cache_put(h, seg->map_base, seg->map_size)) return;
+    h->ctr->c[HK_STAT_mapped] -= seg->map_size;
+    hk_os_unmap(seg->map_base, seg->map_size);
+}
+
 size_t hk_large_usable(const void *p)
 {
     return hk_segment_of(p)->usable;

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
@@ -21,8 +22,18 @@ static hk_stat_sitetab_t *tab = &local_tab;
 static uint16_t free_rec[HK_SITE_TRACKED_MAX];
 static uint32_t nfree, fresh;
 static uint64_t rec_weight[HK_SITE_TRACKED_MAX]; /* each record's estimated bytes */
-static bool no_unwind; /* a torn fork child: the loader's lock may be held for good */
-static bool inherited; /* local_tab holds a fork child's inherited table */
+static bool no_unwind;        /* a torn fork child: the loader's lock may be held for good */
+static bool inherited;        /* local_tab holds a fork child's inherited table */
+static uint32_t entries_used; /* entries are given out first free first: e[0..this) */
+
+/* Copy what a table holds: its head, the entries given out and the records ever used
+ * (a fork child copies twice, so it copies no more than the process used). */
+static void tab_copy(hk_stat_sitetab_t *dst, const hk_stat_sitetab_t *src)
+{
+    memcpy(dst, src, offsetof(hk_stat_sitetab_t, e));
+    memcpy(dst->e, src->e, sizeof(src->e[0]) * entries_used);
+    memcpy(dst->t, src->t, sizeof(src->t[0]) * fresh);
+}
 
 _Static_assert(HK_SITE_TRACKED_MAX <= 65536, "record indices are 16 bits");
 
@@ -58,7 +69,7 @@ void hk_site_attach(hk_stats_header_t *hd)
     tab_init(&local_tab);
     if (hd == NULL || hd->sitetab_offset == 0) return;
     hk_stat_sitetab_t *t = (hk_stat_sitetab_t *)((char *)hd + hd->sitetab_offset);
-    if (inherited) memcpy(t, &local_tab, sizeof(*t)); /* else it is all zero, as the file */
+    if (inherited) tab_copy(t, &local_tab); /* else it is all zero, as the file */
     inherited = false;
     t->gen = 0;
     tab_init(t);
@@ -140,6 +151,7 @@ static hk_stat_sitent_t *entry_for(void *const *frames, uint32_t depth)
     uint32_t epoch = victim->epoch + 1;
     memset(victim, 0, sizeof(*victim));
     victim->epoch = epoch;
+    if ((uint32_t)(victim - tab->e) >= entries_used) entries_used = (uint32_t)(victim - tab->e) + 1;
     victim->depth = depth;
     for (uint32_t d = 0; d < depth; d++)
         victim->frames[d] = (uint64_t)(uintptr_t)frames[d];
@@ -162,33 +174,42 @@ static size_t class_align(uint32_t cls)
     return low > HK_OS_PAGE ? low : HK_OS_PAGE;
 }
 
-/* A mapping for a sampled block of class `cls` (or the large block p itself), marked as
- * record `rec`. NULL when none can be had. */
-static void *tracked_block(hk_heap_t *h, void *p, size_t size, uint32_t cls, int rec)
+/* A stand-in for a sampled small block of class `cls`: a mapping of its own, taken before
+ * sites_lock (a map may be a system call). NULL when none can be had. */
+static void *stand_in(hk_heap_t *h, size_t size, uint32_t cls)
 {
-    void *q = p;
-    if (cls < HK_NCLASSES) {
-        q = hk_large_alloc(h, size, class_align(cls));
-        if (q == NULL) return NULL;
-        h->ctr->c[HK_STAT_large_alloc]--; /* counted in its class, where it stands */
-    }
-    hk_segment_t *seg = hk_segment_of(q);
-    seg->track = (uint32_t)rec + 1;
-    seg->track_cls = cls;
+    void *q = hk_large_alloc(h, size, class_align(cls));
+    if (q) h->ctr->c[HK_STAT_large_alloc]--; /* counted in its class, where it stands */
     return q;
 }
 
-/* Record a sample of `size` bytes at the stack frames[0..depth) and follow the block if
- * a record is free: returns the block to hand out (a stand-in for p when p is a small
- * block, p itself when large), or p untracked. */
+/* Whether this sample is followed. Below HK_SITE_TRACK_PERIOD bytes between samples, a
+ * sample is followed with chance period / HK_SITE_TRACK_PERIOD (and stands for that many
+ * times more live bytes), so a dense sampling period does not make every allocation a
+ * mapping of its own, while live figures stay unbiased. Returns the weight factor, 0 =
+ * not followed. */
+static uint64_t track_factor(hk_heap_t *h)
+{
+    uint64_t period = hk_opt.site_sample;
+    if (period >= HK_SITE_TRACK_PERIOD) return 1;
+    uint64_t factor = HK_SITE_TRACK_PERIOD / period;
+    return hk_rand(&h->rng) % factor == 0 ? factor : 0;
+}
+
+/* Record a sample of `size` bytes at the stack frames[0..depth), and follow the block
+ * when it is to be and a record is free: returns the block to hand out (a stand-in for p
+ * when p is a small block, p itself when large), or p untracked. */
 static void *tab_sample(hk_heap_t *h, void *const *frames, uint32_t depth, void *p, size_t size,
                         uint32_t cls)
 {
     uint64_t wb = weight_bytes(size), wa = weight_allocs(size, wb), now = hk_tsc_begin();
+    uint64_t factor = track_factor(h);
+    bool follow = factor && __atomic_load_n(&tab->tracked, __ATOMIC_RELAXED) < HK_SITE_TRACKED_MAX;
+    void *q = !follow ? NULL : cls < HK_NCLASSES ? stand_in(h, size, cls) : p;
     hk_lock(&sites_lock);
     tab_gen_begin();
     hk_stat_sitent_t *e = entry_for(frames, depth);
-    void *out = p;
+    int rec = e && q ? record_take() : -1;
     if (e == NULL) {
         tab->dropped++;
     } else {
@@ -197,27 +218,28 @@ static void *tab_sample(hk_heap_t *h, void *const *frames, uint32_t depth, void 
         e->bytes += size;
         e->est_bytes += wb;
         e->last_tsc = now;
-        int rec = record_take();
-        void *q = rec >= 0 ? tracked_block(h, p, size, cls, rec) : NULL;
-        if (q == NULL) {
-            if (rec >= 0) free_rec[nfree++] = (uint16_t)rec;
+        if (rec < 0) {
             e->untracked++;
             tab->untracked++;
         } else {
+            hk_segment_t *seg = hk_segment_of(q);
+            seg->track = (uint32_t)rec + 1;
+            seg->track_cls = cls;
             tab->t[rec] = (hk_stat_tracked_t){
                 .tsc = now, .entry = (uint32_t)(e - tab->e) + 1, .epoch = e->epoch, .size = size};
-            rec_weight[rec] = wb;
+            rec_weight[rec] = wb * factor;
             tab->tracked++;
             e->live_blocks++;
             e->live_bytes += size;
-            e->est_live_blocks += wa;
-            e->est_live_bytes += wb;
-            out = q;
+            e->est_live_blocks += wa * factor;
+            e->est_live_bytes += wb * factor;
         }
     }
     tab_gen_end();
     hk_unlock(&sites_lock);
-    return out;
+    if (rec >= 0) return q;
+    if (q && q != p) hk_large_discard(h, hk_segment_of(q)); /* not followed after all */
+    return p;
 }
 
 /* A fork must not happen while a thread walks its stack: the walk holds the loader's
@@ -339,12 +361,15 @@ void hk_site_fork_child(bool torn)
     if (torn) {
         /* The records are gone, so no block is followed again: a record given out anew
          * could be claimed by the free of an inherited block that still names it. */
-        memset(&local_tab, 0, sizeof(local_tab));
+        memset(&local_tab, 0, offsetof(hk_stat_sitetab_t, e)); /* and what tab_copy reads */
+        memset(local_tab.e, 0, sizeof(local_tab.e[0]) * entries_used);
+        memset(local_tab.t, 0, sizeof(local_tab.t[0]) * fresh);
+        entries_used = 0;
         nfree = 0;
         fresh = HK_SITE_TRACKED_MAX;
         no_unwind = true;
     } else if (tab != &local_tab) {
-        memcpy(&local_tab, tab, sizeof(local_tab));
+        tab_copy(&local_tab, tab);
         inherited = true;
     }
     tab = &local_tab;

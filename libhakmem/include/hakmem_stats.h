@@ -102,11 +102,14 @@ typedef struct hk_stat_site_s {
  * everything longer. `gen` is odd while the table changes: a reader that sees the same
  * even value before and after its copy has a consistent one.
  * ------------------------------------------------------------------------------------- */
-#define HK_SITE_ENTRIES      256  /* call stacks kept per process */
-#define HK_SITE_FRAMES       16   /* return addresses kept per stack, the caller's first */
-#define HK_SITE_LIFE         16   /* lifetime buckets */
-#define HK_SITE_TRACKED_MAX  4096 /* sampled blocks followed until freed */
-#define HK_SITE_WRAPPERS_LEN 256  /* HAKMEM_SITE_WRAPPERS, NUL padded */
+#define HK_SITE_ENTRIES     256  /* call stacks kept per process */
+#define HK_SITE_FRAMES      16   /* return addresses kept per stack, the caller's first */
+#define HK_SITE_LIFE        16   /* lifetime buckets */
+#define HK_SITE_TRACKED_MAX 4096 /* sampled blocks followed until freed */
+#define HK_SITE_TRACK_PERIOD                                                                       \
+    16384                        /* below this period, one sample in (this / period) is            \
+                                    followed, standing for that many */
+#define HK_SITE_WRAPPERS_LEN 256 /* HAKMEM_SITE_WRAPPERS, NUL padded */
 
 typedef struct hk_stat_sitent_s {
     uint64_t frames[HK_SITE_FRAMES]; /* frames[0]: the return address of the allocating call */

@@ -533,7 +533,7 @@ static void test_fields(void)
     const field_case_t cases[] = {
         {"magic 0", H(magic), F64, 0, HS_ERR_CORRUPT, "bad magic"},
         {"magic one bit off", H(magic), F64, HK_STATS_MAGIC ^ 0x100, HS_ERR_CORRUPT, "bad magic"},
-        {"ABI major 2", H(abi_major), F32, 2, HS_ERR_VERSION, "2.0"},
+        {"ABI major 2", H(abi_major), F32, 2, HS_ERR_VERSION, "version 2."},
         {"ABI major 0", H(abi_major), F32, 0, HS_ERR_VERSION, NULL},
         {"ABI major 0xffffffff", H(abi_major), F32, 0xffffffff, HS_ERR_VERSION, NULL},
         {"ABI minor 77 (appended fields only)", H(abi_minor), F32, 77, HS_OK, NULL},
