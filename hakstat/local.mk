@@ -3,18 +3,21 @@
 ## exporter's server (serve.c) and main.c link ncursesw and libmicrohttpd. Tests link the library directly.
 
 noinst_LTLIBRARIES += %D%/libhakstat.la
-%C%_libhakstat_la_CFLAGS = $(AM_CFLAGS) $(LIBELF_CFLAGS) $(HAKSTAT_CFLAGS)
+%C%_libhakstat_la_CFLAGS = $(AM_CFLAGS) $(LIBELF_CFLAGS) $(LIBDW_CFLAGS) $(HAKSTAT_CFLAGS)
 %C%_libhakstat_la_SOURCES = \
 	%D%/seg.h %D%/seg.c \
 	%D%/snap.h %D%/snap.c \
-	%D%/table.h %D%/table.c \
+	%D%/table.h %D%/table.c %D%/table_sites.c \
 	%D%/sym.h %D%/sym.c \
+	%D%/lines.h %D%/lines.c \
+	%D%/demangle.h %D%/demangle.c \
+	%D%/stack.h %D%/stack.c \
 	%D%/prom.h %D%/prom.c %D%/scrape.h %D%/scrape.c \
-	%D%/out.h %D%/out_text.c %D%/out_json.c %D%/out_prom.c \
+	%D%/out.h %D%/out_text.c %D%/out_json.c %D%/out_prom.c %D%/out_folded.c \
 	%D%/out_procs.h %D%/out_procs.c \
 	%D%/procs.h %D%/procs.c \
 	%D%/options.h
-%C%_libhakstat_la_LIBADD = $(LIBELF_LIBS) -lm
+%C%_libhakstat_la_LIBADD = $(LIBDW_LIBS) $(LIBELF_LIBS) -lm
 
 bin_PROGRAMS += %D%/hakstat
 %C%_hakstat_CFLAGS = $(AM_CFLAGS) $(NCURSESW_CFLAGS) $(MHD_CFLAGS) $(HAKSTAT_CFLAGS)

@@ -21,6 +21,7 @@
 #include "out.h"
 #include "out_procs.h"
 #include "procs.h"
+#include "stack.h"
 #include "seg.h"
 #include "serve.h"
 #include "snap.h"
@@ -177,6 +178,8 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
                 o->format = HS_FMT_OPENMETRICS;
             else if (!strcmp(optarg, "prometheus"))
                 o->format = HS_FMT_PROMETHEUS;
+            else if (!strcmp(optarg, "folded"))
+                o->format = HS_FMT_FOLDED;
             else
                 return usage_error("unknown output format '%s' (screen, text, json, openmetrics, "
                                    "prometheus)",
@@ -203,9 +206,31 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
                 o->view = HS_VIEW_SITES;
             else if (!strcmp(optarg, "memory"))
                 o->view = HS_VIEW_MEMORY;
+            else if (!strcmp(optarg, "growth"))
+                o->view = HS_VIEW_GROWTH;
+            else if (!strcmp(optarg, "stack"))
+                o->view = HS_VIEW_STACK;
             else
-                return usage_error("unknown view '%s' (threads, classes, totals, sites, memory)",
-                                   optarg);
+                return usage_error(
+                    "unknown view '%s' (threads, classes, totals, sites, memory, growth, stack)",
+                    optarg);
+            break;
+        case 'R':
+            if (!parse_long(optarg, 1, HK_SITE_ENTRIES, &v))
+                return usage_error("bad site rank '%s' (1 to %d)", optarg, HK_SITE_ENTRIES);
+            o->stack_site = (int)v;
+            hs_table_set_stack_site(o->stack_site);
+            break;
+        case 'w':
+            if (!strcmp(optarg, "live"))
+                o->folded_live = true;
+            else if (!strcmp(optarg, "bytes"))
+                o->folded_live = false;
+            else
+                return usage_error("unknown weight '%s' (bytes, live)", optarg);
+            break;
+        case 'W':
+            hs_stack_set_wrappers(optarg);
             break;
         case 's':
             snprintf(o->sort, sizeof(o->sort), "%s", optarg);
@@ -471,7 +496,7 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
     /* JSON and OpenMetrics print one document unless -n or -d asks for more; text runs
      * until the process exits (or -n intervals). */
     bool doc = o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS ||
-               o->format == HS_FMT_PROMETHEUS;
+               o->format == HS_FMT_PROMETHEUS || o->format == HS_FMT_FOLDED;
     bool once = doc && !o->count_given && !o->delay_given;
     hs_prom_proc_t proc;
     bool prom = o->format == HS_FMT_OPENMETRICS || o->format == HS_FMT_PROMETHEUS;
@@ -500,6 +525,8 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
             out_json(stdout, seg, &now, have_prev ? &prev : NULL, o);
         else if (prom)
             prom_interval(seg, &now, &proc, o, i);
+        else if (o->format == HS_FMT_FOLDED)
+            out_folded(stdout, seg, &now, o->folded_live);
         else
             out_text(stdout, seg, &now, have_prev ? &prev : NULL, o);
         fflush(stdout);

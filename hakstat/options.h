@@ -15,25 +15,38 @@
     X('G', "gc", NULL, "remove this user's stale segments, then list")                             \
     X('b', "batch", NULL, "print a text block per interval instead of the screen")                 \
     X('j', "json", NULL, "print JSON documents (one per interval with -n/-d)")                     \
-    X('o', "output", "FORMAT", "output format: screen, text, json, openmetrics or prometheus")     \
+    X('o', "output", "FORMAT",                                                                     \
+      "output format: screen, text, json, openmetrics, prometheus or folded")                      \
     X('S', "serve", "[HOST:]PORT", "serve /metrics of every readable process over HTTP")           \
     X('I', "per-tid", NULL, "Prometheus series per thread id, not per thread name")                \
     X('d', "delay", "SECONDS", "refresh interval (default 1, 0.1 to 3600)")                        \
     X('n', "count", "N", "stop after N intervals")                                                 \
-    X('v', "view", "VIEW", "start in view threads, classes, totals, sites or memory")              \
+    X('v', "view", "VIEW", "view: threads, classes, totals, sites, memory, growth or stack")       \
+    X('R', "site", "N", "stack view: only the site ranked N in the growth view")                   \
+    X('w', "weight", "WHAT", "folded stacks weighted by bytes (allocated) or live (bytes)")        \
+    X('W', "wrappers", "LIST", "more allocation wrappers, comma separated (NAME or PREFIX*)")      \
     X('s', "sort", "COLUMN", "sort rows by COLUMN (see the screen's column names)")                \
     X('t', "totals", NULL, "show totals since start instead of rates")                             \
     X('P', "profile", "PERIOD", "set the process's cycle profiling period (0 = off) and exit")     \
     X('h', "help", NULL, "show this help and exit")                                                \
     X('V', "version", NULL, "show the version and exit")
 
-enum hs_format { HS_FMT_SCREEN, HS_FMT_TEXT, HS_FMT_JSON, HS_FMT_OPENMETRICS, HS_FMT_PROMETHEUS };
+enum hs_format {
+    HS_FMT_SCREEN,
+    HS_FMT_TEXT,
+    HS_FMT_JSON,
+    HS_FMT_OPENMETRICS,
+    HS_FMT_PROMETHEUS,
+    HS_FMT_FOLDED
+};
 enum hs_view {
     HS_VIEW_THREADS,
     HS_VIEW_CLASSES,
     HS_VIEW_TOTALS,
     HS_VIEW_SITES,
     HS_VIEW_MEMORY,
+    HS_VIEW_GROWTH,
+    HS_VIEW_STACK,
     HS_VIEW_COUNT
 };
 
@@ -56,6 +69,8 @@ typedef struct hs_opts_s {
     const char *serve; /* -S [HOST:]PORT, NULL when not serving */
     bool set_profile;
     uint64_t profile_period;
+    bool folded_live; /* -w live */
+    int stack_site;   /* -S: rank, 0 = all */
 } hs_opts_t;
 
 #endif /* HS_OPTIONS_H */

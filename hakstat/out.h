@@ -1,5 +1,5 @@
-/* out.h: the non-interactive outputs: batch text, JSON and the Prometheus formats. Each prints one
- * interval from the model (two snapshots); none knows about terminals. */
+/* out.h: the non-interactive outputs: batch text, JSON, the Prometheus formats and folded
+ * stacks. Each prints one interval from the model (two snapshots); none knows about terminals. */
 #ifndef HS_OUT_H
 #define HS_OUT_H
 
@@ -36,6 +36,9 @@ void out_prom(FILE *f, const hs_seg_t *seg, const hs_snap_t *now);
 void out_json_counts(FILE *f, const hs_seg_t *seg, const hs_counts_t *n);
 void out_json_rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev,
                     double dt, double age);
+
+/* Folded stacks (flame graphs), weighted by estimated bytes or, with `live`, live bytes. */
+void out_folded(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, bool live);
 /* JSON string literal with escapes. */
 void out_json_string(FILE *f, const char *s);
 

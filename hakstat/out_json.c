@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "out.h"
+#include "stack.h"
 #include "sym.h"
 #include "table.h"
 
@@ -142,47 +143,155 @@ static void rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs
     fputc('}', f);
 }
 
-/* Sampled allocation sites, most samples first, named with the symbolizer. Estimated
- * bytes are samples times the sampling period; allocations are the weighted count. */
+static void frame_json(FILE *f, const hs_frame_t *fr)
+{
+    fprintf(f, "{\"addr\":\"0x%llx\",\"function\":", (unsigned long long)fr->addr);
+    out_json_string(f, fr->label);
+    fputs(",\"name\":", f);
+    out_json_string(f, fr->name);
+    fputs(",\"object\":", f);
+    out_json_string(f, fr->object);
+    fputs(",\"file\":", f);
+    if (fr->line > 0)
+        out_json_string(f, fr->file);
+    else
+        fputs("null", f);
+    fputs(",\"line\":", f);
+    if (fr->line > 0)
+        fprintf(f, "%d", fr->line);
+    else
+        fputs("null", f);
+    fputc('}', f);
+}
+
+/* Counts in buckets: [{"le":edge,"blocks":n},...], the last edge null (infinite). */
+static void buckets(FILE *f, const char *key, const char *edge, const uint64_t *n, int nb,
+                    double first, double factor)
+{
+    fprintf(f, ",\"%s\":[", key);
+    double e = first;
+    for (int b = 0; b < nb; b++, e *= factor) {
+        fprintf(f, "%s{\"%s\":", b ? "," : "", edge);
+        if (b == nb - 1)
+            fputs("null", f);
+        else
+            fprintf(f, "%.6g", e);
+        fprintf(f, ",\"blocks\":%llu}", (unsigned long long)n[b]);
+    }
+    fputc(']', f);
+}
+
+/* What the process-wide table knows of a site: live figures, ages, lifetimes, growth. */
+static void site_live(FILE *f, const hs_site_t *s, const hs_site_t *p, double dt)
+{
+    fprintf(f,
+            ",\"live_bytes\":%llu,\"live_blocks\":%llu,\"sampled_live_bytes\":%llu,"
+            "\"sampled_live_blocks\":%llu,\"freed_samples\":%llu,\"untracked_samples\":%llu,",
+            (unsigned long long)s->est_live_bytes, (unsigned long long)s->est_live_blocks,
+            (unsigned long long)s->live_bytes, (unsigned long long)s->live_blocks,
+            (unsigned long long)s->freed, (unsigned long long)s->untracked);
+    num(f, "first_seen_s", s->first_s);
+    fputc(',', f);
+    num(f, "growth_bytes_per_s", hs_stack_growth(s, p, dt));
+    fputs(",\"age_buckets\":[", f);
+    for (int b = 0; b < HS_AGE_BUCKETS; b++) {
+        fprintf(f, "%s{\"le_s\":", b ? "," : "");
+        if (isinf(hs_age_edges[b]))
+            fputs("null", f);
+        else
+            fprintf(f, "%g", hs_age_edges[b]);
+        fprintf(f, ",\"blocks\":%llu}", (unsigned long long)s->age[b]);
+    }
+    fputc(']', f);
+    buckets(f, "lifetime_buckets", "lt_us", s->life, HK_SITE_LIFE, 4, 4);
+}
+
+/* Sampled allocation sites, most estimated bytes first (from a writer without the
+ * process-wide table: most samples first, one frame each, no live figures). A site is
+ * named by its first frame outside libhakmem and the allocation wrappers. */
 static void sites(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_t *prev)
 {
     hs_site_t *cur = NULL, *old = NULL;
     int n = hs_snap_sites(now, &cur), m = prev ? hs_snap_sites(prev, &old) : 0;
     double dt = prev ? now->t - prev->t : 0;
+    static hs_stack_t st;
     fprintf(f, "\"site_period\":%llu,\"sites\":[", (unsigned long long)now->site_period);
     for (int i = 0; i < n; i++) {
-        const hs_site_t *s = &cur[i], *p = NULL;
-        for (int j = 0; j < m && p == NULL; j++)
-            if (old[j].addr == s->addr) p = &old[j];
-        char func[256], object[512];
-        hs_sym_site(seg->pid, s->addr, func, sizeof(func), object, sizeof(object));
-        double est_bytes = (double)s->samples * (double)now->site_period;
+        const hs_site_t *s = &cur[i], *p = hs_stack_find(old, m, s);
+        hs_stack_resolve(seg, s, &st);
+        const hs_frame_t *site = &st.frames[st.site];
         fprintf(f, "%s{\"addr\":\"0x%llx\",\"function\":", i ? "," : "",
-                (unsigned long long)s->addr);
-        out_json_string(f, func);
+                (unsigned long long)site->addr);
+        out_json_string(f, site->label);
         fputs(",\"object\":", f);
-        out_json_string(f, object);
+        out_json_string(f, site->object);
+        fputs(",\"file\":", f);
+        if (site->line > 0)
+            out_json_string(f, site->file);
+        else
+            fputs("null", f);
+        fprintf(f, ",\"line\":");
+        if (site->line > 0)
+            fprintf(f, "%d", site->line);
+        else
+            fputs("null", f);
+        fprintf(f, ",\"site_frame\":%u", st.site);
         fprintf(f,
-                ",\"samples\":%llu,\"est_allocs\":%llu,\"est_bytes\":%.0f,\"sampled_bytes\":%llu,",
-                (unsigned long long)s->samples, (unsigned long long)s->est_allocs, est_bytes,
-                (unsigned long long)s->bytes);
-        num(f, "avg_size", s->est_allocs ? est_bytes / (double)s->est_allocs : NAN);
+                ",\"samples\":%llu,\"est_allocs\":%llu,\"est_bytes\":%llu,\"sampled_bytes\":%llu,",
+                (unsigned long long)s->samples, (unsigned long long)s->est_allocs,
+                (unsigned long long)s->est_bytes, (unsigned long long)s->bytes);
+        num(f, "avg_size", s->est_allocs ? (double)s->est_bytes / (double)s->est_allocs : NAN);
         fprintf(f, ",\"threads\":%u", s->threads);
         if (dt > 0) {
             double ds = (double)(s->samples - (p ? p->samples : 0));
             double da = (double)(s->est_allocs - (p ? p->est_allocs : 0));
+            double db = (double)(s->est_bytes - (p ? p->est_bytes : 0));
             fputc(',', f);
             num(f, "samples_per_s", ds / dt);
             fputc(',', f);
             num(f, "allocs_per_s", da / dt);
             fputc(',', f);
-            num(f, "bytes_per_s", ds * (double)now->site_period / dt);
+            num(f, "bytes_per_s", db / dt);
         }
-        fputc('}', f);
+        if (s->has_live) site_live(f, s, p, dt);
+        fputs(",\"stack\":[", f);
+        for (uint32_t k = 0; k < st.depth; k++) {
+            if (k) fputc(',', f);
+            frame_json(f, &st.frames[k]);
+        }
+        fputs("]}", f);
     }
     fputs("]", f);
     free(cur);
     free(old);
+}
+
+/* Lifetimes of freed sampled blocks per size class (and above them), process-wide. */
+static void lifetimes(FILE *f, const hs_seg_t *seg, const hs_snap_t *now)
+{
+    const hk_stat_sitetab_t *t = now->sitetab;
+    if (t == NULL) return;
+    fprintf(f, ",\"site_table\":{\"tracked\":%llu,\"untracked\":%llu,\"dropped\":%llu",
+            (unsigned long long)t->tracked, (unsigned long long)t->untracked,
+            (unsigned long long)t->dropped);
+    fputs(",\"class_lifetimes\":[", f);
+    bool first = true;
+    for (int c = 0; c <= HK_STATS_NCLASSES; c++) {
+        const uint64_t *life = c < HK_STATS_NCLASSES ? t->class_life[c] : t->large_life;
+        uint64_t all = 0;
+        for (int b = 0; b < HK_SITE_LIFE; b++)
+            all += life[b];
+        if (all == 0) continue;
+        fprintf(f, "%s{\"class\":", first ? "" : ",");
+        if (c < HK_STATS_NCLASSES)
+            fprintf(f, "%d,\"size\":%u", c, seg->class_size[c]);
+        else
+            fputs("null,\"size\":null", f);
+        buckets(f, "lifetime_buckets", "lt_us", life, HK_SITE_LIFE, 4, 4);
+        fputc('}', f);
+        first = false;
+    }
+    fputs("]}", f);
 }
 
 void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_t *prev,
@@ -252,6 +361,7 @@ void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
     }
     fputs("],", f);
     sites(f, seg, now, prev);
+    lifetimes(f, seg, now);
     fputs("}\n", f);
     fflush(f);
 }

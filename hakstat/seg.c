@@ -157,6 +157,33 @@ static void validate_tail(hs_seg_t *seg, const hk_stats_header_t *hd)
     seg->has_tail = true;
 }
 
+/* The fields ABI 1.1 appended after the writer's `retired` totals (whose size depends on
+ * its counter list): the site table's place, used only when it lies after the slots,
+ * within the file, with the geometry this reader knows; and the writer's wrapper list. */
+static void sitetab_place(hs_seg_t *seg, const hk_stats_header_t *hd, uint64_t tail)
+{
+    struct {
+        uint64_t offset, size;
+        char wrappers[HK_SITE_WRAPPERS_LEN];
+    } t;
+    seg->sitetab_offset = 0;
+    seg->site_wrappers[0] = '\0';
+    if (hd->abi_minor < 1 || hd->header_size < tail + sizeof(t) ||
+        pread(seg->fd, &t, sizeof(t), (off_t)tail) != (ssize_t)sizeof(t))
+        return;
+    copy_field(seg->site_wrappers, t.wrappers, sizeof(t.wrappers) - 1);
+    hk_stat_sitetab_t head;
+    uint64_t slots_end = hd->slot_offset + (uint64_t)hd->nslots * hd->slot_size;
+    if (t.offset == 0 || t.offset % 8 || t.offset < slots_end || t.size < sizeof(head) ||
+        t.size > HS_SEG_MAX_SITETAB || !in_file(t.offset, t.size, seg->size) ||
+        pread(seg->fd, &head, offsetof(hk_stat_sitetab_t, tracked), (off_t)t.offset) !=
+            (ssize_t)offsetof(hk_stat_sitetab_t, tracked))
+        return;
+    if (head.nentries == HK_SITE_ENTRIES && head.nframes == HK_SITE_FRAMES &&
+        head.nlife == HK_SITE_LIFE && head.ntracked == HK_SITE_TRACKED_MAX)
+        seg->sitetab_offset = t.offset;
+}
+
 /* Check the header against the file and keep validated copies of what later reads
  * rely on. */
 static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
@@ -217,6 +244,8 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
     seg->site_period = hd->site_period;
     seg->flags = hd->flags;
     validate_tail(seg, hd);
+    sitetab_place(seg, hd,
+                  (uint64_t)((int64_t)offsetof(hk_stats_header_t, sitetab_offset) + seg->shift));
     copy_field(seg->comm, hd->comm, sizeof(hd->comm));
     for (uint32_t c = 0; c < HK_STATS_NCLASSES; c++)
         seg->class_size[c] = hd->class_size[c];

@@ -36,9 +36,10 @@ enum hs_status {
 #define HS_SEG_MAX_HEADER     (16u << 10)              /* header_size */
 #define HS_SEG_MAX_SLOT_SIZE  (8u << 10)               /* slot_size */
 #define HS_SEG_MAX_SPILL_SIZE (4u << 10)               /* spill_size */
+#define HS_SEG_MAX_SITETAB    (1u << 20)               /* sitetab_size */
 #define HS_SEG_MAX_SIZE                                                                            \
     ((uint64_t)HS_SEG_MAX_HEADER + HS_SEG_MAX_COUNTERS * sizeof(hk_stat_desc_t) + 4096u +          \
-     (uint64_t)HS_SEG_MAX_SLOTS * HS_SEG_MAX_SLOT_SIZE +                                           \
+     (uint64_t)HS_SEG_MAX_SLOTS * HS_SEG_MAX_SLOT_SIZE + HS_SEG_MAX_SITETAB +                      \
      (uint64_t)HK_STATS_SPILL_MAX * HS_SEG_MAX_SPILL_SIZE)
 
 /* An open segment. It is never mapped: every read is a pread into private buffers, so
@@ -65,8 +66,10 @@ typedef struct hs_seg_s {
     uint64_t spill_offset;
     uint32_t spill_size;
     uint32_t class_slab_blocks[HK_STATS_NCLASSES];
-    pid_t ppid;       /* parent at start, 0 when the writer does not say (ABI 1.0) */
-    uint64_t exit_ns; /* CLOCK_REALTIME at exit, in a retired record; else 0 */
+    pid_t ppid;              /* parent at start, 0 when the writer does not say (ABI 1.0) */
+    uint64_t exit_ns;        /* CLOCK_REALTIME at exit, in a retired record; else 0 */
+    uint64_t sitetab_offset; /* the process-wide site table (ABI 1.1), 0 when absent */
+    char site_wrappers[HK_SITE_WRAPPERS_LEN]; /* the writer's HAKMEM_SITE_WRAPPERS */
     char comm[HK_STATS_COMM_LEN + 1];
     hk_stat_desc_t desc[HS_SEG_MAX_COUNTERS]; /* NUL-terminated copies */
     uint32_t class_size[HK_STATS_NCLASSES];

@@ -332,6 +332,24 @@ shrank:
     return HS_ERR_CORRUPT;
 }
 
+/* A copy of the site table taken while its generation stayed even and unchanged, or
+ * NULL (none, out of memory, or the table kept changing). */
+static hk_stat_sitetab_t *read_sitetab(hs_seg_t *seg)
+{
+    if (seg->sitetab_offset == 0) return NULL;
+    hk_stat_sitetab_t *t = malloc(sizeof(*t));
+    for (int i = 0; t && i < SNAP_SLOT_TRIES; i++) {
+        uint64_t g;
+        if (!read_at(seg, t, sizeof(*t), seg->sitetab_offset) ||
+            !read_at(seg, &g, sizeof(g), seg->sitetab_offset))
+            break;
+        if (!(g & 1) && g == t->gen) return t;
+        sched_yield();
+    }
+    free(t);
+    return NULL;
+}
+
 int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap)
 {
     memset(snap, 0, sizeof(*snap));
@@ -364,6 +382,7 @@ int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap)
         thread_name(seg->pid, t->tid, t->kept_name, t->name, sizeof(t->name));
     }
     snap->rss = proc_rss(seg->pid);
+    snap->sitetab = read_sitetab(seg);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     snap->t = (double)ts.tv_sec + ts.tv_nsec / 1e9;
@@ -389,6 +408,8 @@ void hs_snap_busy_note(const hs_snap_t *snap, char *buf, size_t len)
 
 void hs_snap_free(hs_snap_t *snap)
 {
+    free(snap->sitetab);
+    snap->sitetab = NULL;
     free(snap->threads);
     snap->threads = NULL;
     snap->nthreads = 0;
@@ -421,8 +442,101 @@ static int by_addr(const void *a, const void *b)
 /* Every thread's sites in one array, sorted by address so that equal ones are adjacent
  * and merge in one pass: n log n, where a search per site would be n squared (4096
  * threads of 16 sites each is 65,536 of them). */
+const double hs_age_edges[HS_AGE_BUCKETS] = {1, 10, 60, 600, INFINITY};
+
+static int by_est_bytes(const void *a, const void *b)
+{
+    const hs_site_t *x = a, *y = b;
+    return x->est_bytes < y->est_bytes   ? 1
+           : x->est_bytes > y->est_bytes ? -1
+                                         : (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+/* The process's TSC now, from its start and the measured rate; 0 when unknown. */
+static uint64_t tsc_now(const hs_snap_t *snap)
+{
+    if (snap->tsc_hz == 0 || snap->start_tsc == 0 || snap->now_ns < snap->start_ns) return 0;
+    return snap->start_tsc +
+           (uint64_t)((double)(snap->now_ns - snap->start_ns) / 1e9 * (double)snap->tsc_hz);
+}
+
+static void site_from_entry(const hs_snap_t *snap, const hk_stat_sitent_t *e, hs_site_t *s)
+{
+    uint64_t now = tsc_now(snap);
+    *s = (hs_site_t){.addr = e->frames[0],
+                     .samples = e->samples,
+                     .est_allocs = e->est_allocs,
+                     .bytes = e->bytes,
+                     .est_bytes = e->est_bytes,
+                     .first_tsc = e->first_tsc,
+                     .last_tsc = e->last_tsc,
+                     .has_live = true,
+                     .depth = e->depth < HK_SITE_FRAMES ? e->depth : HK_SITE_FRAMES,
+                     .live_blocks = e->live_blocks,
+                     .live_bytes = e->live_bytes,
+                     .est_live_blocks = e->est_live_blocks,
+                     .est_live_bytes = e->est_live_bytes,
+                     .freed = e->freed,
+                     .untracked = e->untracked,
+                     .first_s = now && now > e->first_tsc
+                                    ? (double)(now - e->first_tsc) / (double)snap->tsc_hz
+                                    : NAN};
+    memcpy(s->frames, e->frames, sizeof(s->frames));
+    memcpy(s->life, e->life, sizeof(s->life));
+}
+
+/* Live sampled blocks by age, from the table's records of them. */
+static void site_ages(const hs_snap_t *snap, hs_site_t *sites, const int *index)
+{
+    uint64_t now = tsc_now(snap);
+    const hk_stat_sitetab_t *t = snap->sitetab;
+    for (uint32_t r = 0; r < HK_SITE_TRACKED_MAX; r++) {
+        const hk_stat_tracked_t *rec = &t->t[r];
+        if (rec->entry == 0 || rec->entry > HK_SITE_ENTRIES || index[rec->entry - 1] < 0 ||
+            t->e[rec->entry - 1].epoch != rec->epoch)
+            continue;
+        double age = now > rec->tsc ? (double)(now - rec->tsc) / (double)snap->tsc_hz : 0;
+        int b = 0;
+        while (b < HS_AGE_BUCKETS - 1 && age >= hs_age_edges[b])
+            b++;
+        sites[index[rec->entry - 1]].age[b]++;
+    }
+}
+
+/* Threads whose own tables hold the site's first frame. */
+static void site_threads(const hs_snap_t *snap, hs_site_t *s)
+{
+    for (uint32_t t = 0; t < snap->nthreads; t++)
+        for (int i = 0; i < HK_STATS_NSITES; i++)
+            if (snap->threads[t].sites[i].addr == s->addr && s->addr) {
+                s->threads++;
+                break;
+            }
+}
+
+static int table_sites(const hs_snap_t *snap, hs_site_t **out)
+{
+    hs_site_t *s = calloc(HK_SITE_ENTRIES, sizeof(*s));
+    int index[HK_SITE_ENTRIES], n = 0;
+    if (s == NULL) return -1;
+    for (int i = 0; i < HK_SITE_ENTRIES; i++) {
+        const hk_stat_sitent_t *e = &snap->sitetab->e[i];
+        index[i] = -1;
+        if (e->depth == 0 || e->samples == 0) continue;
+        index[i] = n;
+        site_from_entry(snap, e, &s[n]);
+        site_threads(snap, &s[n]);
+        n++;
+    }
+    site_ages(snap, s, index);
+    qsort(s, (size_t)n, sizeof(*s), by_est_bytes);
+    *out = s;
+    return n;
+}
+
 int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out)
 {
+    if (snap->sitetab) return table_sites(snap, out);
     size_t cap = (size_t)snap->nthreads * HK_STATS_NSITES, n = 0;
     hs_site_t *s = calloc(cap ? cap : 1, sizeof(*s));
     if (s == NULL) return -1;
@@ -434,8 +548,12 @@ int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out)
                                  .samples = in->samples,
                                  .est_allocs = in->est_allocs,
                                  .bytes = in->bytes,
+                                 .est_bytes = in->samples * snap->site_period,
                                  .first_tsc = in->first_tsc,
-                                 .threads = 1};
+                                 .threads = 1,
+                                 .depth = 1,
+                                 .frames = {in->addr},
+                                 .first_s = NAN};
         }
     }
     qsort(s, n, sizeof(*s), by_addr);
@@ -446,6 +564,7 @@ int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out)
             d->samples += s[i].samples;
             d->est_allocs += s[i].est_allocs;
             d->bytes += s[i].bytes;
+            d->est_bytes += s[i].est_bytes;
             d->threads++;
             if (s[i].first_tsc < d->first_tsc) d->first_tsc = s[i].first_tsc;
         } else {

@@ -57,8 +57,10 @@ typedef struct hs_snap_s {
     /* ABI 1.1 figures; has_tail false (an older writer): all zero. */
     bool has_tail;
     uint64_t threads_started, threads_exited, heaps_adopted;
-    hs_mem_t mem; /* the process's slabs and held blocks per class */
-    uint64_t rss; /* resident bytes (/proc/PID/statm), 0 when unknown */
+    hs_mem_t mem;               /* the process's slabs and held blocks per class */
+    uint64_t rss;               /* resident bytes (/proc/PID/statm), 0 when unknown */
+    hk_stat_sitetab_t *sitetab; /* the process-wide site table, NULL when the writer has
+                                   none or it kept changing on every try */
 } hs_snap_t;
 
 /* Take a snapshot: each slot is copied until two reads agree (its generation even and
@@ -122,15 +124,31 @@ double hs_snap_cycles_to_ns(const hs_snap_t *snap, double cycles);
 /* Find the thread of `prev` that is the same as `t` (slot, gen and tid), or NULL. */
 const hs_thread_t *hs_snap_find(const hs_snap_t *prev, const hs_thread_t *t);
 
-/* Allocation sites merged over the live threads of a snapshot. */
+/* Ages of a site's live sampled blocks, in these buckets (upper bounds, seconds). */
+#define HS_AGE_BUCKETS 5
+extern const double hs_age_edges[HS_AGE_BUCKETS]; /* the last is infinite */
+
+/* An allocation site: one call stack of the process-wide table, or (from a writer
+ * without one) a return address merged over the live threads' tables. */
 typedef struct hs_site_s {
-    uint64_t addr, samples, est_allocs, bytes, first_tsc;
+    uint64_t addr, samples, est_allocs, bytes, first_tsc, last_tsc;
+    uint64_t est_bytes; /* estimated bytes allocated */
     uint32_t threads;
+    bool has_live; /* the figures below are known (the process-wide table) */
+    uint32_t depth;
+    uint64_t frames[HK_SITE_FRAMES];
+    uint64_t live_blocks, live_bytes;         /* sampled blocks still allocated */
+    uint64_t est_live_blocks, est_live_bytes; /* estimated for the whole site */
+    uint64_t freed, untracked;
+    uint64_t life[HK_SITE_LIFE];  /* lifetimes of freed sampled blocks, log-4 us */
+    uint64_t age[HS_AGE_BUCKETS]; /* live sampled blocks by age */
+    double first_s;               /* seconds since the first sample, NaN if unknown */
 } hs_site_t;
 
-/* Merge the threads' sites by address, most samples first, keeping the HS_SNAP_SITES_MAX
- * with the most samples (every output lists at most those). Returns the count (sites in
- * *out, to free()), or -1 when out of memory. */
+/* The sites of a snapshot: from the process-wide table when it has one (most estimated
+ * bytes first), else the threads' tables merged by address (most samples first); at
+ * most HS_SNAP_SITES_MAX (every output lists at most those). Returns the count (sites
+ * in *out, to free()), or -1 when out of memory. */
 #define HS_SNAP_SITES_MAX 1024
 int hs_snap_sites(const hs_snap_t *snap, hs_site_t **out);
 

@@ -14,6 +14,9 @@
 
 #include "sym.h"
 
+#include "demangle.h"
+#include "lines.h"
+
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -48,6 +51,7 @@ typedef struct object_s {
     size_t nfuncs;
     GElf_Phdr *loads; /* PT_LOAD headers */
     size_t nloads;
+    hs_lines_t *lines; /* DWARF line tables, NULL when there are none */
     struct object_s *next;
 } object_t;
 
@@ -90,6 +94,7 @@ static void free_object(object_t *o)
         free(o->funcs[i].name);
     free(o->funcs);
     free(o->loads);
+    hs_lines_close(o->lines);
     free(o->path);
     free(o);
 }
@@ -304,6 +309,7 @@ static void load_object(hs_sym_t *sym, object_t *o)
         if (fit) o->funcs = fit;
     }
     qsort(o->funcs, o->nfuncs, sizeof(func_t), by_start);
+    o->lines = hs_lines_open(fd, elf);
 out:
     if (elf) elf_end(elf);
     close(fd);
@@ -316,11 +322,40 @@ static mapping_t *find_mapping(hs_sym_t *sym, uint64_t addr)
     return NULL;
 }
 
-int hs_sym_lookup(hs_sym_t *sym, uint64_t addr, char *func, size_t func_len, char *object,
-                  size_t object_len)
+/* The function of link-time address vaddr in o, or NULL. */
+static const func_t *func_at(const object_t *o, uint64_t vaddr)
 {
-    snprintf(func, func_len, "?");
-    snprintf(object, object_len, "?");
+    size_t lo = 0, hi = o->nfuncs;
+    while (lo < hi) { /* last function starting at or below vaddr */
+        size_t mid = (lo + hi) / 2;
+        if (o->funcs[mid].start <= vaddr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0) return NULL;
+    const func_t *f = &o->funcs[lo - 1];
+    return vaddr < f->start + (f->size ? f->size : 1) ? f : NULL;
+}
+
+/* Link-time address of a file offset, from the PT_LOAD segment that holds it. */
+static bool vaddr_of(const object_t *o, uint64_t file_off, uint64_t *vaddr)
+{
+    for (size_t i = 0; i < o->nloads; i++) {
+        const GElf_Phdr *ph = &o->loads[i];
+        if (file_off >= ph->p_offset && file_off < ph->p_offset + ph->p_filesz) {
+            *vaddr = ph->p_vaddr + (file_off - ph->p_offset);
+            return true;
+        }
+    }
+    return false;
+}
+
+int hs_sym_frame(hs_sym_t *sym, uint64_t addr, hs_frame_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->addr = addr;
+    snprintf(f->label, sizeof(f->label), "?");
     /* A return address may be the first byte after the calling function (a call that
      * ends it): look up the call instruction's last byte instead. */
     uint64_t ra = addr;
@@ -331,46 +366,48 @@ int hs_sym_lookup(hs_sym_t *sym, uint64_t addr, char *func, size_t func_len, cha
         m = find_mapping(sym, addr);
     }
     if (m == NULL) {
-        snprintf(func, func_len, "0x%llx", (unsigned long long)ra);
+        snprintf(f->label, sizeof(f->label), "0x%llx", (unsigned long long)ra);
         return -1;
     }
     object_t *o = m->obj;
     if (!o->loaded) load_object(sym, o);
-    uint64_t file_off = addr - m->start + m->offset;
-    snprintf(object, object_len, "%s%s", o->path, o->replaced ? " (replaced)" : "");
+    uint64_t file_off = addr - m->start + m->offset, vaddr = 0;
+    snprintf(f->object, sizeof(f->object), "%s%s", o->path, o->replaced ? " (replaced)" : "");
     const char *base = strrchr(o->path, '/') ? strrchr(o->path, '/') + 1 : o->path;
-    /* Link-time address from the PT_LOAD segment that holds this file offset. */
-    bool placed = false;
-    uint64_t vaddr = 0;
-    for (size_t i = 0; i < o->nloads; i++) {
-        const GElf_Phdr *ph = &o->loads[i];
-        if (file_off >= ph->p_offset && file_off < ph->p_offset + ph->p_filesz) {
-            vaddr = ph->p_vaddr + (file_off - ph->p_offset);
-            placed = true;
-            break;
-        }
+    bool placed = vaddr_of(o, file_off, &vaddr);
+    const func_t *fn = placed ? func_at(o, vaddr) : NULL;
+    if (placed && o->lines) hs_lines_find(o->lines, vaddr, f->file, sizeof(f->file), &f->line);
+    if (fn) {
+        hs_demangle(fn->name, f->name, sizeof(f->name));
+        snprintf(f->label, sizeof(f->label), "%s+0x%llx", f->name,
+                 (unsigned long long)(vaddr + 1 - fn->start));
+        return 0;
     }
-    if (placed && o->nfuncs) {
-        size_t lo = 0, hi = o->nfuncs;
-        while (lo < hi) { /* last function starting at or below vaddr */
-            size_t mid = (lo + hi) / 2;
-            if (o->funcs[mid].start <= vaddr)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo > 0) {
-            const func_t *f = &o->funcs[lo - 1];
-            if (vaddr < f->start + (f->size ? f->size : 1)) {
-                snprintf(func, func_len, "%s+0x%llx", f->name,
-                         (unsigned long long)(vaddr + 1 - f->start));
-                return 0;
-            }
-        }
-    }
-    snprintf(func, func_len, "%s+0x%llx", base,
+    snprintf(f->label, sizeof(f->label), "%s+0x%llx", base,
              (unsigned long long)(placed ? vaddr + 1 : file_off + 1));
     return -1;
+}
+
+int hs_sym_lookup(hs_sym_t *sym, uint64_t addr, char *func, size_t func_len, char *object,
+                  size_t object_len)
+{
+    hs_frame_t f;
+    int r = hs_sym_frame(sym, addr, &f);
+    snprintf(func, func_len, "%s", f.label);
+    snprintf(object, object_len, "%s", f.object[0] ? f.object : "?");
+    return r;
+}
+
+void hs_sym_site_frame(pid_t pid, uint64_t addr, hs_frame_t *f)
+{
+    hs_sym_t *sym = hs_sym_for(pid);
+    if (sym) {
+        hs_sym_frame(sym, addr, f);
+        return;
+    }
+    memset(f, 0, sizeof(*f));
+    f->addr = addr;
+    snprintf(f->label, sizeof(f->label), "0x%llx", (unsigned long long)addr);
 }
 
 void hs_sym_site(pid_t pid, uint64_t addr, char *func, size_t func_len, char *object,

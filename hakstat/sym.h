@@ -1,6 +1,7 @@
 /* sym.h: names for code addresses in another process, from /proc/PID/maps and the ELF
  * symbol tables of the mapped objects (read with libelf; .symtab when present, else
- * .dynsym). No ptrace, no debuginfod. Symbol tables are cached per object. */
+ * .dynsym), C++ names demangled, source lines from DWARF (lines.h). No ptrace, no
+ * debuginfod. Symbol tables are cached per object. */
 #ifndef HS_SYM_H
 #define HS_SYM_H
 
@@ -26,6 +27,23 @@ hs_sym_t *hs_sym_for(pid_t pid);
  * `func` is never a guess from the new file). Returns 0 when a symbol was found. */
 int hs_sym_lookup(hs_sym_t *sym, uint64_t addr, char *func, size_t func_len, char *object,
                   size_t object_len);
+
+/* Everything known of one code address (a return address: the call before it is what is
+ * described). */
+typedef struct hs_frame_s {
+    uint64_t addr;
+    char name[256];   /* function, demangled, without offset; "" when no symbol covers it */
+    char label[320];  /* as hs_sym_lookup's `func`: "name+0xoff", "object+0xoff" or "?" */
+    char object[512]; /* mapped file, " (replaced)" when it is no longer on disk; "" if none */
+    char file[512];   /* source file from DWARF, "" when unknown */
+    int line;         /* source line, 0 when unknown */
+} hs_frame_t;
+
+/* Describe `addr` of the process of `sym` into f. Returns 0 when a symbol was found. */
+int hs_sym_frame(hs_sym_t *sym, uint64_t addr, hs_frame_t *f);
+
+/* The same for process `pid` through hs_sym_for; "0x<addr>" when nothing can be read. */
+void hs_sym_site_frame(pid_t pid, uint64_t addr, hs_frame_t *f);
 
 /* Name a sampled site of process `pid` for display: `func` as hs_sym_lookup gives it
  * ("0x<addr>" when the process's objects cannot be read), `object` its file or "". */

@@ -129,24 +129,13 @@ static const hs_col_t total_cols[] = {
     [K_DOC] = {"DESCRIPTION", 40, false, "what it counts"},
 };
 
-enum { S_FUNC, S_OBJECT, S_SAMPLES, S_ALLOCS, S_BYTES, S_AVG, S_THREADS, S_AGE };
-static const hs_col_t site_cols[] = {
-    [S_FUNC] = {"FUNCTION", 32, false, "function around the call site (+offset), or object+offset"},
-    [S_OBJECT] = {"OBJECT", 20, false, "executable or shared library"},
-    [S_SAMPLES] = {"SAMPLES", 8, true, "sampled allocations (per second, or total)"},
-    [S_ALLOCS] = {"ALLOCS", 8, true, "estimated allocations"},
-    [S_BYTES] = {"BYTES", 9, true, "estimated bytes allocated"},
-    [S_AVG] = {"AVG_SIZE", 8, true, "estimated average allocation size"},
-    [S_THREADS] = {"THREADS", 7, true, "live threads that allocated here"},
-    [S_AGE] = {"SEEN_S", 7, true, "seconds since the site entered the tables"},
-};
-
 const hs_col_t *hs_table_cols(enum hs_view view, int *ncols)
 {
     switch (view) {
     case HS_VIEW_SITES:
-        *ncols = (int)(sizeof(site_cols) / sizeof(site_cols[0]));
-        return site_cols;
+    case HS_VIEW_GROWTH:
+    case HS_VIEW_STACK:
+        return hs_table_site_cols(view, ncols);
     case HS_VIEW_CLASSES:
         *ncols = (int)(sizeof(class_cols) / sizeof(class_cols[0]));
         return class_cols;
@@ -164,7 +153,8 @@ const hs_col_t *hs_table_cols(enum hs_view view, int *ncols)
 
 const char *hs_table_view_name(enum hs_view view)
 {
-    static const char *const names[] = {"threads", "classes", "totals", "sites", "memory"};
+    static const char *const names[] = {"threads", "classes", "totals", "sites",
+                                        "memory",  "growth",  "stack"};
     _Static_assert(sizeof(names) / sizeof(names[0]) == HS_VIEW_COUNT, "a name per view");
     return view < HS_VIEW_COUNT ? names[view] : "?";
 }
@@ -173,9 +163,9 @@ int hs_table_default_sort(enum hs_view view)
 {
     return view == HS_VIEW_THREADS   ? T_MALLOC
            : view == HS_VIEW_CLASSES ? C_ALLOC
-           : view == HS_VIEW_SITES   ? S_BYTES
+           : view == HS_VIEW_TOTALS  ? K_NAME
            : view == HS_VIEW_MEMORY  ? M_BYTES
-                                     : K_NAME;
+                                     : hs_table_site_default_sort(view);
 }
 
 int hs_table_col(const hs_table_t *t, const char *name)
@@ -188,7 +178,7 @@ int hs_table_col(const hs_table_t *t, const char *name)
 /* ---------------------------------------------------------------------------------------
  * Rows
  * ------------------------------------------------------------------------------------- */
-static void cell_num(hs_row_t *r, int col, double v)
+void hs_table_cell_num(hs_row_t *r, int col, double v)
 {
     r->val[col] = v;
     hs_table_fmt_count(r->cell[col], HS_CELL_LEN, v);
@@ -234,62 +224,18 @@ static void thread_row(hs_row_t *r, const hs_seg_t *seg, const hs_snap_t *now,
     r->val[T_TID] = (double)t->tid;
     snprintf(r->cell[T_TID], HS_CELL_LEN, "%llu", (unsigned long long)t->tid);
     cell_text(r, T_NAME, t->name[0] ? t->name : "?");
-    cell_num(r, T_MALLOC, m.malloc_rate);
-    cell_num(r, T_FREE, m.free_rate);
+    hs_table_cell_num(r, T_MALLOC, m.malloc_rate);
+    hs_table_cell_num(r, T_FREE, m.free_rate);
     r->val[T_BYTES] = m.bytes_rate;
     hs_table_fmt_bytes(r->cell[T_BYTES], HS_CELL_LEN, m.bytes_rate);
-    cell_num(r, T_REFILL, m.refill_rate);
-    cell_num(r, T_REMOTE, m.remote_rate);
+    hs_table_cell_num(r, T_REFILL, m.refill_rate);
+    hs_table_cell_num(r, T_REMOTE, m.remote_rate);
     cell_pct(r, T_COVER, isnan(m.coverage) ? all.coverage : m.coverage);
     cell_pct(r, T_HIT, isnan(m.hit_rate) ? all.hit_rate : m.hit_rate);
     /* Cycles of this interval only: "-" when none was timed in it (hakstat(1)). */
     cell_cyc(r, T_CYC_M, m.cyc_malloc);
     cell_cyc(r, T_CYC_F, m.cyc_free);
     cell_cyc(r, T_CYC_R, m.cyc_refill);
-}
-
-/* Sites: figures over the interval when `prev` is given (a site new since then counts
- * from zero), totals since it entered the tables otherwise. */
-static int sites_rows(hs_table_t *t, const hs_seg_t *seg, const hs_snap_t *now,
-                      const hs_snap_t *prev)
-{
-    hs_site_t *cur = NULL, *old = NULL;
-    int n = hs_snap_sites(now, &cur), m = prev ? hs_snap_sites(prev, &old) : 0;
-    if (n < 0 || m < 0 || (t->rows = calloc(n ? (size_t)n : 1, sizeof(hs_row_t))) == NULL) {
-        free(cur);
-        free(old);
-        return -1;
-    }
-    double dt = prev ? now->t - prev->t : 0;
-    double period = (double)now->site_period;
-    for (int i = 0; i < n; i++) {
-        const hs_site_t *s = &cur[i], *p = NULL;
-        for (int j = 0; j < m && p == NULL; j++)
-            if (old[j].addr == s->addr) p = &old[j];
-        double samples = (double)(s->samples - (p ? p->samples : 0));
-        double allocs = (double)(s->est_allocs - (p ? p->est_allocs : 0));
-        double div = dt > 0 ? dt : 1;
-        hs_row_t *r = &t->rows[t->nrows++];
-        char func[256], object[512];
-        hs_sym_site(seg->pid, s->addr, func, sizeof(func), object, sizeof(object));
-        const char *base = strrchr(object, '/') ? strrchr(object, '/') + 1 : object;
-        cell_text(r, S_FUNC, func);
-        cell_text(r, S_OBJECT, base);
-        cell_num(r, S_SAMPLES, samples / div);
-        cell_num(r, S_ALLOCS, allocs / div);
-        r->val[S_BYTES] = samples * period / div;
-        hs_table_fmt_bytes(r->cell[S_BYTES], HS_CELL_LEN, r->val[S_BYTES]);
-        cell_num(r, S_AVG, allocs > 0 ? samples * period / allocs : NAN);
-        cell_num(r, S_THREADS, s->threads);
-        double age = now->tsc_hz && s->first_tsc >= now->start_tsc
-                         ? hs_snap_uptime(now) -
-                               (double)(s->first_tsc - now->start_tsc) / (double)now->tsc_hz
-                         : NAN;
-        cell_num(r, S_AGE, age < 0 ? 0 : age);
-    }
-    free(cur);
-    free(old);
-    return 0;
 }
 
 /* One row per class with slabs or live blocks; "-" where the writer publishes no
@@ -307,11 +253,11 @@ static void memory_rows(hs_table_t *t, const hs_seg_t *seg, const hs_snap_t *now
         r->val[M_SIZE] = seg->class_size[c];
         snprintf(r->cell[M_SIZE], HS_CELL_LEN, "%u", seg->class_size[c]);
         double nan = NAN;
-        cell_num(r, M_SLABS, m.known ? (double)k->slabs : nan);
-        cell_num(r, M_BLOCKS, m.known ? (double)k->blocks : nan);
-        cell_num(r, M_LIVE, (double)k->live);
-        cell_num(r, M_CACHED, m.known ? (double)k->cached : nan);
-        cell_num(r, M_FREE, m.known ? (double)k->free : nan);
+        hs_table_cell_num(r, M_SLABS, m.known ? (double)k->slabs : nan);
+        hs_table_cell_num(r, M_BLOCKS, m.known ? (double)k->blocks : nan);
+        hs_table_cell_num(r, M_LIVE, (double)k->live);
+        hs_table_cell_num(r, M_CACHED, m.known ? (double)k->cached : nan);
+        hs_table_cell_num(r, M_FREE, m.known ? (double)k->free : nan);
         r->val[M_BYTES] = m.known ? (double)k->blocks * seg->class_size[c] : nan;
         if (m.known)
             hs_table_fmt_bytes(r->cell[M_BYTES], HS_CELL_LEN, r->val[M_BYTES]);
@@ -328,7 +274,8 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
     t->view = view;
     t->cols = hs_table_cols(view, &t->ncols);
     double dt = prev && !totals ? now->t - prev->t : 0;
-    if (view == HS_VIEW_SITES) return sites_rows(t, seg, now, dt > 0 ? prev : NULL);
+    if (view == HS_VIEW_SITES || view == HS_VIEW_GROWTH || view == HS_VIEW_STACK)
+        return hs_table_site_rows(t, seg, now, dt > 0 ? prev : NULL);
     size_t cap = view == HS_VIEW_THREADS                             ? now->nthreads
                  : view == HS_VIEW_CLASSES || view == HS_VIEW_MEMORY ? HK_STATS_NCLASSES
                                                                      : seg->ncounters;
@@ -354,10 +301,10 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
             snprintf(r->cell[C_CLASS], HS_CELL_LEN, "%d", c);
             r->val[C_SIZE] = seg->class_size[c];
             snprintf(r->cell[C_SIZE], HS_CELL_LEN, "%u", seg->class_size[c]);
-            cell_num(r, C_ALLOC, (double)(a - (p ? p->class_alloc[c] : 0)) / div);
-            cell_num(r, C_FREE, (double)(f - (p ? p->class_free[c] : 0)) / div);
+            hs_table_cell_num(r, C_ALLOC, (double)(a - (p ? p->class_alloc[c] : 0)) / div);
+            hs_table_cell_num(r, C_FREE, (double)(f - (p ? p->class_free[c] : 0)) / div);
             double live = a > f ? (double)(a - f) : 0;
-            cell_num(r, C_LIVE, live);
+            hs_table_cell_num(r, C_LIVE, live);
             r->val[C_LIVE_BYTES] = live * seg->class_size[c];
             hs_table_fmt_bytes(r->cell[C_LIVE_BYTES], HS_CELL_LEN, r->val[C_LIVE_BYTES]);
             cell_pct(r, C_SHARE, all ? (double)a / (double)all : NAN);
@@ -368,9 +315,9 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
             snprintf(r->cell[K_NAME], HS_CELL_LEN, "%s", seg->desc[i].name);
             uint64_t v = now->total.c[i];
             bool gauge = hs_snap_is_gauge(seg, i);
-            cell_num(r, K_TOTAL, gauge ? (double)(int64_t)v : (double)v);
+            hs_table_cell_num(r, K_TOTAL, gauge ? (double)(int64_t)v : (double)v);
             double rate = dt > 0 ? (double)(int64_t)(v - prev->total.c[i]) / dt : NAN;
-            cell_num(r, K_RATE, rate);
+            hs_table_cell_num(r, K_RATE, rate);
             snprintf(r->cell[K_UNIT], HS_CELL_LEN, "%s", seg->desc[i].unit);
             cell_text(r, K_DOC, seg->desc[i].doc);
             r->val[K_NAME] = i;

@@ -1,4 +1,5 @@
-/* table.h: the rows and columns of each view (threads, size classes, totals, sites) and the
+/* table.h: the rows and columns of each view (threads, size classes, totals, sites, growth,
+ * stack) and the
  * summary lines above them, built once from two snapshots so the screen and the batch
  * printer show the same figures. Formatting of cells happens here; drawing does not. */
 #ifndef HS_TABLE_H
@@ -56,6 +57,16 @@ const char *hs_table_view_name(enum hs_view view);
 #define HS_SUMMARY_LEN   256
 int hs_table_summary(char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN], const hs_seg_t *seg,
                      const hs_snap_t *now, const hs_snap_t *prev, bool totals);
+
+/* The site views (table_sites.c): sites, growth and stack. */
+const hs_col_t *hs_table_site_cols(enum hs_view view, int *ncols);
+int hs_table_site_default_sort(enum hs_view view);
+int hs_table_site_rows(hs_table_t *t, const hs_seg_t *seg, const hs_snap_t *now,
+                       const hs_snap_t *prev);
+/* Only sites with this rank (1 = the first in the growth view's order) in the stack
+ * view; 0 = all. */
+void hs_table_set_stack_site(int rank);
+void hs_table_cell_num(hs_row_t *r, int col, double v);
 
 /* Format helpers shared by the outputs: human numbers ("12.3M"), percentages, bytes. */
 void hs_table_fmt_count(char *buf, size_t len, double v);

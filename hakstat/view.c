@@ -699,7 +699,7 @@ static void draw(view_t *v)
         if (v->scroll < 0) v->scroll = 0;
         if (t.nrows == 0 && room > 0)
             put(y, 0,
-                v->view == HS_VIEW_SITES ? "(no sampled allocation sites yet)"
+                v->view >= HS_VIEW_SITES ? "(no sampled allocation sites yet)"
                                          : "(nothing to show in this view yet)",
                 cols);
         for (int r = v->scroll; r < t.nrows && shown < room; r++, shown++) {
@@ -849,6 +849,12 @@ static bool handle_key(view_t *v, int ch)
         break;
     case HS_KEY_VIEW_MEMORY:
         set_view(v, HS_VIEW_MEMORY);
+        break;
+    case HS_KEY_VIEW_GROWTH:
+        set_view(v, HS_VIEW_GROWTH);
+        break;
+    case HS_KEY_VIEW_STACK:
+        set_view(v, HS_VIEW_STACK);
         break;
     case HS_KEY_VIEW_NEXT:
         set_view(v, (enum hs_view)((v->view + 1) % HS_VIEW_COUNT));

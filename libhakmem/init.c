@@ -28,21 +28,24 @@ void hk_process_init(void)
 
 /* ---------------------------------------------------------------------------------------
  * Fork: take every allocator lock before fork, in the one order used everywhere (heaps,
- * then stats), so that no other thread holds one at the fork; both processes then let
+ * then stats, then sites), so that no other thread holds one at the fork; both processes then let
  * them go. A fork() from a signal handler may have interrupted this thread inside the
  * allocator, even holding a lock: such a lock is left as it is (it cannot be held by
  * anyone else), and the child, told by hk_inside, gives up what may be half-updated.
  * ------------------------------------------------------------------------------------- */
 __thread uint32_t hk_inside __attribute__((tls_model("initial-exec")));
 
-/* Which locks each fork in progress on this thread took, two bits a fork: a fork from a
+/* Which locks each fork in progress on this thread took, TOOK_BITS a fork: a fork from a
  * signal handler that interrupted a fork nests inside it, and must not undo its record. */
 static __thread uint32_t fork_took __attribute__((tls_model("initial-exec")));
 #define TOOK_HEAPS 1u
 #define TOOK_STATS 2u
+#define TOOK_SITES 4u
+#define TOOK_BITS  3 /* bits per fork in fork_took */
 
 static void prefork(void)
 {
+    hk_site_fork_prepare(); /* first: stack walks end, which may need a lock taken below */
     uint32_t took = 0;
     if (!hk_lock_held_by_me(&hk_heaps_lock)) {
         hk_lock(&hk_heaps_lock);
@@ -52,15 +55,21 @@ static void prefork(void)
         hk_stats_lock();
         took |= TOOK_STATS;
     }
-    fork_took = fork_took << 2 | took;
+    if (!hk_site_lock_held_by_me()) {
+        hk_site_lock();
+        took |= TOOK_SITES;
+    }
+    fork_took = fork_took << TOOK_BITS | took;
 }
 
 static void postfork_parent(void)
 {
-    uint32_t took = fork_took & 3;
-    fork_took >>= 2;
+    uint32_t took = fork_took & ((1u << TOOK_BITS) - 1);
+    fork_took >>= TOOK_BITS;
+    if (took & TOOK_SITES) hk_site_unlock();
     if (took & TOOK_STATS) hk_stats_unlock();
     if (took & TOOK_HEAPS) hk_unlock(&hk_heaps_lock);
+    hk_site_fork_parent();
 }
 
 static void postfork_child(void)
@@ -70,6 +79,7 @@ static void postfork_child(void)
     fork_took = 0;
     hk_lock_after_fork_child();
     hk_heap_after_fork_child(torn);
+    hk_site_fork_child(torn);
     hk_stats_after_fork_child();
 }
 

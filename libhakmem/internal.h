@@ -121,6 +121,7 @@ void hk_remote_collect(hk_heap_t *h);
  * ------------------------------------------------------------------------------------- */
 void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align);
 void hk_large_free(hk_heap_t *h, hk_segment_t *seg);
+void hk_large_discard(hk_heap_t *h, hk_segment_t *seg);
 void *hk_large_realloc(hk_heap_t *h, void *p, size_t size);
 size_t hk_large_usable(const void *p);
 bool hk_large_zeroed(const void *p);
@@ -194,13 +195,41 @@ void hk_shm_retire(const hk_stat_counters_t *total);
  * "unwind.c"
  * ------------------------------------------------------------------------------------- */
 int hk_unwind(void **out, int max, void *first_kept);
+/* Where a walk starts: the registers at one point of a function. */
+typedef struct hk_unwind_ctx_s {
+    uintptr_t pc, sp, bp;
+} hk_unwind_ctx_t;
+#if defined(__x86_64__)
+#define HK_UNWIND_HERE(ctx)                                                                        \
+    __asm__ volatile("lea (%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"                           \
+                     : "=r"((ctx)->pc), "=r"((ctx)->sp), "=r"((ctx)->bp))
+#else
+#define HK_UNWIND_HERE(ctx) (*(ctx) = (hk_unwind_ctx_t){0})
+#endif
+int hk_unwind_from(hk_unwind_cache_t *cache, const hk_unwind_ctx_t *ctx, void **out, int max,
+                   void *first_kept);
 
 /* ---------------------------------------------------------------------------------------
  * "site.c"
  * ------------------------------------------------------------------------------------- */
-void hk_site_sample(hk_heap_t *h, void *ra, size_t size);
+void *hk_site_sample(hk_heap_t *h, void *ra, size_t size, void *p, uint32_t cls);
 void *hk_site_sample_ret(hk_heap_t *h, size_t size, void *ret, void *ra);
 void hk_site_heap_start(hk_heap_t *h, hk_stat_site_t *sites, uint64_t *sites_gen);
+
+/* ---------------------------------------------------------------------------------------
+ * "sitetab.c"
+ * ------------------------------------------------------------------------------------- */
+void *hk_site_record(hk_heap_t *h, const hk_unwind_ctx_t *at, void *ra, size_t size, void *p,
+                     uint32_t cls);
+void hk_site_freed(hk_segment_t *seg);
+size_t hk_site_table_size(void);
+void hk_site_attach(hk_stats_header_t *hd);
+void hk_site_lock(void);
+void hk_site_unlock(void);
+bool hk_site_lock_held_by_me(void);
+void hk_site_fork_prepare(void);
+void hk_site_fork_parent(void);
+void hk_site_fork_child(bool torn);
 
 /* ---------------------------------------------------------------------------------------
  * "prof.c"

@@ -38,12 +38,16 @@ static void cache_drop(hk_heap_t *h, uint32_t i)
     c->e[i] = c->e[--c->n];
 }
 
+static void decay_at(hk_heap_t *h, bool all, uint64_t now)
+{
+    for (uint32_t i = h->large.n; i-- > 0;)
+        if (all || now - h->large.e[i].freed_ms >= HK_LARGE_DECAY_MS) cache_drop(h, i);
+}
+
 /* Unmap what has waited longer than HK_LARGE_DECAY_MS (everything, with `all`). */
 void hk_large_decay(hk_heap_t *h, bool all)
 {
-    uint64_t now = all ? 0 : hk_util_now_ms();
-    for (uint32_t i = h->large.n; i-- > 0;)
-        if (all || now - h->large.e[i].freed_ms >= HK_LARGE_DECAY_MS) cache_drop(h, i);
+    decay_at(h, all, all ? 0 : hk_util_now_ms());
 }
 
 /* A cached mapping of at least `total` bytes, trimmed to it when much bigger; NULL if
@@ -76,7 +80,7 @@ static bool cache_put(hk_heap_t *h, char *base, size_t size)
     hk_large_cache_t *c = &h->large;
     if (size > HK_LARGE_CACHE_BYTES / 2) return false;
     uint64_t now = hk_util_now_ms();
-    hk_large_decay(h, false);
+    decay_at(h, false, now);
     while (c->n == HK_LARGE_CACHE_SLOTS || c->bytes + size > HK_LARGE_CACHE_BYTES) {
         uint32_t oldest = 0;
         for (uint32_t i = 1; i < c->n; i++)
@@ -116,14 +120,22 @@ void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align)
     seg->map_size = have;
     seg->usable = have - off;
     seg->zeroed = fresh;
+    seg->track = 0;
     h->ctr->c[HK_STAT_large_alloc]++;
     h->ctr->c[HK_STAT_large_bytes] += seg->usable;
     return p;
 }
 
+/* A sampled block that stood in for a small one (sitetab.c) is counted as a free of
+ * its class, where its allocation was counted. */
 void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
 {
-    h->ctr->c[HK_STAT_large_free]++;
+    uint32_t cls = seg->track ? seg->track_cls : HK_NCLASSES;
+    if (seg->track) hk_site_freed(seg);
+    if (cls < HK_NCLASSES)
+        h->ctr->class_free[cls]++;
+    else
+        h->ctr->c[HK_STAT_large_free]++;
     h->ctr->c[HK_STAT_free]++;
     h->ctr->c[HK_STAT_free_slow]++;
     h->ctr->c[HK_STAT_large_bytes] -= seg->usable;
@@ -132,6 +144,15 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
     if (cache_put(h, base, size)) return;
     h->ctr->c[HK_STAT_mapped] -= size;
     hk_os_unmap(base, size);
+}
+
+/* A block hk_large_alloc just mapped for sitetab.c, never handed out: back, uncounted
+ * (its allocation was already taken off large_alloc). */
+void hk_large_discard(hk_heap_t *h, hk_segment_t *seg)
+{
+    if (cache_put(h, seg->map_base, seg->map_size)) return;
+    h->ctr->c[HK_STAT_mapped] -= seg->map_size;
+    hk_os_unmap(seg->map_base, seg->map_size);
 }
 
 size_t hk_large_usable(const void *p)

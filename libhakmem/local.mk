@@ -38,6 +38,7 @@ noinst_LTLIBRARIES += %D%/libhakmem-core.la
 	%D%/prof.c \
 	%D%/shm.c \
 	%D%/site.c \
+	%D%/sitetab.c \
 	%D%/unwind.c \
 	%D%/util.c
 

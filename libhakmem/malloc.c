@@ -108,7 +108,8 @@ HK_EXPORT void *realloc(void *p, size_t size)
     }
     hk_segment_t *seg = hk_segment_of(p);
     size_t old = malloc_usable_size(p);
-    if (seg->kind == HK_SEG_LARGE && size > HK_SMALL_MAX) {
+    /* A sampled block moves as a new allocation would (its record follows one size). */
+    if (seg->kind == HK_SEG_LARGE && size > HK_SMALL_MAX && seg->track == 0) {
         HK_ENTER();
         hk_heap_t *h = hk_heap_acquire();
         int saved = errno;

@@ -140,11 +140,19 @@ static bool parse_PATH(const char *v, const char **out, uint64_t min, uint64_t m
     return true;
 }
 
+static bool parse_TEXT(const char *v, const char **out, uint64_t min, uint64_t max)
+{
+    (void)min, (void)max;
+    *out = v;
+    return true;
+}
+
 /* What each kind accepts, for the warning. */
 #define HK_OPT_EXPECT_BOOL  "1, yes, on, true, 0, no, off or false"
 #define HK_OPT_EXPECT_UINT  "a number from "
 #define HK_OPT_EXPECT_UINT0 "0 or a number from "
 #define HK_OPT_EXPECT_PATH  "an absolute path"
+#define HK_OPT_EXPECT_TEXT  "any text"
 
 void hk_options_init(void)
 {

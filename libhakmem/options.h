@@ -6,7 +6,8 @@
  *   BOOL  1/yes/on/true or 0/no/off/false;
  *   UINT  a decimal number from min to max;
  *   UINT0 0, or a decimal number from min to max;
- *   PATH  an absolute path (min and max unused). */
+ *   PATH  an absolute path (min and max unused);
+ *   TEXT  any string (min and max unused). */
 #ifndef HK_OPTIONS_H
 #define HK_OPTIONS_H
 
@@ -39,8 +40,18 @@
       "allocating call in its slot; a block of s bytes is sampled with probability about\n"        \
       "s / N, so big and small allocations are fairly represented.\n"                              \
       "The cost on the fast path is one compare of the running byte count.\n"                      \
+      "A sample also records up to 16 return addresses of the call's stack in the process-wide\n" \
+      "site table and is followed until it is freed, so that each stack has live bytes and\n"     \
+      "lifetimes (see\n.BR \"STATISTICS SEGMENT\" ).\n"                                           \
       ".BR hakstat (1)\n"                                                                          \
-      "names the sites with the symbol tables of the mapped objects.")                             \
+      "names the sites with the symbol tables and DWARF of the mapped objects.")                   \
+    X(HAKMEM_SITE_WRAPPERS, TEXT, site_wrappers, NULL, 0, 0,                                       \
+      "Names of the program's own allocation wrappers, comma separated (at most 255\n"            \
+      "characters are published); a name ending in\n.B *\nmatches every name that begins with\n" \
+      "the rest.",                                                                                 \
+      "The library only publishes the list in its segment;\n.BR hakstat (1)\n"                     \
+      "names each site by the first frame of its stack that is neither in libhakmem, nor a\n"    \
+      "known allocation wrapper, nor one of these.")                                               \
     X(HAKMEM_TINY_FAST_STATS, BOOL, fast_stats, 0, 0, 0, "Boolean, default 0.",                    \
       "Print each thread's cache statistics to standard error when it exits, and the process\n"    \
       "totals at exit: allocations, frees, refills, drains, blocks moved by refills, the refill\n" \
@@ -52,5 +63,6 @@
 #define HK_OPT_TYPE_UINT  uint64_t
 #define HK_OPT_TYPE_UINT0 uint64_t
 #define HK_OPT_TYPE_PATH  const char *
+#define HK_OPT_TYPE_TEXT  const char *
 
 #endif /* HK_OPTIONS_H */

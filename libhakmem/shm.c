@@ -122,6 +122,11 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
     }
     hd->spill_offset = size; /* spill blocks are appended as the file grows */
     hd->spill_size = sizeof(hk_stat_spill_t);
+    hd->sitetab_offset =
+        hk_align_up(hd->slot_offset + (uint64_t)nslots * sizeof(hk_stat_slot_t), 64);
+    hd->sitetab_size = hk_site_table_size();
+    if (hk_opt.site_wrappers)
+        copy_name(hd->site_wrappers, sizeof(hd->site_wrappers), hk_opt.site_wrappers);
 
     static const struct {
         const char *name, *unit, *doc;
@@ -305,6 +310,7 @@ hk_stats_header_t *hk_shm_create(bool sweep)
     size_t size = hk_align_up(sizeof(hk_stats_header_t), 64) +
                   hk_align_up(HK_STAT_NCOUNTERS * sizeof(hk_stat_desc_t), 64) +
                   (size_t)nslots * sizeof(hk_stat_slot_t);
+    size = hk_align_up(size, 64) + hk_site_table_size(); /* fill_header places it so */
     size = hk_align_up(size, HK_OS_PAGE);
 
     int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;

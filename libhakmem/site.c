@@ -1,8 +1,9 @@
-/* site.c: sampled allocation sites. About once every HAKMEM_SITE_SAMPLE bytes a thread
- * records the return address of the allocating call in its slot's site table (see
- * hakmem_stats.h for what the figures estimate and how the table makes room). The fast
- * path pays one compare against the heap's threshold; this file runs only on a sample
- * and neither allocates nor locks. */
+/* site.c: when to sample an allocation site. About once every HAKMEM_SITE_SAMPLE bytes a
+ * thread records the return address of the allocating call in its slot's site table (see
+ * hakmem_stats.h for what the figures estimate and how the table makes room), and hands
+ * the call's stack to the process-wide table (sitetab.c), which may serve the block from
+ * memory of its own so that its free is seen. The fast path pays one compare against the
+ * heap's threshold; this file runs only on a sample and allocates nothing. */
 #include "config.h"
 
 #include <string.h>
@@ -50,18 +51,36 @@ void hk_site_heap_start(hk_heap_t *h, hk_stat_site_t *sites, uint64_t *sites_gen
     if (h->site_next == 0 || h->site_next == UINT64_MAX) schedule(h);
 }
 
-/* Called from the fast path: returns `ret`, the block just allocated. */
+/* Called from the fast path with `ret`, the block it just popped: returns the block to
+ * hand out. When the sample is followed in a stand-in, ret goes back to its bin, which
+ * has room for it since it came from there. */
 HK_NOINLINE void *hk_site_sample_ret(hk_heap_t *h, size_t size, void *ret, void *ra)
 {
-    hk_site_sample(h, ra, size);
-    return ret;
+    uint32_t cls = hk_page_of(hk_segment_of(ret), ret)->cls;
+    HK_ENTER();
+    void *p = hk_site_sample(h, ra, size, ret, cls);
+    if (p != ret) hk_bin_push(&h->bins[cls], ret);
+    HK_LEAVE();
+    return p;
 }
 
-void hk_site_sample(hk_heap_t *h, void *ra, size_t size)
+static void thread_site(hk_heap_t *h, void *ra, size_t size);
+
+/* p was allocated (class cls, HK_NCLASSES when large) and the heap's threshold reached:
+ * returns p, or the block that stands in for it (the caller gives p back). */
+void *hk_site_sample(hk_heap_t *h, void *ra, size_t size, void *p, uint32_t cls)
 {
+    hk_unwind_ctx_t here; /* the walk starts in this frame, which outlives it */
+    HK_UNWIND_HERE(&here);
     schedule(h);
+    if (hk_opt.site_sample == 0) return p;
+    if (h->sites) thread_site(h, ra, size);
+    return hk_site_record(h, &here, ra, size, p, cls);
+}
+
+static void thread_site(hk_heap_t *h, void *ra, size_t size)
+{
     uint64_t period = hk_opt.site_sample;
-    if (period == 0 || h->sites == NULL) return;
     uint64_t addr = (uint64_t)(uintptr_t)ra;
     uint64_t weight = size && size < period ? period / size : 1;
     hk_stat_site_t *s = h->sites, *slot = NULL, *least = &s[0];

@@ -256,6 +256,7 @@ void hk_stats_init(void)
     local_header.slot_offset = sizeof(local_header); /* no slots: nslots is 0 */
     hk_stats_header_t *seg = hk_shm_create(true);
     if (seg) hk_stats_header = seg;
+    hk_site_attach(seg);
     __atomic_store_n(&hk_stats_header->control, hk_opt.profile_sample, __ATOMIC_RELAXED);
     hk_stats_header->site_period = hk_opt.site_sample;
 }
@@ -298,6 +299,7 @@ void hk_stats_after_fork_child(void)
     hk_stats_header = &local_header;
     hk_stats_header_t *seg = hk_shm_create(false);
     if (seg) hk_stats_header = seg;
+    hk_site_attach(seg);
     hk_stats_header->control = control;
     hk_stats_header->site_period = hk_opt.site_sample;
     if (hk_tls != &hk_heap_empty) hk_stats_thread_start(hk_tls, false);

@@ -72,7 +72,14 @@ static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
     }
     ctr->c[HK_STAT_malloc]++;
     ctr->c[HK_STAT_bytes] += size;
-    if (hk_unlikely(ctr->c[HK_STAT_bytes] >= h->site_next)) hk_site_sample(h, ra, size);
+    if (hk_unlikely(ctr->c[HK_STAT_bytes] >= h->site_next)) {
+        uint32_t at = size > HK_SMALL_MAX ? HK_NCLASSES : cls;
+        void *q = hk_site_sample(h, ra, size, p, at);
+        if (q != p) { /* followed in a stand-in: p goes back, as a free would put it */
+            hk_bin_push(&h->bins[cls], p);
+            p = q;
+        }
+    }
     return p;
 }
 

@@ -122,8 +122,10 @@ typedef struct hk_segment_s {
     struct hk_segment_s *prev;
     void *map_base; /* large: the whole mapping */
     size_t map_size;
-    size_t usable; /* large: bytes usable from the block's start */
-    bool zeroed;   /* large: never written since it was mapped (calloc skips the memset) */
+    size_t usable;      /* large: bytes usable from the block's start */
+    bool zeroed;        /* large: never written since it was mapped (calloc skips the memset) */
+    uint32_t track;     /* large: a sampled block's record in the site table + 1; 0 = none */
+    uint32_t track_cls; /* ...the size class it stands in for, HK_NCLASSES above them */
 } hk_segment_t;
 
 /* Large mappings freed by a heap's thread, kept for its next large allocations so that a
@@ -138,6 +140,33 @@ typedef struct hk_large_cache_s {
     uint32_t n;   /* entries in use, e[0..n) */
     size_t bytes; /* their sizes summed */
 } hk_large_cache_t;
+
+/* What a stack walk needs of one pc's unwind rules (unwind.c), cached per heap. */
+#define HK_UNWIND_CACHE_BITS 7
+#define HK_UNWIND_RECHECK    64 /* walks between checks that no object came or went */
+typedef struct hk_unwind_rule_s {
+    uintptr_t pc;
+    int32_t cfa_off, ra_off, bp_off;
+    uint8_t kind; /* unwind.c's C_*: 0 = empty */
+    bool cfa_rbp, bp_saved;
+} hk_unwind_rule_t;
+
+#define HK_UNWIND_MEMO_READS 48 /* stack words a remembered walk may depend on */
+#define HK_UNWIND_MEMO_PCS   16
+typedef struct hk_unwind_cache_s {
+    uint64_t loader; /* dl_iterate_phdr's objects added and removed, at the last check */
+    uint64_t walks;
+    hk_unwind_rule_t e[1u << HK_UNWIND_CACHE_BITS];
+    /* The last walk: where it started, every stack word it read and what it found. The
+     * same start with the same words gives the same walk (unwind.c:memo_hit). */
+    struct {
+        bool valid;
+        uint32_t nreads, npcs;
+        uintptr_t pc, sp, bp, first_kept;
+        uintptr_t at[HK_UNWIND_MEMO_READS], val[HK_UNWIND_MEMO_READS];
+        uintptr_t pcs[HK_UNWIND_MEMO_PCS];
+    } memo;
+} hk_unwind_cache_t;
 
 /* ---------------------------------------------------------------------------------------
  * Heaps
@@ -177,6 +206,7 @@ typedef struct hk_heap_s {
     hk_segment_t *segments;
     size_t dirty_pages;
     hk_large_cache_t large;
+    hk_unwind_cache_t unwind;     /* sampled stacks are walked with it (sitetab.c) */
     hk_outbox_t out[HK_NCLASSES]; /* remote frees not yet sent, per class */
     uint64_t out_mask;            /* classes with something in `out` */
     bool abandoned;

@@ -450,37 +450,156 @@ static bool frame_rules(const object_t *o, const uint8_t *fde, uintptr_t pc, fra
 /* ---------------------------------------------------------------------------------------
  * The walk
  * ------------------------------------------------------------------------------------- */
-/* One step from (pc, sp, bp) to the caller's; false at the end of the stack. `first`:
- * pc is exact (not a return address, which points after its call). */
-static bool step(uintptr_t *pc, uintptr_t *sp, uintptr_t *bp, bool first)
+/* ---------------------------------------------------------------------------------------
+ * The rule cache: what step() needs of a pc's rules, kept per heap (hk_unwind_cache_t),
+ * so that a stack seen before is walked without dl_iterate_phdr, the FDE search or the
+ * CFA program: a hash probe and two stack reads a frame. An entry may outlive its object
+ * (dlclose): every read it leads to is still bounded by the stack, so it can only name
+ * wrong frames, and the cache is emptied when the loader's count of objects loaded and
+ * unloaded has moved, which is checked every HK_UNWIND_RECHECK walks.
+ * ------------------------------------------------------------------------------------- */
+enum { C_EMPTY = 0, C_CFA, C_FP, C_NONE };
+
+static uint32_t cache_slot(uintptr_t pc)
 {
-    object_t o = {.pc = *pc - (first ? 0 : 1)};
+    return (uint32_t)(((uint64_t)pc * 0x9e3779b97f4a7c15ull) >> (64 - HK_UNWIND_CACHE_BITS));
+}
+
+static int loader_count(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs))
+        *(uint64_t *)arg = (uint64_t)info->dlpi_adds + ((uint64_t)info->dlpi_subs << 32);
+    return 1; /* the first object says it all */
+}
+
+static void cache_check(hk_unwind_cache_t *c)
+{
+    if (c->walks++ % HK_UNWIND_RECHECK) return;
+    uint64_t count = 0;
+    dl_iterate_phdr(loader_count, &count);
+    if (count != c->loader) {
+        memset(c->e, 0, sizeof(c->e));
+        c->memo.valid = false;
+    }
+    c->loader = count;
+}
+
+/* The rules at pc (already moved back into the call for a return address): from the
+ * cache, else from the unwind tables into it. */
+static const hk_unwind_rule_t *rules_at(hk_unwind_cache_t *c, uintptr_t pc, hk_unwind_rule_t *out)
+{
+    hk_unwind_rule_t *e = c ? &c->e[cache_slot(pc)] : NULL;
+    if (e && e->kind != C_EMPTY && e->pc == pc) return e;
+    object_t o = {.pc = pc};
     const uint8_t *fde = NULL;
     if (dl_iterate_phdr(find_object, &o) != 0 && o.hdr) fde = find_fde(&o, o.pc);
     frame_rules_t r;
+    *out = (hk_unwind_rule_t){.pc = pc, .kind = C_FP};
     if (fde && frame_rules(&o, fde, o.pc, &r)) {
-        uintptr_t base = r.cfa_reg == R_RSP ? *sp : r.cfa_reg == R_RBP ? *bp : 0;
-        if (base == 0 || r.reg[R_RA].how != RULE_OFFSET) return false;
-        uintptr_t cfa = base + (uintptr_t)r.cfa_off;
-        uintptr_t ra_at = cfa + (uintptr_t)r.reg[R_RA].arg;
-        if (!on_stack(ra_at)) return false;
-        uintptr_t new_bp = *bp;
-        if (r.reg[R_RBP].how == RULE_OFFSET) {
-            uintptr_t bp_at = cfa + (uintptr_t)r.reg[R_RBP].arg;
-            if (!on_stack(bp_at)) return false;
-            new_bp = stack_word(bp_at);
+        bool fits = r.cfa_off == (int32_t)r.cfa_off &&
+                    r.reg[R_RA].arg == (int32_t)r.reg[R_RA].arg &&
+                    r.reg[R_RBP].arg == (int32_t)r.reg[R_RBP].arg;
+        if ((r.cfa_reg != R_RSP && r.cfa_reg != R_RBP) || r.reg[R_RA].how != RULE_OFFSET || !fits) {
+            out->kind = C_NONE; /* the walk ends here */
+        } else {
+            out->kind = C_CFA;
+            out->cfa_rbp = r.cfa_reg == R_RBP;
+            out->cfa_off = (int32_t)r.cfa_off;
+            out->ra_off = (int32_t)r.reg[R_RA].arg;
+            out->bp_saved = r.reg[R_RBP].how == RULE_OFFSET;
+            out->bp_off = (int32_t)r.reg[R_RBP].arg;
         }
-        *pc = stack_word(ra_at);
+    }
+    if (e) *e = *out;
+    return out;
+}
+
+/* One step from (pc, sp, bp) to the caller's; false at the end of the stack. `first`:
+ * pc is exact (not a return address, which points after its call). */
+/* The stack's bounds, copied from TLS once per walk (on_stack reads TLS each time). */
+typedef struct bounds_s {
+    uintptr_t lo, hi;
+} bounds_t;
+
+static bool in_bounds(const bounds_t *b, uintptr_t a)
+{
+    return a >= b->lo && a + 8 <= b->hi && (a & 7) == 0;
+}
+
+/* A stack read, remembered for the memo when `m` is given; a walk with more reads than
+ * fit is not remembered. */
+static uintptr_t read_word(hk_unwind_cache_t *m, uintptr_t a)
+{
+    uintptr_t v = stack_word(a);
+    if (m) {
+        if (m->memo.nreads < HK_UNWIND_MEMO_READS) {
+            m->memo.at[m->memo.nreads] = a;
+            m->memo.val[m->memo.nreads] = v;
+        }
+        m->memo.nreads++;
+    }
+    return v;
+}
+
+static bool step(hk_unwind_cache_t *c, const bounds_t *sb, uintptr_t *pc, uintptr_t *sp,
+                 uintptr_t *bp, bool first)
+{
+    hk_unwind_rule_t scratch;
+    const hk_unwind_rule_t *r = rules_at(c, *pc - (first ? 0 : 1), &scratch);
+    if (r->kind == C_NONE) return false;
+    if (r->kind == C_CFA) {
+        uintptr_t base = r->cfa_rbp ? *bp : *sp;
+        if (base == 0) return false;
+        uintptr_t cfa = base + (uintptr_t)(intptr_t)r->cfa_off;
+        uintptr_t ra_at = cfa + (uintptr_t)(intptr_t)r->ra_off;
+        if (!in_bounds(sb, ra_at)) return false;
+        uintptr_t new_bp = *bp;
+        if (r->bp_saved) {
+            uintptr_t bp_at = cfa + (uintptr_t)(intptr_t)r->bp_off;
+            if (!in_bounds(sb, bp_at)) return false;
+            new_bp = read_word(c, bp_at);
+        }
+        *pc = read_word(c, ra_at);
         *sp = cfa;
         *bp = new_bp;
     } else {
         /* No unwind information: follow the frame-pointer chain if it looks like one. */
-        if (!on_stack(*bp) || !on_stack(*bp + 8) || *bp < *sp) return false;
-        *pc = stack_word(*bp + 8);
+        if (!in_bounds(sb, *bp) || !in_bounds(sb, *bp + 8) || *bp < *sp) return false;
+        *pc = read_word(c, *bp + 8);
         *sp = *bp + 16;
-        *bp = stack_word(*bp);
+        *bp = read_word(c, *bp);
     }
     return *pc > 4096;
+}
+
+/* The memo: a walk depends only on where it starts and on the stack words it reads, so
+ * a walk from the same registers whose words all still hold what they held gives the
+ * same frames, at the cost of comparing them. The words are checked against this
+ * thread's stack bounds first (a heap, and its memo, may pass to another thread). */
+static bool memo_hit(const hk_unwind_cache_t *c, const hk_unwind_ctx_t *ctx, void *first_kept,
+                     const bounds_t *sb)
+{
+    if (!c->memo.valid || c->memo.pc != ctx->pc || c->memo.sp != ctx->sp || c->memo.bp != ctx->bp ||
+        c->memo.first_kept != (uintptr_t)first_kept)
+        return false;
+    for (uint32_t i = 0; i < c->memo.nreads; i++)
+        if (!in_bounds(sb, c->memo.at[i]) || stack_word(c->memo.at[i]) != c->memo.val[i])
+            return false;
+    return true;
+}
+
+static void memo_keep(hk_unwind_cache_t *c, const hk_unwind_ctx_t *ctx, void *first_kept,
+                      void *const *out, int kept)
+{
+    if (c->memo.nreads > HK_UNWIND_MEMO_READS || kept > HK_UNWIND_MEMO_PCS) return;
+    c->memo.pc = ctx->pc;
+    c->memo.sp = ctx->sp;
+    c->memo.bp = ctx->bp;
+    c->memo.first_kept = (uintptr_t)first_kept;
+    c->memo.npcs = (uint32_t)kept;
+    for (int i = 0; i < kept; i++)
+        c->memo.pcs[i] = (uintptr_t)out[i];
+    c->memo.valid = true;
 }
 
 /* Fill out[0..max) with return addresses from the caller of hk_unwind outwards, starting
@@ -488,14 +607,22 @@ static bool step(uintptr_t *pc, uintptr_t *sp, uintptr_t *bp, bool first)
  * so that its own frames and libhakmem's are left out; when that frame is not found, as
  * after a tail call, the stack is that address alone); NULL keeps them all. Returns the
  * count. */
-HK_NOINLINE int hk_unwind(void **out, int max, void *first_kept)
+static int unwind(hk_unwind_cache_t *cache, const hk_unwind_ctx_t *ctx, void **out, int max,
+                  void *first_kept)
 {
-    uintptr_t pc, sp, bp, pcs[64];
-    __asm__ volatile("lea (%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
-                     : "=r"(pc), "=r"(sp), "=r"(bp));
+    uintptr_t pc = ctx->pc, sp = ctx->sp, bp = ctx->bp, pcs[64];
     int n = 0, from = first_kept ? -1 : 0;
+    if (cache) cache_check(cache);
     if (on_stack(sp) || find_stack(sp)) {
-        for (bool first = true; n < 64 && step(&pc, &sp, &bp, first); first = false) {
+        bounds_t sb = {stack_lo, stack_hi};
+        if (cache && memo_hit(cache, ctx, first_kept, &sb)) {
+            int k = (int)cache->memo.npcs < max ? (int)cache->memo.npcs : max;
+            for (int i = 0; i < k; i++)
+                out[i] = (void *)cache->memo.pcs[i];
+            return k;
+        }
+        if (cache) cache->memo.valid = false, cache->memo.nreads = 0;
+        for (bool first = true; n < 64 && step(cache, &sb, &pc, &sp, &bp, first); first = false) {
             if (from < 0 && pc == (uintptr_t)first_kept) from = n;
             pcs[n++] = pc;
             if (from >= 0 && n - from >= max) break;
@@ -509,10 +636,33 @@ HK_NOINLINE int hk_unwind(void **out, int max, void *first_kept)
     int kept = 0;
     for (int i = from; i < n && kept < max; i++)
         out[kept++] = (void *)pcs[i];
+    if (cache) memo_keep(cache, ctx, first_kept, out, kept);
     return kept;
 }
 
+HK_NOINLINE int hk_unwind(void **out, int max, void *first_kept)
+{
+    hk_unwind_ctx_t ctx;
+    HK_UNWIND_HERE(&ctx);
+    return unwind(NULL, &ctx, out, max, first_kept);
+}
+
+/* From a point of a caller (HK_UNWIND_HERE, in a frame still live), with a rule cache
+ * that only this thread uses meanwhile: the frames between are not walked at all. */
+int hk_unwind_from(hk_unwind_cache_t *cache, const hk_unwind_ctx_t *ctx, void **out, int max,
+                   void *first_kept)
+{
+    return unwind(cache, ctx, out, max, first_kept);
+}
+
 #else
+int hk_unwind_from(hk_unwind_cache_t *cache, const hk_unwind_ctx_t *ctx, void **out, int max,
+                   void *first_kept)
+{
+    (void)cache, (void)ctx;
+    return hk_unwind(out, max, first_kept);
+}
+
 int hk_unwind(void **out, int max, void *first_kept)
 {
     if (max < 1 || first_kept == NULL) return 0;

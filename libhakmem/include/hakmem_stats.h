@@ -103,6 +103,64 @@ typedef struct hk_stat_site_s {
     uint64_t first_tsc; /* TSC when the site entered the table */
 } hk_stat_site_t;
 
+/* ---------------------------------------------------------------------------------------
+ * The process-wide site table (ABI 1.1): one entry per sampled call stack, with what the
+ * samples still hold. A sampled block (one in about site_period bytes) is "tracked": it
+ * lives in memory the free fast path never owns, so its free reaches the library's slow
+ * path, which takes it off its site's live figures and adds its lifetime to the
+ * histograms. At most HK_SITE_TRACKED_MAX blocks are tracked at once; a sample beyond
+ * that is counted (`untracked`) but not followed. Lifetimes go into log-4 buckets of
+ * microseconds: bucket 0 holds [0, 4) us, bucket k [4^k, 4^(k+1)) us, the last one
+ * everything longer. `gen` is odd while the table changes: a reader that sees the same
+ * even value before and after its copy has a consistent one.
+ * ------------------------------------------------------------------------------------- */
+#define HK_SITE_ENTRIES     256  /* call stacks kept per process */
+#define HK_SITE_FRAMES      16   /* return addresses kept per stack, the caller's first */
+#define HK_SITE_LIFE        16   /* lifetime buckets */
+#define HK_SITE_TRACKED_MAX 4096 /* sampled blocks followed until freed */
+#define HK_SITE_TRACK_PERIOD                                                                       \
+    16384                        /* below this period, one sample in (this / period) is            \
+                                    followed, standing for that many */
+#define HK_SITE_WRAPPERS_LEN 256 /* HAKMEM_SITE_WRAPPERS, NUL padded */
+
+typedef struct hk_stat_sitent_s {
+    uint64_t frames[HK_SITE_FRAMES]; /* frames[0]: the return address of the allocating call */
+    uint32_t depth;                  /* frames in use; 0 = entry unused */
+    uint32_t epoch;                  /* bumped when the entry is given to another stack */
+    uint64_t samples;                /* samples taken at this stack */
+    uint64_t est_allocs;             /* estimated allocations (weighted samples) */
+    uint64_t bytes;                  /* sizes of the sampled blocks, summed */
+    uint64_t est_bytes;              /* estimated bytes allocated (weighted sizes) */
+    uint64_t live_blocks;            /* tracked sampled blocks not yet freed */
+    uint64_t live_bytes;             /* their sizes */
+    uint64_t est_live_blocks;        /* estimated live allocations of the stack */
+    uint64_t est_live_bytes;         /* estimated live bytes of the stack */
+    uint64_t freed;                  /* tracked blocks freed */
+    uint64_t untracked;              /* samples not tracked (too many tracked blocks) */
+    uint64_t first_tsc, last_tsc;    /* TSC of the first and the latest sample */
+    uint64_t life[HK_SITE_LIFE];     /* lifetimes of freed tracked blocks */
+} hk_stat_sitent_t;
+
+/* One tracked block, for readers to work out the ages of what is live. */
+typedef struct hk_stat_tracked_s {
+    uint64_t tsc;   /* when it was allocated */
+    uint32_t entry; /* its stack's index + 1; 0 = this record is free */
+    uint32_t epoch; /* the entry's epoch then */
+    uint64_t size;  /* bytes asked for */
+} hk_stat_tracked_t;
+
+typedef struct hk_stat_sitetab_s {
+    uint64_t gen;
+    uint32_t nentries, nframes, nlife, ntracked; /* the constants above, for readers */
+    uint64_t tracked;                            /* blocks tracked now */
+    uint64_t untracked;                          /* samples not tracked: too many tracked */
+    uint64_t dropped;                            /* samples with no entry to go to */
+    uint64_t class_life[HK_STATS_NCLASSES][HK_SITE_LIFE]; /* lifetimes per size class */
+    uint64_t large_life[HK_SITE_LIFE];                    /* ... of blocks above every class */
+    hk_stat_sitent_t e[HK_SITE_ENTRIES];
+    hk_stat_tracked_t t[HK_SITE_TRACKED_MAX];
+} hk_stat_sitetab_t;
+
 /* One thread's slot. `gen` goes up by one when the slot starts changing hands (odd) and
  * again when it is done (even), so (index, gen) names one thread's use of the slot. */
 typedef struct hk_stat_slot_s {
@@ -193,6 +251,10 @@ typedef struct hk_stats_header_s {
     hk_stat_mem_t retired_mem;                     /* memory moves of exited threads */
     int64_t ppid;                                  /* parent process at start (ABI 1.1) */
     uint64_t exit_ns; /* CLOCK_REALTIME at exit; 0 while it runs (1.1) */
+    /* The site table (ABI 1.1), read at shifted offsets as the fields above. */
+    uint64_t sitetab_offset;                  /* hk_stat_sitetab_t; 0 = none */
+    uint64_t sitetab_size;                    /* sizeof(hk_stat_sitetab_t) of the writer */
+    char site_wrappers[HK_SITE_WRAPPERS_LEN]; /* HAKMEM_SITE_WRAPPERS: names, comma separated */
 } hk_stats_header_t;
 
 #endif /* HAKMEM_STATS_H */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # man.sh: the man pages document everything the code offers: every HAKMEM_* variable
 # the library reads, every hakstat option (options.h), every column of every view
-# (table.c), every key (keys.h); and groff finds nothing to warn about in either page.
+# (table.c, table_sites.c), every key (keys.h); and groff finds nothing to warn about in either page.
 . "$abs_top_srcdir/tests/preload/lib.sh"
 
 src=$abs_top_srcdir
@@ -29,7 +29,7 @@ done
 check "hakstat(1) documents every short option${missing:+ (missing:$missing)}" test -z "$missing"
 
 missing=""
-for c in $(sed -n 's/^ *\[[A-Z]_[A-Z_]*\] = {"\([A-Z_%]*\)".*/\1/p' "$src/hakstat/table.c"); do
+for c in $(sed -n 's/^ *\[[A-Z]_[A-Z_]*\] = {"\([A-Z_%]*\)".*/\1/p' "$src/hakstat/table.c" "$src/hakstat/table_sites.c"); do
     grep -q -- "$c" "$hakstat1" || missing="$missing $c"
 done
 check "hakstat(1) documents every column of every view${missing:+ (missing:$missing)}" \

@@ -12,3 +12,18 @@ check_PROGRAMS += %D%/site-helper
 
 TESTS += %D%/sites.sh
 EXTRA_DIST += %D%/sites.sh
+
+## Programs for the growth, C++ and stress tests: built without the tests' library and run
+## with libhakmem preloaded, so the executables are the real files (no libtool wrapper).
+check_PROGRAMS += %D%/leak %D%/cxxsites %D%/stress
+%C%_leak_SOURCES = %D%/leak.c
+%C%_leak_CFLAGS = $(AM_CFLAGS) -g -O1 -fno-inline
+%C%_leak_LDADD = $(PTHREAD_LIBS)
+%C%_cxxsites_SOURCES = %D%/cxxsites.cc
+%C%_cxxsites_CXXFLAGS = $(AM_CXXFLAGS) -g -O1
+%C%_cxxsites_LDADD =
+%C%_stress_SOURCES = %D%/stress.c
+%C%_stress_LDADD = $(PTHREAD_LIBS)
+
+TESTS += %D%/growth.sh %D%/cxx.sh %D%/folded.sh %D%/stress.sh
+EXTRA_DIST += %D%/growth.sh %D%/cxx.sh %D%/folded.sh %D%/stress.sh

@@ -2,8 +2,9 @@
  * through a chain of calls compiled without frame pointers, in the main thread and in a
  * thread with a small stack; the `first_kept` cut; a frame with no unwind information at
  * all (machine code mapped at run time, with a frame pointer) passed through by the
- * frame-pointer walk; a deep recursion cut at the limit; and nothing read outside the
- * stack (the walk ends cleanly at the outermost frame). */
+ * frame-pointer walk; the cached walk of sampled sites (rule cache and memo) giving the
+ * same frames; a deep recursion cut at the limit; and nothing read outside the stack (the
+ * walk ends cleanly at the outermost frame). */
 #include "config.h"
 
 #include <execinfo.h>
@@ -52,6 +53,48 @@ __attribute__((noinline, optimize("omit-frame-pointer"))) static void c1(result_
     sink++;
 }
 
+/* The cached walk (hk_unwind_from, as sampled sites use it) against the plain one, from
+ * the same function: its rule cache filled on the first walk, its memo used on the next,
+ * and the memo refused when a caller differs though the registers are the same. */
+static hk_unwind_cache_t cache;
+
+typedef struct cached_s {
+    void *plain[DEPTH], *first[DEPTH], *again[DEPTH];
+    int n_plain, n_first, n_again;
+} cached_t;
+
+__attribute__((noinline)) static void cached_leaf(cached_t *r)
+{
+    hk_unwind_ctx_t here;
+    HK_UNWIND_HERE(&here);
+    r->n_first = hk_unwind_from(&cache, &here, r->first, DEPTH, NULL);
+    r->n_again = hk_unwind_from(&cache, &here, r->again, DEPTH, NULL);
+    r->n_plain = hk_unwind(r->plain, DEPTH, NULL);
+    sink++;
+}
+
+__attribute__((noinline, optimize("omit-frame-pointer"))) static void via_a(cached_t *r)
+{
+    cached_leaf(r);
+    sink++;
+}
+
+__attribute__((noinline, optimize("omit-frame-pointer"))) static void via_b(cached_t *r)
+{
+    cached_leaf(r);
+    sink += 2;
+}
+
+/* Whether the cached walks match the plain one, which starts a frame lower (in
+ * hk_unwind, so its first address is the return into cached_leaf). */
+static bool cached_agree(const cached_t *r)
+{
+    if (r->n_first != r->n_plain - 1 || r->n_again != r->n_first || r->n_first < 3) return false;
+    for (int i = 0; i < r->n_first; i++)
+        if (r->first[i] != r->plain[i + 1] || r->again[i] != r->plain[i + 1]) return false;
+    return true;
+}
+
 /* Frames after the first (whose return addresses differ: one call site each) agree. */
 static int agree(const result_t *r, int want)
 {
@@ -78,7 +121,7 @@ __attribute__((noinline)) static void recurse(int depth, result_t *r)
 
 int main(void)
 {
-    tap_plan(7);
+    tap_plan(9);
     result_t r = {0};
     c1(&r);
     tap_diag("main thread: %d frames ours, %d backtrace()", r.n_ours, r.n_theirs);
@@ -118,6 +161,14 @@ int main(void)
            "through a frame with no unwind information, by its frame pointer (%d frames)",
            j.n_ours);
     munmap(jit, 4096);
+
+    cached_t ca = {0}, cb = {0};
+    via_a(&ca);
+    tap_ok(cached_agree(&ca), "the cached walk and its memo give the plain walk's frames (%d)",
+           ca.n_plain);
+    via_b(&cb);
+    tap_ok(cached_agree(&cb) && cb.again[0] != ca.again[0],
+           "a different caller at the same depth is not taken from the memo");
 
     result_t d = {0};
     recurse(100, &d);
