@@ -1,6 +1,7 @@
 ## ---- hakstat -----------------------------------------------------------------
 ## The reader library knows nothing of curses or HTTP; only the screen (view.c), the
-## exporter's server (serve.c) and main.c link ncursesw and libmicrohttpd. Tests link the library directly.
+## exporter's server (serve.c) and main.c use ncursesw and libmicrohttpd (which serve.c
+## loads with dlopen: only its header is needed to build). Tests link the library directly.
 
 noinst_LTLIBRARIES += %D%/libhakstat.la
 %C%_libhakstat_la_CFLAGS = $(AM_CFLAGS) $(LIBELF_CFLAGS) $(LIBDW_CFLAGS) $(HAKSTAT_CFLAGS)
@@ -23,4 +24,4 @@ bin_PROGRAMS += %D%/hakstat
 %C%_hakstat_CFLAGS = $(AM_CFLAGS) $(NCURSESW_CFLAGS) $(MHD_CFLAGS) $(HAKSTAT_CFLAGS)
 %C%_hakstat_SOURCES = %D%/main.c %D%/view.h %D%/view.c %D%/keys.h %D%/serve.h %D%/serve.c \
 	%D%/view_procs.h %D%/view_procs.c
-%C%_hakstat_LDADD = %D%/libhakstat.la $(NCURSESW_LIBS) $(MHD_LIBS) $(PTHREAD_LIBS) -lm
+%C%_hakstat_LDADD = %D%/libhakstat.la $(NCURSESW_LIBS) $(PTHREAD_LIBS) -ldl -lm

@@ -25,7 +25,6 @@ typedef struct family_s {
     int id; /* enum hk_stat_id of a segment counter, or -1 */
     long double (*value)(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t cls,
                          const hs_prom_doc_t *d);
-    bool (*has)(const hs_prom_proc_t *p); /* NULL: every process has the family */
 } family_t;
 
 static long double v_threads(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
@@ -64,44 +63,86 @@ static long double v_class_allocs(const hs_prom_proc_t *p, const hs_prom_group_t
     return p->class_alloc[c];
 }
 
-/* Figures of the segment's tail (ABI 1.1) and memory (hs_snap_memory), one each. */
-#define HS_PROC_VALUE(fn, expr)                                                                    \
-    static long double fn(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,           \
-                          const hs_prom_doc_t *d)                                                  \
-    {                                                                                              \
-        return (long double)(expr);                                                                \
-    }
-HS_PROC_VALUE(v_started, p->threads_started)
-HS_PROC_VALUE(v_exited, p->threads_exited)
-HS_PROC_VALUE(v_adopted, p->heaps_adopted)
-HS_PROC_VALUE(v_rss, p->mem.rss)
-HS_PROC_VALUE(v_mapped, p->mem.mapped)
-HS_PROC_VALUE(v_in_use, p->mem.in_use)
-HS_PROC_VALUE(v_large, p->mem.large_bytes)
-HS_PROC_VALUE(v_cached, p->mem.thread_cached)
-HS_PROC_VALUE(v_slab_free, p->mem.slab_free)
-HS_PROC_VALUE(v_frag, p->mem.fragmentation)
-#undef HS_PROC_VALUE
-
-/* Which processes have a figure: a writer of ABI 1.1, memory by class, a known RSS. */
-static bool has_tail(const hs_prom_proc_t *p)
+static long double v_in_use(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                            const hs_prom_doc_t *d)
 {
-    return p->has_tail;
+    long double bytes = 0;
+    for (uint32_t i = 0; i < p->nclasses; i++)
+        bytes += (long double)(int64_t)(p->class_alloc[i] - p->class_free[i]) * p->class_size[i];
+    return bytes;
 }
 
-static bool has_rss(const hs_prom_proc_t *p)
+static long double v_large_live(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                                const hs_prom_doc_t *d)
 {
-    return p->mem.rss != 0;
+    return (long double)(int64_t)(p->total.c[HK_STAT_large_alloc] - p->total.c[HK_STAT_large_free]);
 }
 
-static bool has_classes(const hs_prom_proc_t *p)
+/* The thread figures and memory of hakstat(1) MEMORY; NaN (no sample) when the writer
+ * does not publish them. */
+static long double v_tail(const hs_prom_proc_t *p, uint64_t v)
 {
-    return p->mem.known;
+    return p->has_tail ? (long double)v : NAN;
 }
 
-static bool has_frag(const hs_prom_proc_t *p)
+static long double v_started(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                             const hs_prom_doc_t *d)
 {
-    return p->mem.known && !isnan(p->mem.fragmentation);
+    return v_tail(p, p->threads_started);
+}
+
+static long double v_exited(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                            const hs_prom_doc_t *d)
+{
+    return v_tail(p, p->threads_exited);
+}
+
+static long double v_adopted(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                             const hs_prom_doc_t *d)
+{
+    return v_tail(p, p->heaps_adopted);
+}
+
+static long double v_rss(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                         const hs_prom_doc_t *d)
+{
+    return p->mem.rss ? (long double)p->mem.rss : NAN;
+}
+
+static long double v_mapped(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                            const hs_prom_doc_t *d)
+{
+    return (long double)p->mem.mapped;
+}
+
+static long double v_mem_in_use(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                                const hs_prom_doc_t *d)
+{
+    return (long double)p->mem.in_use;
+}
+
+static long double v_large_bytes(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                                 const hs_prom_doc_t *d)
+{
+    return (long double)p->mem.large_bytes;
+}
+
+static long double v_cached(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                            const hs_prom_doc_t *d)
+{
+    return p->mem.known ? (long double)p->mem.thread_cached : NAN;
+}
+
+static long double v_slab_free(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                               const hs_prom_doc_t *d)
+{
+    return p->mem.known ? (long double)p->mem.slab_free : NAN;
+}
+
+static long double v_frag(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
+                          const hs_prom_doc_t *d)
+{
+    return p->mem.known ? (long double)p->mem.fragmentation : NAN;
 }
 
 static long double v_procs(const hs_prom_proc_t *p, const hs_prom_group_t *g, uint32_t c,
@@ -118,47 +159,48 @@ static long double v_skipped(const hs_prom_proc_t *p, const hs_prom_group_t *g, 
 
 static const family_t families[] = {
 #define HS_FAMILY(n, u, doc)                                                                       \
-    {#n, doc " (" u ")", !HS_STAT_IS_GAUGE(HK_STAT_##n), SCOPE_GROUP, HK_STAT_##n, NULL, NULL},
+    {#n, doc " (" u ")", !HS_STAT_IS_GAUGE(HK_STAT_##n), SCOPE_GROUP, HK_STAT_##n, NULL},
     HK_STAT_COUNTERS(HS_FAMILY)
 #undef HS_FAMILY
-        {"threads", "live threads in the series (threads)", false, SCOPE_GROUP, -1, v_threads,
-         NULL},
+        {"threads", "live threads in the series (threads)", false, SCOPE_GROUP, -1, v_threads},
     {"process_start_time_seconds", "when the process started, since the epoch (seconds)", false,
-     SCOPE_PROCESS, -1, v_start, NULL},
+     SCOPE_PROCESS, -1, v_start},
     {"profile_period", "one call in this many is timed with RDTSC, 0 = off (calls)", false,
-     SCOPE_PROCESS, -1, v_period, NULL},
+     SCOPE_PROCESS, -1, v_period},
     {"tsc_hertz", "measured TSC frequency, to turn cycles into time (hertz)", false, SCOPE_PROCESS,
-     -1, v_tsc, NULL},
-    {"threads_started", "threads that took a heap (threads)", true, SCOPE_PROCESS, -1, v_started,
-     has_tail},
+     -1, v_tsc},
+    {"small_in_use_bytes", "bytes in live small blocks, by class size (bytes)", false,
+     SCOPE_PROCESS, -1, v_in_use},
+    {"large_live_blocks", "large blocks mapped and not yet freed (blocks)", false, SCOPE_PROCESS,
+     -1, v_large_live},
+    {"threads_started", "threads that took a heap (threads)", true, SCOPE_PROCESS, -1, v_started},
     {"threads_exited", "threads that gave their heap back (threads)", true, SCOPE_PROCESS, -1,
-     v_exited, has_tail},
+     v_exited},
     {"heaps_adopted", "thread starts that reused an exited thread's heap (heaps)", true,
-     SCOPE_PROCESS, -1, v_adopted, has_tail},
-    {"memory_rss_bytes", "resident memory of the process (bytes)", false, SCOPE_PROCESS, -1, v_rss,
-     has_rss},
+     SCOPE_PROCESS, -1, v_adopted},
+    {"memory_rss_bytes", "resident memory of the process (bytes)", false, SCOPE_PROCESS, -1, v_rss},
     {"memory_mapped_bytes", "memory the allocator has mapped (bytes)", false, SCOPE_PROCESS, -1,
-     v_mapped, NULL},
+     v_mapped},
     {"memory_in_use_bytes", "bytes in live blocks, small by class size and large (bytes)", false,
-     SCOPE_PROCESS, -1, v_in_use, NULL},
-    {"memory_large_bytes", "bytes in live large blocks (bytes)", false, SCOPE_PROCESS, -1, v_large,
-     NULL},
+     SCOPE_PROCESS, -1, v_mem_in_use},
+    {"memory_large_bytes", "bytes in live large blocks (bytes)", false, SCOPE_PROCESS, -1,
+     v_large_bytes},
     {"memory_thread_cached_bytes",
      "bytes of blocks out of slabs but not live: caches, remote frees (bytes)", false,
-     SCOPE_PROCESS, -1, v_cached, has_classes},
+     SCOPE_PROCESS, -1, v_cached},
     {"memory_slab_free_bytes", "bytes of free blocks in slabs (bytes)", false, SCOPE_PROCESS, -1,
-     v_slab_free, has_classes},
+     v_slab_free},
     {"memory_fragmentation_ratio", "share of slab and large bytes not live (ratio)", false,
-     SCOPE_PROCESS, -1, v_frag, has_frag},
+     SCOPE_PROCESS, -1, v_frag},
     {"class_allocs", "blocks allocated in the size class (blocks)", true, SCOPE_CLASS, -1,
-     v_class_allocs, NULL},
+     v_class_allocs},
     {"class_live_blocks", "blocks of the size class allocated and not freed (blocks)", false,
-     SCOPE_CLASS, -1, v_class_live, NULL},
+     SCOPE_CLASS, -1, v_class_live},
     {"exporter_processes", "processes in this document (processes)", false, SCOPE_EXPORTER, -1,
-     v_procs, NULL},
+     v_procs},
     {"exporter_skipped_segments",
      "segments left out: unreadable, another user's, or failing the checks (segments)", false,
-     SCOPE_EXPORTER, -1, v_skipped, NULL},
+     SCOPE_EXPORTER, -1, v_skipped},
 };
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
 
@@ -214,9 +256,11 @@ static void family_samples(FILE *f, const hs_prom_doc_t *d, const family_t *fam,
                            const hs_prom_proc_t *p)
 {
     if (fam->scope == SCOPE_PROCESS) {
+        long double v = fam->value(p, NULL, 0, d);
+        if (isnan(v)) return; /* not published by this writer, or no bytes yet */
         sample_start(f, fam, p);
         fputc('}', f);
-        number(f, fam->value(p, NULL, 0, d));
+        number(f, v);
     } else if (fam->scope == SCOPE_CLASS) {
         for (uint32_t c = 0; c < p->nclasses; c++) {
             if (!p->class_alloc[c]) continue;
@@ -276,13 +320,12 @@ void out_prom_doc(FILE *f, const hs_prom_doc_t *d)
             continue;
         }
         for (int p = 0; p < d->nprocs; p++)
-            if (!fam->has || fam->has(d->procs[p])) family_samples(f, d, fam, d->procs[p]);
+            family_samples(f, d, fam, d->procs[p]);
     }
     if (d->site_seg && d->site_snap) sites(f, d);
     if (d->format == HS_PROM_OPENMETRICS) fputs("# EOF\n", f);
 }
 
-/* One process-wide sample of family `name`, with its TYPE and HELP. */
 void out_prom(FILE *f, const hs_seg_t *seg, const hs_snap_t *now)
 {
     hs_prom_proc_t p;

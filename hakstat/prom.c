@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char exited_name[] = "(exited or unslotted)", other_name[] = "(other)";
+static const char exited_name[] = "(exited)", other_name[] = "(other)";
 
 /* Counts of a snapshot's thread by known id. */
 static void by_id(const hs_seg_t *seg, const hs_counts_t *n, hs_prom_counts_t *out)
@@ -58,7 +58,7 @@ void hs_prom_proc_free(hs_prom_proc_t *p)
 }
 
 /* The series a new thread joins: its name's, while names are fewer than HS_PROM_GROUPS,
- * else "(other)". Group 0 is "(exited or unslotted)", which no live thread joins. */
+ * else "(other)". Group 0 is "(exited)", which no live thread joins. */
 static int group_of(hs_prom_proc_t *p, const char *name)
 {
     /* The names of the special series are not a thread's: no two series alike. */
@@ -79,7 +79,7 @@ static int group_of(hs_prom_proc_t *p, const char *name)
     return p->ngroups++;
 }
 
-/* Per thread: one series each, plus "(exited or unslotted)" with the segment's retired counts. */
+/* Per thread: one series each, plus "(exited)" with the segment's retired counts. */
 static bool update_per_tid(hs_prom_proc_t *p, const hs_seg_t *seg, const hs_snap_t *snap)
 {
     hs_prom_group_t *g = realloc(p->groups, (snap->nthreads + 1) * sizeof(*g));
@@ -87,8 +87,8 @@ static bool update_per_tid(hs_prom_proc_t *p, const hs_seg_t *seg, const hs_snap
     p->groups = g;
     memset(g, 0, (snap->nthreads + 1) * sizeof(*g));
     snprintf(g[0].thread, HS_PROM_GROUP_LEN, "%s", exited_name);
-    hs_prom_counts_t spilled;
     by_id(seg, &snap->retired, &g[0].value);
+    hs_prom_counts_t spilled;
     by_id(seg, &snap->spilled, &spilled);
     add(&g[0].value, &spilled);
     for (uint32_t t = 0; t < snap->nthreads; t++) {
@@ -127,9 +127,8 @@ static void update_by_name(hs_prom_proc_t *p, const hs_seg_t *seg, const hs_snap
     }
     for (uint32_t s = 0; s < p->nslots; s++)
         if (!p->slots[s].seen) retire_slot(p, &p->slots[s]);
-    /* Each series: its live threads and what its exited ones carried; "(exited or unslotted)": the
-     * rest of the retired counts (threads never seen, and work after their last scrape)
-     * and the threads without a slot. */
+    /* Each series: its live threads and what its exited ones carried; "(exited)": the
+     * rest of the retired counts (threads never seen, and work after their last scrape). */
     hs_prom_counts_t carried = {{0}};
     for (int g = 0; g < p->ngroups; g++) {
         p->groups[g].value = p->groups[g].carried;
@@ -142,12 +141,13 @@ static void update_by_name(hs_prom_proc_t *p, const hs_seg_t *seg, const hs_snap
         add(&p->groups[sl->group].value, &sl->c);
         p->groups[sl->group].threads++;
     }
+    /* Threads counting in spill blocks have no slot to follow: "(exited)" holds their
+     * counts too, which move to the retired ones when they exit, so it stays monotonic. */
     hs_prom_counts_t retired, spilled;
     by_id(seg, &snap->retired, &retired);
     by_id(seg, &snap->spilled, &spilled);
-    add(&retired, &spilled); /* threads beyond the slots count in "(exited or unslotted)" too */
     for (int id = 0; id < HK_STAT_NCOUNTERS; id++)
-        p->groups[0].value.c[id] = retired.c[id] - carried.c[id];
+        p->groups[0].value.c[id] = retired.c[id] + spilled.c[id] - carried.c[id];
 }
 
 bool hs_prom_proc_update(hs_prom_proc_t *p, const hs_seg_t *seg, const hs_snap_t *snap)
@@ -157,12 +157,12 @@ bool hs_prom_proc_update(hs_prom_proc_t *p, const hs_seg_t *seg, const hs_snap_t
     p->start_ns = snap->start_ns;
     p->tsc_hz = snap->tsc_hz;
     p->prof_period = snap->prof_period;
+    by_id(seg, &snap->total, &p->total);
     p->has_tail = snap->has_tail;
     p->threads_started = snap->threads_started;
     p->threads_exited = snap->threads_exited;
     p->heaps_adopted = snap->heaps_adopted;
     hs_snap_memory(seg, snap, &p->mem);
-    by_id(seg, &snap->total, &p->total);
     for (uint32_t c = 0; c < p->nclasses; c++) {
         p->class_alloc[c] = snap->total.class_alloc[c];
         p->class_free[c] = snap->total.class_free[c];

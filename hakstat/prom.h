@@ -22,7 +22,7 @@ typedef struct hs_prom_counts_s {
 
 /* One series' labels and values. */
 typedef struct hs_prom_group_s {
-    char thread[HS_PROM_GROUP_LEN]; /* thread name, "(other)" or "(exited or unslotted)" */
+    char thread[HS_PROM_GROUP_LEN]; /* thread name, "(other)" or "(exited)" */
     uint64_t tid;                   /* per_tid only, else 0 */
     uint32_t threads;               /* live threads in it now */
     hs_prom_counts_t carried;       /* last-seen counts of its threads that exited */
@@ -45,9 +45,6 @@ typedef struct hs_prom_proc_s {
     bool per_tid;
     bool seen; /* in the last scrape; unseen ones are dropped */
     uint64_t start_ns, tsc_hz, prof_period;
-    bool has_tail; /* the writer publishes the thread figures (ABI 1.1) */
-    uint64_t threads_started, threads_exited, heaps_adopted;
-    hs_memory_t mem; /* as hs_snap_memory gives it */
     uint32_t nslots;
     hs_prom_slot_t *slots; /* nslots */
     int ngroups;
@@ -56,6 +53,9 @@ typedef struct hs_prom_proc_s {
     uint64_t class_alloc[HK_STATS_NCLASSES], class_free[HK_STATS_NCLASSES];
     uint32_t class_size[HK_STATS_NCLASSES];
     uint32_t nclasses;
+    bool has_tail; /* the writer publishes thread figures (ABI 1.1) */
+    uint64_t threads_started, threads_exited, heaps_adopted;
+    hs_memory_t mem; /* cls[] unused */
 } hs_prom_proc_t;
 
 /* Start watching the process of `seg`. False when out of memory. */

@@ -19,7 +19,7 @@ HK_TIMEOUT=${HK_TIMEOUT:-20}
 . "$abs_top_srcdir/tests/hakstat/prom-lib.sh"
 helper=$abs_top_builddir/tests/hakstat/workload-helper
 
-tap_plan 20
+tap_plan 21
 require promtool curl mkfifo
 "$PY" -c 'import prometheus_client' 2>/dev/null || fail_rest "$PY lacks prometheus_client (python3-prometheus-client)"
 
@@ -122,6 +122,16 @@ valid=0
 for f in "$HK_TMP"/doc.*; do promtool check metrics <"$f" >/dev/null 2>&1 && valid=$((valid + 1)); done
 check_eq "-o prometheus -n 2: two documents separated by an empty line, each passes promtool" 2 "$valid"
 
+"$hakstat" -p "$W,$C" -o prometheus >"$HK_TMP/g.txt" 2>"$HK_TMP/err"
+if lint=$(promtool check metrics <"$HK_TMP/g.txt" 2>&1) &&
+    grep -q "^hakmem_malloc_total{pid=\"$C\"" "$HK_TMP/g.txt" &&
+    grep -qx '# TYPE hakmem_malloc_total counter' "$HK_TMP/g.txt"; then
+    ok "-p W,C -o prometheus: a sample per process, promtool check metrics accepts it"
+else
+    not_ok "-p W,C -o prometheus: promtool check metrics accepts it"
+    diag "$lint" "$(head -5 "$HK_TMP/g.txt")"
+fi
+
 # --- the exporter -----------------------------------------------------------------------------
 if serve_start; then ok "--serve 127.0.0.1:0 listens (port $srv_port)"; else fail_rest "no exporter"; fi
 pids="$pids $srv_pid"
@@ -157,7 +167,7 @@ for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
     sleep 0.1
 done
 mono=$(awk -F'|' '{ if (($2 in last) && $3 < last[$2]) bad = bad " " $2 "@" $1; last[$2] = $3; seen[$2] = 1 }
-    END { for (s in seen) n++; print (bad == "" ? "ok" : "down:" bad), n, last["churner"] + last["(exited or unslotted)"] }' \
+    END { for (s in seen) n++; print (bad == "" ? "ok" : "down:" bad), n, last["churner"] + last["(exited)"] }' \
     "$HK_TMP/series")
 grep -q '|churner|[1-9]' "$HK_TMP/series" || mono="no live churner seen: $mono"
 case $mono in

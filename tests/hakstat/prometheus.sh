@@ -137,5 +137,5 @@ else
     not_ok "the example recording rule $rec has a positive value (got ${value:-none})"
 fi
 rate_pid=$(query "count(hakmem_malloc_total{pid=\"$R\"})")
-check_eq "the process has 3 malloc series (main thread, rate-worker, (exited or unslotted)), none per TID" 3 "$rate_pid"
+check_eq "the process has 3 malloc series (main thread, rate-worker, (exited)), none per TID" 3 "$rate_pid"
 tap_done
