@@ -26,7 +26,7 @@
  * Threads are never leaked: each new thread joins its predecessor first, and the main
  * thread joins the last thread of each chain, so thread stacks and the allocator's
  * per-thread state go back as the run goes on, whatever the generation rate. (The
- * classic never reaps its threads, and with a short generation such as the seed's
+ * classic never reaps its threads, and with a short generation such as
  * `2 8 128 1024 1 12345 4` it runs out of memory mappings after some 32,000 threads.)
  *
  * Output ends with
@@ -106,7 +106,8 @@ int main(int argc, char **argv)
     if (argc > 8 || (argc > 1 && argv[1][0] == '-')) {
         fprintf(stderr,
                 "usage: %s [SECONDS MIN_SIZE MAX_SIZE BLOCKS_PER_THREAD ROUNDS SEED THREADS]\n"
-                "default: 2 8 128 1024 1 12345 4 (the seed's shape)\n",
+                "default: 2 8 128 1024 1 12345 4 (short-lived threads: a new one every 1,024 "
+                "operations)\n",
                 argv[0]);
         return 2;
     }

@@ -88,11 +88,11 @@ sh "$src/compare" -x >"$tmp/out" 2>&1
 report "compare rejects a bad option with status 2" $?
 
 # The driver end to end, with hakmem and glibc, one short run of one workload.
-HAKMEM_SO=$so BENCH_DIR=$bench sh "$src/compare" -r 1 -s 0.1 -w larson-seed \
+HAKMEM_SO=$so BENCH_DIR=$bench sh "$src/compare" -r 1 -s 0.1 -w larson-short \
     -a hakmem,glibc -o "$tmp/results" >"$tmp/out" 2>&1
 rc=$?
 csv=
 for f in "$tmp"/results/*[0-9].csv; do [ -e "$f" ] && csv=$f; done
-[ "$rc" -eq 0 ] && [ -n "$csv" ] && grep -q '^larson-seed,ops_per_s,higher,' "$csv" &&
-    grep -q '^larson-seed ' "$tmp/out"
-report "compare: larson-seed under hakmem and glibc, table and CSV" $?
+[ "$rc" -eq 0 ] && [ -n "$csv" ] && grep -q '^larson-short,ops_per_s,higher,' "$csv" &&
+    grep -q '^larson-short ' "$tmp/out"
+report "compare: larson-short under hakmem and glibc, table and CSV" $?

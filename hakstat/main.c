@@ -22,6 +22,7 @@
 #include "out_procs.h"
 #include "procs.h"
 #include "seg.h"
+#include "serve.h"
 #include "snap.h"
 #include "table.h"
 #include "view.h"
@@ -39,8 +40,10 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: hakstat -p PID [options]   watch a process using libhakmem\n"
-               "       hakstat -l | --gc           list (or clean up) statistics segments\n\n");
+    fprintf(f,
+            "Usage: hakstat -p PID [options]   watch a process using libhakmem\n"
+            "       hakstat -l | --gc           list (or clean up) statistics segments\n"
+            "       hakstat --serve [HOST:]PORT serve every process's metrics to Prometheus\n\n");
     for (size_t i = 0; i < NOPTIONS; i++) {
         char left[40];
         snprintf(left, sizeof(left), "-%c, --%s%s%s", option_table[i].key, option_table[i].name,
@@ -105,6 +108,21 @@ static int parse_pids(const char *arg, hs_opts_t *o)
     return HS_OK;
 }
 
+/* -s names a column of the chosen view; the error lists them. */
+static int check_sort(const hs_opts_t *o)
+{
+    int n;
+    const hs_col_t *cols = hs_table_cols(o->view, &n);
+    char names[512] = "";
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcasecmp(cols[i].name, o->sort) == 0) return HS_OK;
+        int w = snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "", cols[i].name);
+        if (w > 0 && (size_t)w < sizeof(names) - len) len += (size_t)w;
+    }
+    return usage_error("no column '%s' in this view (%s)", o->sort, names);
+}
+
 static int parse_args(int argc, char **argv, hs_opts_t *o)
 {
     struct option longs[NOPTIONS + 1];
@@ -157,8 +175,12 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
                 o->format = HS_FMT_JSON;
             else if (!strcmp(optarg, "openmetrics"))
                 o->format = HS_FMT_OPENMETRICS;
+            else if (!strcmp(optarg, "prometheus"))
+                o->format = HS_FMT_PROMETHEUS;
             else
-                return usage_error("unknown output format '%s'", optarg);
+                return usage_error("unknown output format '%s' (screen, text, json, openmetrics, "
+                                   "prometheus)",
+                                   optarg);
             break;
         case 'd':
             if (!parse_double(optarg, &o->delay) || o->delay < 0.1 || o->delay > 3600)
@@ -191,6 +213,12 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
         case 't':
             o->totals = true;
             break;
+        case 'I':
+            o->per_tid = true;
+            break;
+        case 'S':
+            o->serve = optarg;
+            break;
         case 'P':
             if (!parse_long(optarg, 0, 1L << 30, &v))
                 return usage_error("bad profiling period '%s'", optarg);
@@ -211,18 +239,13 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
     }
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
     if (o->set_profile && !pid_given) return usage_error("%s", "--profile needs -p PID");
-    if (!o->list && !pid_given) return usage_error("%s", "give -p PID or -l");
+    if (o->serve && (pid_given || o->list))
+        return usage_error("%s", "--serve watches every process: no -p or -l");
+    if (!o->list && !pid_given && !o->serve) return usage_error("%s", "give -p PID, -l or --serve");
     if (o->tree && !pid_given) return usage_error("%s", "--tree needs -p PID");
     if (o->set_profile && (o->npids > 1 || o->tree))
         return usage_error("%s", "--profile takes one PID, without --tree");
-    if (o->sort[0]) {
-        int n;
-        const hs_col_t *cols = hs_table_cols(o->view, &n);
-        bool found = false;
-        for (int i = 0; i < n; i++)
-            found |= strcasecmp(cols[i].name, o->sort) == 0;
-        if (!found) return usage_error("no column '%s' in this view", o->sort);
-    }
+    if (o->sort[0]) return check_sort(o);
     return HS_OK;
 }
 
@@ -421,12 +444,41 @@ static void sleep_seconds(double s)
     }
 }
 
+/* One Prometheus document per interval, from series kept across intervals (so counters
+ * stay monotonic when threads exit). A stream of OpenMetrics documents is a sequence
+ * of whole documents, each ending in "# EOF"; text-format documents are separated by
+ * an empty line. */
+static void prom_interval(const hs_seg_t *seg, const hs_snap_t *now, hs_prom_proc_t *proc,
+                          const hs_opts_t *o, long i)
+{
+    if (!hs_prom_proc_update(proc, seg, now)) {
+        fprintf(stderr, "hakstat: interval %ld: out of memory\n", i + 1);
+        return;
+    }
+    const hs_prom_proc_t *procs[1] = {proc};
+    hs_prom_doc_t d = {o->format == HS_FMT_OPENMETRICS ? HS_PROM_OPENMETRICS : HS_PROM_TEXT,
+                       procs,
+                       1,
+                       0,
+                       seg,
+                       now};
+    if (i > 0 && d.format == HS_PROM_TEXT) fputc('\n', stdout);
+    out_prom_doc(stdout, &d);
+}
+
 static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
 {
     /* JSON and OpenMetrics print one document unless -n or -d asks for more; text runs
      * until the process exits (or -n intervals). */
-    bool once = (o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS) && !o->count_given &&
-                !o->delay_given;
+    bool doc = o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS ||
+               o->format == HS_FMT_PROMETHEUS;
+    bool once = doc && !o->count_given && !o->delay_given;
+    hs_prom_proc_t proc;
+    bool prom = o->format == HS_FMT_OPENMETRICS || o->format == HS_FMT_PROMETHEUS;
+    if (prom && !hs_prom_proc_init(&proc, seg, o->per_tid)) {
+        fprintf(stderr, "hakstat: out of memory\n");
+        return HS_ERR_SYSTEM;
+    }
     long count = once ? 1 : o->count_given ? o->count : -1;
     hs_snap_t prev, now;
     bool have_prev = false;
@@ -446,8 +498,8 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
         if (note[0]) fprintf(stderr, "hakstat: interval %ld: %s\n", i + 1, note);
         if (o->format == HS_FMT_JSON)
             out_json(stdout, seg, &now, have_prev ? &prev : NULL, o);
-        else if (o->format == HS_FMT_OPENMETRICS)
-            out_prom(stdout, seg, &now);
+        else if (prom)
+            prom_interval(seg, &now, &proc, o, i);
         else
             out_text(stdout, seg, &now, have_prev ? &prev : NULL, o);
         fflush(stdout);
@@ -461,6 +513,7 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
         }
     }
     if (have_prev) hs_snap_free(&prev);
+    if (prom) hs_prom_proc_free(&proc);
     return status;
 }
 
@@ -514,20 +567,22 @@ static int run_group(const hs_opts_t *o)
         hs_group_close(&g);
         return status;
     }
-    bool once = (o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS) && !o->count_given &&
-                !o->delay_given;
+    bool prom = o->format == HS_FMT_OPENMETRICS || o->format == HS_FMT_PROMETHEUS;
+    bool once = (o->format == HS_FMT_JSON || prom) && !o->count_given && !o->delay_given;
     long count = once ? 1 : o->count_given ? o->count : -1;
     catch_signals(on_signal);
     for (long i = 0; (count < 0 || i < count) && !stop; i++) {
         if (i > 0) sleep_polling(&g, o->delay);
         if (stop) break;
         hs_group_refresh(&g);
-        if (o->format == HS_FMT_JSON)
+        if (o->format == HS_FMT_JSON) {
             out_procs_json(stdout, &g, o);
-        else if (o->format == HS_FMT_OPENMETRICS)
-            out_procs_prom(stdout, &g);
-        else
+        } else if (prom) {
+            if (i > 0 && o->format == HS_FMT_PROMETHEUS) fputc('\n', stdout);
+            out_procs_prom(stdout, &g, o->format == HS_FMT_OPENMETRICS);
+        } else {
             out_procs_text(stdout, &g, o);
+        }
         if (!hs_group_alive(&g)) {
             fprintf(stderr, "hakstat: every process exited\n");
             status = HS_ERR_EXITED;
@@ -544,6 +599,7 @@ int main(int argc, char **argv)
     int status = parse_args(argc, argv, &o);
     if (status != HS_OK) return status;
     if (o.list) return list_refresh(&o);
+    if (o.serve) return hs_serve(&o);
     if (o.npids > 1 || o.tree) return run_group(&o);
 
     hs_seg_t seg;

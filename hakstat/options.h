@@ -13,9 +13,11 @@
     X('T', "tree", NULL, "with -p: follow the processes' descendants, exited ones too")            \
     X('l', "list", NULL, "list processes with a hakmem segment (stale ones marked)")               \
     X('G', "gc", NULL, "remove this user's stale segments, then list")                             \
-    X('b', "batch", NULL, "print a line per interval instead of the screen")                       \
+    X('b', "batch", NULL, "print a text block per interval instead of the screen")                 \
     X('j', "json", NULL, "print JSON documents (one per interval with -n/-d)")                     \
-    X('o', "output", "FORMAT", "output format: screen, text, json or openmetrics")                 \
+    X('o', "output", "FORMAT", "output format: screen, text, json, openmetrics or prometheus")     \
+    X('S', "serve", "[HOST:]PORT", "serve /metrics of every readable process over HTTP")           \
+    X('I', "per-tid", NULL, "Prometheus series per thread id, not per thread name")                \
     X('d', "delay", "SECONDS", "refresh interval (default 1, 0.1 to 3600)")                        \
     X('n', "count", "N", "stop after N intervals")                                                 \
     X('v', "view", "VIEW", "start in view threads, classes, totals, sites or memory")              \
@@ -25,7 +27,7 @@
     X('h', "help", NULL, "show this help and exit")                                                \
     X('V', "version", NULL, "show the version and exit")
 
-enum hs_format { HS_FMT_SCREEN, HS_FMT_TEXT, HS_FMT_JSON, HS_FMT_OPENMETRICS };
+enum hs_format { HS_FMT_SCREEN, HS_FMT_TEXT, HS_FMT_JSON, HS_FMT_OPENMETRICS, HS_FMT_PROMETHEUS };
 enum hs_view {
     HS_VIEW_THREADS,
     HS_VIEW_CLASSES,
@@ -50,6 +52,8 @@ typedef struct hs_opts_s {
     enum hs_view view;
     char sort[32]; /* column name, "" = default */
     bool totals;
+    bool per_tid;      /* -T */
+    const char *serve; /* -S [HOST:]PORT, NULL when not serving */
     bool set_profile;
     uint64_t profile_period;
 } hs_opts_t;

@@ -1,4 +1,4 @@
-/* out.h: the non-interactive outputs: batch text, JSON and OpenMetrics. Each prints one
+/* out.h: the non-interactive outputs: batch text, JSON and the Prometheus formats. Each prints one
  * interval from the model (two snapshots); none knows about terminals. */
 #ifndef HS_OUT_H
 #define HS_OUT_H
@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "options.h"
+#include "prom.h"
 #include "snap.h"
 
 #define HS_JSON_SCHEMA 1
@@ -16,7 +17,20 @@ void out_text(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
 /* One JSON document on one line. */
 void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_t *prev,
               const hs_opts_t *o);
-/* OpenMetrics text exposition, ending in "# EOF". */
+/* A Prometheus document of the bounded series of some processes (prom.h): the text
+ * format 0.0.4, or OpenMetrics 1.0 ending in "# EOF". Sites are listed for site_seg's
+ * process when site_seg and site_snap are given. */
+enum hs_prom_format { HS_PROM_TEXT, HS_PROM_OPENMETRICS };
+typedef struct hs_prom_doc_s {
+    enum hs_prom_format format;
+    const hs_prom_proc_t *const *procs;
+    int nprocs;
+    unsigned skipped; /* segments left out (hakmem_exporter_skipped_segments) */
+    const hs_seg_t *site_seg;
+    const hs_snap_t *site_snap;
+} hs_prom_doc_t;
+void out_prom_doc(FILE *f, const hs_prom_doc_t *d);
+/* One process's OpenMetrics document, with its sites, from one snapshot. */
 void out_prom(FILE *f, const hs_seg_t *seg, const hs_snap_t *now);
 /* Every counter of `n` by name and the derived figures; the "rates" object. */
 void out_json_counts(FILE *f, const hs_seg_t *seg, const hs_counts_t *n);

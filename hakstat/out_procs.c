@@ -246,7 +246,7 @@ static void label(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void out_procs_prom(FILE *f, const hs_group_t *g)
+void out_procs_prom(FILE *f, const hs_group_t *g, bool openmetrics)
 {
     const hs_seg_t *seg = &g->canon;
     for (uint32_t i = 0; i < seg->ncounters; i++) {
@@ -256,8 +256,10 @@ void out_procs_prom(FILE *f, const hs_group_t *g)
         snprintf(name, sizeof(name), "hakmem_%s", d->name);
         for (char *p = name; *p; p++)
             if (!isalnum((unsigned char)*p) && *p != '_') *p = '_';
-        fprintf(f, "# TYPE %s %s\n", name, gauge ? "gauge" : "counter");
-        fprintf(f, "# HELP %s %s (%s)\n", name, d->doc, d->unit);
+        /* OpenMetrics declares the family, the text format 0.0.4 the sample's name. */
+        const char *suffix = gauge || openmetrics ? "" : "_total";
+        fprintf(f, "# HELP %s%s %s (%s)\n", name, suffix, d->doc, d->unit);
+        fprintf(f, "# TYPE %s%s %s\n", name, suffix, gauge ? "gauge" : "counter");
         for (int k = 0; k < g->n; k++) {
             const hs_proc_t *p = &g->v[k];
             if (!p->counted) continue;
@@ -269,6 +271,6 @@ void out_procs_prom(FILE *f, const hs_group_t *g)
                 fprintf(f, "} %llu\n", (unsigned long long)p->n.c[i]);
         }
     }
-    fputs("# EOF\n", f);
+    if (openmetrics) fputs("# EOF\n", f);
     fflush(f);
 }

@@ -31,8 +31,10 @@ int hs_snap_counter_pos(const hs_seg_t *seg, enum hk_stat_id id)
 
 bool hs_snap_is_gauge(const hs_seg_t *seg, uint32_t i)
 {
-    return i < seg->ncounters && (strcmp(seg->desc[i].name, known_names[HK_STAT_mapped]) == 0 ||
-                                  strcmp(seg->desc[i].name, known_names[HK_STAT_large_bytes]) == 0);
+    if (i >= seg->ncounters) return false;
+    for (int id = 0; id < HK_STAT_NCOUNTERS; id++)
+        if (strcmp(seg->desc[i].name, known_names[id]) == 0) return HS_STAT_IS_GAUGE(id);
+    return false;
 }
 
 uint64_t hs_snap_get(const hs_seg_t *seg, const hs_counts_t *n, enum hk_stat_id id)

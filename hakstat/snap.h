@@ -70,6 +70,8 @@ void hs_snap_free(hs_snap_t *snap);
 
 /* Position of a known counter (enum hk_stat_id) in this segment, or -1. */
 int hs_snap_counter_pos(const hs_seg_t *seg, enum hk_stat_id id);
+/* Known counters that are gauges (levels that go up and down, summed as signed). */
+#define HS_STAT_IS_GAUGE(id) ((id) == HK_STAT_mapped || (id) == HK_STAT_large_bytes)
 /* Whether counter i of the segment is a gauge (a level that goes up and down, summed
  * as signed) rather than a count that only grows. */
 bool hs_snap_is_gauge(const hs_seg_t *seg, uint32_t i);

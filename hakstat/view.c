@@ -944,6 +944,39 @@ static void view_init(view_t *v, hs_seg_t *seg, const hs_opts_t *opts)
     v->utf8 = codeset != NULL && strcmp(codeset, "UTF-8") == 0;
 }
 
+/* The last frame, as text: read back from the screen before endwin (which gives the
+ * terminal its old contents back) to print after it, so a run that ends by -n leaves
+ * its last screen visible. NULL when out of memory. */
+static wchar_t *frame_save(int *rows, int *cols)
+{
+    getmaxyx(stdscr, *rows, *cols);
+    if (*rows <= 0 || *cols <= 0) return NULL;
+    wchar_t *text = calloc((size_t)*rows * (size_t)(*cols + 1), sizeof(wchar_t));
+    if (!text) return NULL;
+    for (int y = 0; y < *rows; y++)
+        if (mvinnwstr(y, 0, text + (size_t)y * (size_t)(*cols + 1), *cols) == ERR)
+            text[(size_t)y * (size_t)(*cols + 1)] = L'\0';
+    return text;
+}
+
+static void frame_print(wchar_t *text, int rows, int cols)
+{
+    int last = rows - 1; /* trailing blank lines are left out */
+    for (; last >= 0; last--) {
+        const wchar_t *line = text + (size_t)last * (size_t)(cols + 1);
+        if (wcsspn(line, L" ") != wcslen(line)) break;
+    }
+    for (int y = 0; y <= last; y++) {
+        wchar_t *line = text + (size_t)y * (size_t)(cols + 1);
+        size_t n = wcslen(line);
+        while (n && line[n - 1] == L' ')
+            line[--n] = L'\0';
+        printf("%ls\n", line);
+    }
+    fflush(stdout);
+    free(text);
+}
+
 int view_run(hs_seg_t *seg, const hs_opts_t *opts)
 {
     view_t v;
@@ -975,11 +1008,15 @@ int view_run(hs_seg_t *seg, const hs_opts_t *opts)
 
     sample(&v);
     int status = HS_OK;
+    bool counted_out = false;
     while (!view_stop) {
         double now = mono();
         bool sampling = !v.paused && !v.exited;
         if (sampling && now >= v.last_sample + v.delay) {
-            if (v.count > 0 && v.samples > v.count) break;
+            if (v.count > 0 && v.samples > v.count) {
+                counted_out = true;
+                break;
+            }
             sample(&v);
             now = mono();
         }
@@ -998,8 +1035,11 @@ int view_run(hs_seg_t *seg, const hs_opts_t *opts)
         if (!handle_key(&v, ch)) break;
     }
 
+    int rows = 0, cols = 0;
+    wchar_t *frame = counted_out ? frame_save(&rows, &cols) : NULL;
     endwin();
     delscreen(screen);
+    if (frame) frame_print(frame, rows, cols);
     if (v.has_prev) hs_snap_free(&v.prev);
     if (v.has_now) hs_snap_free(&v.now);
     return status;

@@ -14,10 +14,6 @@
 #include "internal.h"
 #include "tcache.h"
 
-/* C23 names that glibc 2.36's headers do not declare yet. */
-void free_sized(void *p, size_t size);
-void free_aligned_sized(void *p, size_t align, size_t size);
-
 #define ALIAS(name) __attribute__((alias(#name), copy(name), used, visibility("default")))
 
 /* Requests above this fail with ENOMEM before any arithmetic can overflow. */

@@ -1,4 +1,4 @@
-/* report.c: the seed's exit reports, written to stderr with write(2) from stack
+/* report.c: the exit reports ([MALLOC] count=20,480, avg_cycles=2,476 and the rest), written to stderr with write(2) from stack
  * buffers. HAKMEM_TINY_PROFILE=1 prints cycles per operation kind; HAKMEM_TINY_FAST_STATS=1
  * prints cache refills, drains and hit rate, per thread as each thread exits and in
  * total at process exit. */

@@ -8,7 +8,7 @@
 #include "internal.h"
 
 /* Decimal form of v in buf (at least 27 bytes), with comma thousands separators when
- * grouped, as the seed's reports print them. Returns the length. */
+ * grouped, as the exit reports print them ("count=20,480"). Returns the length. */
 size_t hk_util_fmt_u64(char *buf, uint64_t v, bool grouped)
 {
     char tmp[32];

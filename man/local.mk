@@ -26,7 +26,8 @@ CLEANFILES += %D%/hakstat.1
 %D%/hakstat.1: %D%/hakstat.1.in %D%/keys.awk hakstat/keys.h
 	$(AM_V_GEN)$(MKDIR_P) %D% && \
 	$(AWK) -f $(srcdir)/%D%/keys.awk $(srcdir)/hakstat/keys.h > $@.keys && \
-	$(AWK) -v version='$(PACKAGE_VERSION)' -v keys=$@.keys \
+	$(AWK) -v version='$(PACKAGE_VERSION)' -v keys=$@.keys -v pkgdatadir='$(pkgdatadir)' \
 	  '/@HS_KEY_DOCS@/ { while ((getline l < keys) > 0) print l; next } \
-	   { gsub(/@PACKAGE_[V]ERSION@/, version); print }' $(srcdir)/%D%/hakstat.1.in > $@ && \
+	   { gsub(/@PACKAGE_[V]ERSION@/, version); gsub(/@pkgdata[d]ir@/, pkgdatadir); print }' \
+	  $(srcdir)/%D%/hakstat.1.in > $@ && \
 	rm -f $@.keys

@@ -4,10 +4,23 @@
 #define HAKMEM_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* C23's sized frees, which libhakmem exports. glibc 2.36 (Debian 12) does not declare
+ * them, so they are declared here, in the form a C library that does uses (with glibc's
+ * __THROW), so that both declarations can meet in one program, C or C++. */
+#ifdef __THROW
+#define HAK_THROW __THROW
+#else
+#define HAK_THROW
+#endif
+void free_sized(void *ptr, size_t size) HAK_THROW;
+void free_aligned_sized(void *ptr, size_t alignment, size_t size) HAK_THROW;
+#undef HAK_THROW
 
 /* The library's version string, e.g. "0.1.0". Calling it also tells a program that
  * libhakmem is the malloc in use (the symbol exists only in libhakmem). */

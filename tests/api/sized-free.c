@@ -1,7 +1,7 @@
 /* sized-free.c: the C23 functions free_sized(p, size) and free_aligned_sized(p, align,
  * size) release blocks from malloc/calloc/realloc and aligned_alloc respectively, for
  * small, medium and large sizes; NULL is accepted; memory is reused afterwards and other
- * live blocks are untouched. glibc 2.36 lacks them, so they are declared here; this test
+ * live blocks are untouched. glibc 2.36 lacks them; hakmem.h declares them. This test
  * is meaningful only against libhakmem. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -15,9 +15,6 @@
 
 #include "../tap.h"
 #include "../testutil.h"
-
-void free_sized(void *ptr, size_t size);
-void free_aligned_sized(void *ptr, size_t alignment, size_t size);
 
 static const size_t sizes[] = {1,    8,     16,    24,     100,    256,     1000,
                                4096, 10000, 65536, 200000, 300000, 3u << 20};

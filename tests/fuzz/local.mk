@@ -12,7 +12,7 @@ FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/libhakmem/include -I$(top_srcd
 	$(LIBELF_CFLAGS)
 FUZZ_READER_SRC = $(srcdir)/hakstat/seg.c $(srcdir)/hakstat/snap.c $(srcdir)/hakstat/sym.c \
 	$(srcdir)/hakstat/table.c $(srcdir)/hakstat/out_text.c $(srcdir)/hakstat/out_json.c \
-	$(srcdir)/hakstat/out_prom.c
+	$(srcdir)/hakstat/out_prom.c $(srcdir)/hakstat/prom.c
 FUZZ_TARGETS = %D%/fuzz-seg %D%/fuzz-elf
 
 EXTRA_DIST += %D%/fuzz-seg.c %D%/fuzz-elf.c %D%/corpus

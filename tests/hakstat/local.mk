@@ -37,3 +37,15 @@ check_PROGRAMS += %D%/tree-helper
 %C%_tree_helper_SOURCES = %D%/tree-helper.c
 TESTS += %D%/tree.sh %D%/records.sh
 EXTRA_DIST += %D%/tree.sh %D%/records.sh
+
+## The Prometheus outputs and exporter. rate-helper allocates at a known rate (and, with
+## "churn", in threads that keep exiting). prom.sh: -o prometheus/openmetrics validity
+## (promtool, a strict OpenMetrics parser), streams, -T, --serve (formats by Accept,
+## processes dropping out, counters monotonic across thread exits, idle clients that
+## cannot stall a scrape). soak.sh: the exporter's RSS over 10,000 scrapes.
+## prometheus.sh: a real Prometheus server scraping the exporter, queried for the rate,
+## with the example rules of contrib/prometheus loaded.
+check_PROGRAMS += %D%/rate-helper
+%C%_rate_helper_SOURCES = %D%/rate-helper.c
+TESTS += %D%/prom.sh %D%/soak.sh %D%/prometheus.sh
+EXTRA_DIST += %D%/prom.sh %D%/soak.sh %D%/prometheus.sh %D%/prom-lib.sh

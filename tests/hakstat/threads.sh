@@ -186,9 +186,9 @@ assert c["alloc"] == 10000 and c["free"] == 10000, c
 assert len(d["threads"]) == 2, [t["name"] for t in d["threads"]]
 '
 run "$hakstat" -p "$W" -o openmetrics
-pycheck "SLOTS=2: OpenMetrics shows the unslotted workers under thread=\"unslotted\"" "$out" '
+pycheck "SLOTS=2: OpenMetrics counts the unslotted workers in the thread=\"(exited)\" series" "$out" '
 v = [float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
-     if l.startswith("hakmem_malloc_total{") and "thread=\"unslotted\"" in l]
+     if l.startswith("hakmem_malloc_total{") and "thread=\"(exited)\"" in l]
 assert len(v) == 1 and v[0] >= 1000 + 2000 + 3000 - 2000, v
 '
 exec 6>&-

@@ -34,7 +34,7 @@ sitelib=$abs_top_builddir/tests/sites/.libs/libsitelib.so
 hklibs=$abs_top_builddir/libhakmem/.libs
 peak=$abs_top_builddir/tests/security/peak
 
-RSS_BOUND_KIB=32768 # hakstat's peak RSS on any input (hakstat(1), SECURITY)
+RSS_BOUND_KIB=49152 # hakstat's peak RSS on any input (hakstat(1), SECURITY)
 # AddressSanitizer's shadow memory and quarantine (the asan-hakstat build variant) add
 # to every allocation: the bound is for hakstat as shipped, so it is scaled there.
 if grep -q __asan_init "$hakstat" 2>/dev/null; then
