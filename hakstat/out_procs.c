@@ -256,13 +256,10 @@ void out_procs_prom(FILE *f, const hs_group_t *g, bool openmetrics)
         snprintf(name, sizeof(name), "hakmem_%s", d->name);
         for (char *p = name; *p; p++)
             if (!isalnum((unsigned char)*p) && *p != '_') *p = '_';
-        /* OpenMetrics names a counter's family without "_total", the text format with. */
-        const char *kind = gauge ? "gauge" : "counter", *sfx = gauge || openmetrics ? "" : "_total";
-        if (openmetrics)
-            fprintf(f, "# TYPE %s %s\n# HELP %s %s (%s)\n", name, kind, name, d->doc, d->unit);
-        else
-            fprintf(f, "# HELP %s%s %s (%s)\n# TYPE %s%s %s\n", name, sfx, d->doc, d->unit, name,
-                    sfx, kind);
+        /* OpenMetrics declares the family, the text format 0.0.4 the sample's name. */
+        const char *suffix = gauge || openmetrics ? "" : "_total";
+        fprintf(f, "# HELP %s%s %s (%s)\n", name, suffix, d->doc, d->unit);
+        fprintf(f, "# TYPE %s%s %s\n", name, suffix, gauge ? "gauge" : "counter");
         for (int k = 0; k < g->n; k++) {
             const hs_proc_t *p = &g->v[k];
             if (!p->counted) continue;

@@ -15,7 +15,8 @@
 void out_procs_text(FILE *f, const hs_group_t *g, const hs_opts_t *o);
 /* One JSON document: "processes", "commands" and "totals" (hakstat(1), JSON). */
 void out_procs_json(FILE *f, const hs_group_t *g, const hs_opts_t *o);
-/* OpenMetrics: every counter, one sample per process, ending in "# EOF". */
+/* OpenMetrics (ending in "# EOF") or the Prometheus text format 0.0.4: every counter,
+ * one sample per process. */
 void out_procs_prom(FILE *f, const hs_group_t *g, bool openmetrics);
 
 /* A row per command name: processes, running, and summed counts. */

@@ -47,6 +47,7 @@ typedef struct hs_seen_s {
     pid_t pid, ppid;
     uint64_t start_time;
     uid_t uid;
+    unsigned slot;      /* a record's name: retired-<slot> */
     bool used, segment; /* taken into the group; a stale segment rather than a record */
 } hs_seen_t;
 

@@ -411,6 +411,20 @@ static int record_dir_open(void)
     return dfd;
 }
 
+/* The name for this process's record (hakmem_stats.h): a free or old one near its pid. */
+static void record_slot(int dfd, char *name, size_t cap, uint64_t now_s)
+{
+    for (int i = 0; i <= HK_STATS_RETIRED_PROBES; i++) {
+        int k = i < HK_STATS_RETIRED_PROBES ? i : 0; /* every one fresh: the first */
+        append_u64(name, append(name, 0, cap, "retired-"), cap,
+                   ((uint64_t)shm_pid + (uint64_t)k) % HK_STATS_RETIRED_NAMES);
+        struct stat st;
+        if (i == HK_STATS_RETIRED_PROBES || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            (uint64_t)st.st_mtime + HK_STATS_RETIRED_FRESH_S < now_s)
+            return;
+    }
+}
+
 void hk_shm_retire(const hk_stat_counters_t *total)
 {
     static char rec[RECORD_SIZE] __attribute__((aligned(64)));
@@ -433,10 +447,9 @@ void hk_shm_retire(const hk_stat_counters_t *total)
     hd->exit_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     char tmp[48], name[48];
     append_u64(tmp, append(tmp, 0, sizeof(tmp), "retiring-"), sizeof(tmp), (uint64_t)shm_pid);
-    append_u64(name, append(name, 0, sizeof(name), "retired-"), sizeof(name),
-               (uint64_t)shm_pid % HK_STATS_RETIRED_NAMES);
     int dfd = record_dir_open();
     if (dfd >= 0) {
+        record_slot(dfd, name, sizeof(name), hd->exit_ns / 1000000000u);
         unlinkat(dfd, tmp, 0); /* a leftover of an earlier process with this pid */
         int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0) {

@@ -199,12 +199,16 @@ typedef struct hk_stat_spill_s {
 /* Retired records. At a normal exit a process leaves its final totals where a watcher
  * of its parent (hakstat --tree) can still read them: the segment's header (flag
  * HK_STATS_F_RETIRED, nslots 0, `retired` holding every thread's counts, `exit_ns`
- * set) and its counter descriptors, nothing else, in a file named
- * "retired-<pid % HK_STATS_RETIRED_NAMES>" beside the segments. The name space bounds
+ * set) and its counter descriptors, nothing else, in a file named "retired-<n>" beside
+ * the segments, n the first of (pid + i) % HK_STATS_RETIRED_NAMES, i < HK_STATS_RETIRED_PROBES,
+ * whose file is missing or older than HK_STATS_RETIRED_FRESH_S (else the first): so a
+ * record a watcher has not read yet is rarely replaced by another's. The name space bounds
  * how many a user can have; a process starting removes those older than
  * HK_STATS_RETIRED_AGE_S, and hakstat --gc removes them all. */
-#define HK_STATS_RETIRED_NAMES 512
-#define HK_STATS_RETIRED_AGE_S 600
+#define HK_STATS_RETIRED_NAMES   512
+#define HK_STATS_RETIRED_AGE_S   600
+#define HK_STATS_RETIRED_PROBES  8
+#define HK_STATS_RETIRED_FRESH_S 10
 
 /* The file starts with this header; descriptors, then slots follow at the offsets given.
  * A reader checks magic, abi_major, the sizes and that every offset + size lies within
