@@ -39,10 +39,30 @@ check_PROGRAMS += $(BENCH_PROGS)
 TESTS += %D%/smoke.sh
 EXTRA_DIST += %D%/smoke.sh %D%/compare
 
+## bench/programs times real programs (xz, git gc, sqlite3, redis, g++, python3) under
+## each allocator. measure runs each command and reports its wall time and peak RSS;
+## libcmalloc.so is glibc's malloc as a preload, for redis-server, which links jemalloc.
+## tests/bench/programs.sh runs its quick mode in `make check`.
+check_PROGRAMS += %D%/measure
+%C%_measure_SOURCES = %D%/measure.c
+%C%_measure_LDADD =
+check_LTLIBRARIES += %D%/libcmalloc.la
+%C%_libcmalloc_la_SOURCES = %D%/libcmalloc.c
+%C%_libcmalloc_la_LDFLAGS = -rpath /nowhere -avoid-version -shared -module
+%C%_libcmalloc_la_LIBADD = -ldl
+EXTRA_DIST += %D%/programs %D%/programs-inputs.sh %D%/programs-run.sh %D%/programs-table.awk
+
+## Pass driver options with PROGRAMS_FLAGS, e.g. `make bench-programs PROGRAMS_FLAGS='-r 5'`.
+PROGRAMS_FLAGS =
+bench-programs: %D%/measure %D%/libcmalloc.la libhakmem/libhakmem.la
+	HAKMEM_SO='$(abs_top_builddir)/libhakmem/.libs/libhakmem.so' \
+	BENCH_DIR='$(abs_top_builddir)/%D%' \
+	$(SHELL) '$(srcdir)/%D%/programs' $(PROGRAMS_FLAGS)
+
 BENCH_FLAGS =
 bench: $(BENCH_PROGS) libhakmem/libhakmem.la
 	HAKMEM_SO='$(abs_top_builddir)/libhakmem/.libs/libhakmem.so' \
 	BENCH_DIR='$(abs_top_builddir)/%D%' \
 	$(SHELL) '$(srcdir)/%D%/compare' $(BENCH_FLAGS)
 
-.PHONY: bench
+.PHONY: bench bench-programs

@@ -17,8 +17,9 @@
     X(VIEW_CLASSES, '2', 'c', "2 c", "size classes view: one row per size class")                  \
     X(VIEW_TOTALS, '3', 'T', "3 T", "totals view: one row per counter")                            \
     X(VIEW_SITES, '4', 's', "4 s", "sites view: one row per sampled allocation call site")         \
-    X(VIEW_GROWTH, '5', 'L', "5 L", "growth view: sites by live bytes and growth, leaks first")    \
-    X(VIEW_STACK, '6', 'D', "6 D", "stack view: every frame of each site's stack, growth order")   \
+    X(VIEW_MEMORY, '5', 'm', "5 m", "memory view: slabs, live, cached and free blocks per class")  \
+    X(VIEW_GROWTH, '6', 'L', "6 L", "growth view: sites by live bytes and growth, leaks first")    \
+    X(VIEW_STACK, '7', 'D', "7 D", "stack view: every frame of each site's stack, growth order")   \
     X(VIEW_NEXT, '\t', 0, "Tab", "next view")                                                      \
     X(VIEW_PREV, KEY_BTAB, 0, "Shift-Tab", "previous view")                                        \
     X(SORT_PREV, '<', ',', "<", "sort by the column to the left")                                  \

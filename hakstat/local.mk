@@ -13,6 +13,8 @@ noinst_LTLIBRARIES += %D%/libhakstat.la
 	%D%/demangle.h %D%/demangle.c \
 	%D%/stack.h %D%/stack.c \
 	%D%/out.h %D%/out_text.c %D%/out_json.c %D%/out_prom.c %D%/out_folded.c \
+	%D%/out_procs.h %D%/out_procs.c \
+	%D%/procs.h %D%/procs.c \
 	%D%/options.h
 %C%_libhakstat_la_LIBADD = $(LIBDW_LIBS) $(LIBELF_LIBS) -lm
 

@@ -13,11 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "options.h"
 #include "out.h"
+#include "out_procs.h"
+#include "procs.h"
 #include "stack.h"
 #include "seg.h"
 #include "snap.h"
@@ -81,6 +84,27 @@ static bool parse_long(const char *s, long min, long max, long *out)
     return true;
 }
 
+/* "PID[,PID...]": each one a number, at most HS_OPTS_MAX_PIDS in all (with earlier -p). */
+static int parse_pids(const char *arg, hs_opts_t *o)
+{
+    char buf[1024];
+    if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+        return usage_error("%s", "PID list too long");
+    char *save, *tok = strtok_r(buf, ",", &save);
+    if (tok == NULL) return usage_error("bad PID '%s'", arg);
+    for (; tok; tok = strtok_r(NULL, ",", &save)) {
+        long v;
+        if (!parse_long(tok, 1, INT32_MAX, &v))
+            return usage_error("bad PID '%s' in '%s'", tok, arg);
+        if (o->npids == HS_OPTS_MAX_PIDS) return usage_error("more than %d PIDs", HS_OPTS_MAX_PIDS);
+        o->pids[o->npids++] = (pid_t)v;
+    }
+    if (arg[0] == ',' || arg[strlen(arg) - 1] == ',' || strstr(arg, ",,"))
+        return usage_error("bad PID list '%s'", arg);
+    o->pid = o->pids[0];
+    return HS_OK;
+}
+
 static int parse_args(int argc, char **argv, hs_opts_t *o)
 {
     struct option longs[NOPTIONS + 1];
@@ -106,9 +130,11 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (!parse_long(optarg, 1, INT32_MAX, &v)) return usage_error("bad PID '%s'", optarg);
-            o->pid = (pid_t)v;
+            if (parse_pids(optarg, o) != HS_OK) return HS_ERR_USAGE;
             pid_given = true;
+            break;
+        case 'T':
+            o->tree = true;
             break;
         case 'l':
             o->list = true;
@@ -155,13 +181,16 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
                 o->view = HS_VIEW_TOTALS;
             else if (!strcmp(optarg, "sites"))
                 o->view = HS_VIEW_SITES;
+            else if (!strcmp(optarg, "memory"))
+                o->view = HS_VIEW_MEMORY;
             else if (!strcmp(optarg, "growth"))
                 o->view = HS_VIEW_GROWTH;
             else if (!strcmp(optarg, "stack"))
                 o->view = HS_VIEW_STACK;
             else
                 return usage_error(
-                    "unknown view '%s' (threads, classes, totals, sites, growth, stack)", optarg);
+                    "unknown view '%s' (threads, classes, totals, sites, memory, growth, stack)",
+                    optarg);
             break;
         case 'S':
             if (!parse_long(optarg, 1, HK_SITE_ENTRIES, &v))
@@ -207,6 +236,9 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
     if (o->set_profile && !pid_given) return usage_error("%s", "--profile needs -p PID");
     if (!o->list && !pid_given) return usage_error("%s", "give -p PID or -l");
+    if (o->tree && !pid_given) return usage_error("%s", "--tree needs -p PID");
+    if (o->set_profile && (o->npids > 1 || o->tree))
+        return usage_error("%s", "--profile takes one PID, without --tree");
     if (o->sort[0]) {
         int n;
         const hs_col_t *cols = hs_table_cols(o->view, &n);
@@ -244,6 +276,25 @@ static const char *entry_state(const hs_seg_entry_t *e)
     return e->stale ? "stale" : e->foreign ? "foreign" : !e->readable ? "unreadable" : "live";
 }
 
+/* --gc: this user's retired records too (and any left half-written), by owner. */
+static void remove_record(const char *name, const struct stat *st, void *arg)
+{
+    (void)st;
+    if (strncmp(name, "retired-", 8) != 0 && strncmp(name, "retiring-", 9) != 0) return;
+    hs_seg_entry_t e;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.name, sizeof(e.name), "%s", name);
+    e.uid = geteuid();
+    if (hs_seg_remove_entry(&e) == 0) ++*(int *)arg;
+}
+
+static int remove_records(void)
+{
+    int n = 0;
+    hs_seg_list_user(geteuid(), remove_record, &n);
+    return n;
+}
+
 static int list_segments(const hs_opts_t *o)
 {
     static listed_t v[HS_SEG_LIST_MAX];
@@ -275,8 +326,10 @@ static int list_segments(const hs_opts_t *o)
                 e->name[0] = '\0';
             }
         }
-        fprintf(o->format == HS_FMT_JSON ? stderr : stdout, "removed %d stale segment%s\n", removed,
-                removed == 1 ? "" : "s");
+        int records = remove_records();
+        fprintf(o->format == HS_FMT_JSON ? stderr : stdout,
+                "removed %d stale segment%s, %d retired record%s\n", removed,
+                removed == 1 ? "" : "s", records, records == 1 ? "" : "s");
     }
     /* Two snapshots of every readable live segment, 200 ms apart, for ops/s. Only the
      * totals are kept in between, so memory does not grow with the segments listed. */
@@ -438,12 +491,85 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
     return status;
 }
 
+/* -l with -d or -n: the list again every interval, each one headed by its time (text)
+ * or one JSON array a line. --gc removes once, before the first. */
+static int list_refresh(const hs_opts_t *o)
+{
+    if (!o->delay_given && !o->count_given) return list_segments(o);
+    hs_opts_t each = *o;
+    long count = o->count_given ? o->count : -1;
+    int status = HS_OK;
+    catch_signals(on_signal);
+    for (long i = 0; (count < 0 || i < count) && !stop && status == HS_OK; i++) {
+        if (i > 0) sleep_seconds(o->delay);
+        if (stop) break;
+        if (o->format != HS_FMT_JSON) {
+            char when[32];
+            time_t now = time(NULL);
+            struct tm tm;
+            localtime_r(&now, &tm);
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+            printf("=== %s\n", when);
+        }
+        status = list_segments(&each);
+        each.gc = false;
+        fflush(stdout);
+    }
+    return status;
+}
+
+/* Several processes (-p PID,PID or --tree): refreshed like one; a tree is polled for
+ * new children between refreshes too, so that short ones are seen running. */
+static void sleep_polling(hs_group_t *g, double s)
+{
+    double slice = g->tree && s > 0.25 ? 0.25 : s;
+    for (double left = s; left > 0 && !stop; left -= slice) {
+        sleep_seconds(left < slice ? left : slice);
+        if (left > slice) hs_group_discover(g);
+    }
+}
+
+static int run_group(const hs_opts_t *o)
+{
+    static hs_group_t g;
+    int status = hs_group_open(&g, o->pids, o->npids, o->tree);
+    for (int i = 0; i < g.nwarn && i < HS_GROUP_MAX_PIDS; i++)
+        fprintf(stderr, "hakstat: %s%s\n", g.warn[i], status == HS_OK ? " (left out)" : "");
+    if (status != HS_OK) return status;
+    bool once = (o->format == HS_FMT_JSON || o->format == HS_FMT_OPENMETRICS) && !o->count_given &&
+                !o->delay_given;
+    long count = once ? 1 : o->count_given ? o->count : -1;
+    catch_signals(on_signal);
+    for (long i = 0; (count < 0 || i < count) && !stop; i++) {
+        if (i > 0) sleep_polling(&g, o->delay);
+        if (stop) break;
+        hs_group_refresh(&g);
+        if (o->format == HS_FMT_JSON)
+            out_procs_json(stdout, &g, o);
+        else if (o->format == HS_FMT_OPENMETRICS)
+            out_procs_prom(stdout, &g);
+        else
+            out_procs_text(stdout, &g, o);
+        if (!hs_group_alive(&g)) {
+            fprintf(stderr, "hakstat: every process exited\n");
+            status = HS_ERR_EXITED;
+            break;
+        }
+    }
+    hs_group_close(&g);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     hs_opts_t o;
     int status = parse_args(argc, argv, &o);
     if (status != HS_OK) return status;
-    if (o.list) return list_segments(&o);
+    if (o.list) return list_refresh(&o);
+    if (o.npids > 1 || o.tree) {
+        if (o.format == HS_FMT_SCREEN) o.format = HS_FMT_TEXT;
+        return run_group(&o);
+    }
 
     hs_seg_t seg;
     bool writable = o.set_profile || o.format == HS_FMT_SCREEN;

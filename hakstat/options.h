@@ -9,7 +9,8 @@
 
 /* X(short, long, argument name or NULL, help) */
 #define HS_OPTIONS(X)                                                                              \
-    X('p', "pid", "PID", "watch process PID")                                                      \
+    X('p', "pid", "PID[,PID...]", "watch process PID, or several as one")                          \
+    X('T', "tree", NULL, "with -p: follow the processes' descendants, exited ones too")            \
     X('l', "list", NULL, "list processes with a hakmem segment (stale ones marked)")               \
     X('G', "gc", NULL, "remove this user's stale segments, then list")                             \
     X('b', "batch", NULL, "print a line per interval instead of the screen")                       \
@@ -17,7 +18,7 @@
     X('o', "output", "FORMAT", "output format: screen, text, json, openmetrics or folded")         \
     X('d', "delay", "SECONDS", "refresh interval (default 1, 0.1 to 3600)")                        \
     X('n', "count", "N", "stop after N intervals")                                                 \
-    X('v', "view", "VIEW", "view: threads, classes, totals, sites, growth or stack")               \
+    X('v', "view", "VIEW", "view: threads, classes, totals, sites, memory, growth or stack")       \
     X('S', "site", "N", "stack view: only the site ranked N in the growth view")                   \
     X('w', "weight", "WHAT", "folded stacks weighted by bytes (allocated) or live (bytes)")        \
     X('W', "wrappers", "LIST", "more allocation wrappers, comma separated (NAME or PREFIX*)")      \
@@ -33,13 +34,19 @@ enum hs_view {
     HS_VIEW_CLASSES,
     HS_VIEW_TOTALS,
     HS_VIEW_SITES,
+    HS_VIEW_MEMORY,
     HS_VIEW_GROWTH,
     HS_VIEW_STACK,
     HS_VIEW_COUNT
 };
 
+#define HS_OPTS_MAX_PIDS 64
+
 typedef struct hs_opts_s {
-    pid_t pid;
+    pid_t pid; /* the first of pids */
+    pid_t pids[HS_OPTS_MAX_PIDS];
+    int npids;
+    bool tree;
     bool list, gc;
     enum hs_format format;
     double delay; /* seconds */

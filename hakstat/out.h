@@ -18,6 +18,10 @@ void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
               const hs_opts_t *o);
 /* OpenMetrics text exposition, ending in "# EOF". */
 void out_prom(FILE *f, const hs_seg_t *seg, const hs_snap_t *now);
+/* Every counter of `n` by name and the derived figures; the "rates" object. */
+void out_json_counts(FILE *f, const hs_seg_t *seg, const hs_counts_t *n);
+void out_json_rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev,
+                    double dt, double age);
 /* Folded stacks (flame graphs), weighted by estimated bytes or, with `live`, live bytes. */
 void out_folded(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, bool live);
 /* JSON string literal with escapes. */

@@ -65,6 +65,71 @@ static void counters(FILE *f, const hs_seg_t *seg, const hs_counts_t *n)
     nums(f, keys, vals, sizeof(vals) / sizeof(vals[0]));
 }
 
+/* Threads started and exited, heaps adopted (ABI 1.1 writers; null otherwise), with
+ * rates per second when there is an interval. */
+static void lifecycle(FILE *f, const hs_snap_t *now, const hs_snap_t *prev, double dt)
+{
+    static const char *const keys[] = {"threads_started", "threads_exited", "heaps_adopted"};
+    const uint64_t cur[3] = {now->threads_started, now->threads_exited, now->heaps_adopted};
+    const uint64_t old[3] = {prev ? prev->threads_started : 0, prev ? prev->threads_exited : 0,
+                             prev ? prev->heaps_adopted : 0};
+    for (int i = 0; i < 3; i++) {
+        if (now->has_tail)
+            fprintf(f, ",\"%s\":%llu", keys[i], (unsigned long long)cur[i]);
+        else
+            fprintf(f, ",\"%s\":null", keys[i]);
+        char key[48];
+        snprintf(key, sizeof(key), "%s_per_s", keys[i]);
+        fputc(',', f);
+        num(f, key,
+            now->has_tail && prev && dt > 0 && cur[i] >= old[i] ? (double)(cur[i] - old[i]) / dt
+                                                                : NAN);
+    }
+}
+
+/* The top-level "memory" object, each member defined in hakstat(1). */
+static void memory(FILE *f, const hs_seg_t *seg, const hs_snap_t *now)
+{
+    hs_memory_t m;
+    hs_snap_memory(seg, now, &m);
+    fputs("\"memory\":{", f);
+    if (m.rss)
+        fprintf(f, "\"rss\":%llu", (unsigned long long)m.rss);
+    else
+        fputs("\"rss\":null", f);
+    fprintf(f, ",\"mapped\":%lld,\"in_use\":%llu", (long long)m.mapped,
+            (unsigned long long)m.in_use);
+    if (m.known)
+        fprintf(f, ",\"thread_cached\":%llu,\"slab_free\":%llu",
+                (unsigned long long)m.thread_cached, (unsigned long long)m.slab_free);
+    else
+        fputs(",\"thread_cached\":null,\"slab_free\":null", f);
+    fprintf(f, ",\"large_bytes\":%llu,", (unsigned long long)m.large_bytes);
+    num(f, "fragmentation", m.fragmentation);
+    fputs("},", f);
+}
+
+/* One class: counts, and where the writer publishes them, its slabs and blocks. */
+static void class_entry(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_memory_t *m,
+                        int c)
+{
+    uint64_t a = now->total.class_alloc[c], fr = now->total.class_free[c];
+    const hs_class_mem_t *k = &m->cls[c];
+    fprintf(f, "{\"class\":%d,\"size\":%u,\"alloc\":%llu,\"free\":%llu,\"live\":%llu", c,
+            seg->class_size[c], (unsigned long long)a, (unsigned long long)fr,
+            (unsigned long long)(a > fr ? a - fr : 0));
+    if (m->known) {
+        fprintf(f,
+                ",\"slabs\":%llu,\"blocks\":%llu,\"cached\":%llu,\"slab_free\":%llu,"
+                "\"slab_bytes\":%llu,",
+                (unsigned long long)k->slabs, (unsigned long long)k->blocks,
+                (unsigned long long)k->cached, (unsigned long long)k->free,
+                (unsigned long long)(k->blocks * seg->class_size[c]));
+        num(f, "utilisation", k->util);
+    }
+    fputc('}', f);
+}
+
 static void rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev,
                   double dt, double age)
 {
@@ -246,9 +311,12 @@ void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
         fprintf(f, "%.3f", dt);
     else
         fputs("null", f);
-    fprintf(f, ",\"tsc_hz\":%llu,\"profiling_period\":%llu,\"unslotted_threads\":%llu,",
+    fprintf(f,
+            ",\"tsc_hz\":%llu,\"profiling_period\":%llu,\"unslotted_threads\":%llu,"
+            "\"spilled_threads\":%u,",
             (unsigned long long)now->tsc_hz, (unsigned long long)now->prof_period,
-            (unsigned long long)now->unslotted);
+            (unsigned long long)now->unslotted, now->nspilled);
+    memory(f, seg, now);
 
     fputs("\"counters\":[", f);
     for (uint32_t i = 0; i < seg->ncounters; i++) {
@@ -283,18 +351,29 @@ void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
     hs_snap_metrics(seg, &now->total, NULL, 0, 1, &m);
     fprintf(f, ",\"in_use_bytes\":%llu,\"live_large_blocks\":%llu", (unsigned long long)m.in_use,
             (unsigned long long)m.live_large);
+    lifecycle(f, now, prev, dt);
     fputs("},\"classes\":[", f);
-    bool first = true;
+    hs_memory_t mem;
+    hs_snap_memory(seg, now, &mem);
     for (int c = 0; c < HK_STATS_NCLASSES; c++) {
-        uint64_t a = now->total.class_alloc[c], fr = now->total.class_free[c];
-        fprintf(f, "%s{\"class\":%d,\"size\":%u,\"alloc\":%llu,\"free\":%llu,\"live\":%llu}",
-                first ? "" : ",", c, seg->class_size[c], (unsigned long long)a,
-                (unsigned long long)fr, (unsigned long long)(a > fr ? a - fr : 0));
-        first = false;
+        if (c) fputc(',', f);
+        class_entry(f, seg, now, &mem, c);
     }
     fputs("],", f);
     sites(f, seg, now, prev);
     lifetimes(f, seg, now);
     fputs("}\n", f);
     fflush(f);
+}
+
+/* For outputs of several processes (out_procs.c): the same members as a process's. */
+void out_json_counts(FILE *f, const hs_seg_t *seg, const hs_counts_t *n)
+{
+    counters(f, seg, n);
+}
+
+void out_json_rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev,
+                    double dt, double age)
+{
+    rates(f, seg, now, prev, dt, age);
 }

@@ -30,8 +30,14 @@ void out_text(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
         fprintf(f, t.cols[c].numeric ? "%*s " : "%-*s ", t.cols[c].width, t.cols[c].name);
     fputc('\n', f);
     for (int r = 0; r < t.nrows; r++) {
-        for (int c = 0; c < t.ncols; c++)
-            fprintf(f, t.cols[c].numeric ? "%*s " : "%-*s ", t.cols[c].width, t.rows[r].cell[c]);
+        for (int c = 0; c < t.ncols; c++) {
+            const char *cell = t.rows[r].cell[c];
+            int w = t.cols[c].width, len = (int)strlen(cell);
+            if (t.cols[c].numeric || len <= w)
+                fprintf(f, t.cols[c].numeric ? "%*s " : "%-*s ", w, cell);
+            else /* text longer than its column: cut, and say so */
+                fprintf(f, "%.*s~ ", w - 1, cell);
+        }
         fputc('\n', f);
     }
     hs_table_free(&t);

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,11 +120,49 @@ static bool in_file(uint64_t off, uint64_t len, uint64_t size)
     return off <= size && len <= size - off;
 }
 
-/* The fields ABI 1.1 appended after the writer's `retired` totals (whose size depends on
- * its counter list): the site table's place, used only when it lies after the slots,
- * within the file, with the geometry this reader knows; and the writer's wrapper list. */
-static void sitetab_place(hs_seg_t *seg, const hk_stats_header_t *hd, uint64_t tail)
+/* The ABI 1.1 parts, taken where they are whole and plausible and ignored otherwise (an
+ * older writer has none; a writer may lack them and still be read). */
+static void validate_tail(hs_seg_t *seg, const hk_stats_header_t *hd)
 {
+    seg->shift = 8 * ((int64_t)hd->ncounters - HK_STAT_NCOUNTERS);
+    seg->has_tail = seg->slot_has_tail = false;
+    seg->ppid = 0;
+    seg->exit_ns = 0;
+    if (hd->abi_minor < 1) return;
+    uint64_t tail_end = (uint64_t)((int64_t)sizeof(hk_stats_header_t) + seg->shift);
+    uint64_t slot_end = (uint64_t)((int64_t)sizeof(hk_stat_slot_t) + seg->shift);
+    seg->slot_has_tail = hd->slot_size >= slot_end;
+    if (hd->header_size < tail_end) return;
+    /* Read from the copy at shifted offsets: our struct places them for our counters. */
+    unsigned char raw[HS_SEG_MAX_HEADER];
+    if (pread(seg->fd, raw, tail_end, 0) != (ssize_t)tail_end) return;
+#define TAIL(field) (raw + (int64_t)offsetof(hk_stats_header_t, field) + seg->shift)
+    uint64_t off;
+    uint32_t size;
+    memcpy(&off, TAIL(spill_offset), sizeof(off));
+    memcpy(&size, TAIL(spill_size), sizeof(size));
+    memcpy(seg->class_slab_blocks, TAIL(class_slab_blocks), sizeof(seg->class_slab_blocks));
+    int64_t ppid;
+    memcpy(&ppid, TAIL(ppid), sizeof(ppid));
+    memcpy(&seg->exit_ns, TAIL(exit_ns), sizeof(seg->exit_ns));
+#undef TAIL
+    seg->ppid = ppid > 0 && ppid <= INT32_MAX ? (pid_t)ppid : 0;
+    uint64_t counters_bytes = 8ull * (hd->ncounters + 2ull * hd->nclasses);
+    if (off % 8 || off < hd->slot_offset + (uint64_t)hd->nslots * hd->slot_size || size % 8 ||
+        size > HS_SEG_MAX_SPILL_SIZE || size < offsetof(hk_stat_spill_t, ctr) + counters_bytes ||
+        off > HS_SEG_MAX_SIZE)
+        return;
+    seg->spill_offset = off;
+    seg->spill_size = size;
+    seg->has_tail = true;
+}
+
+/* The site table's fields of the ABI 1.1 tail (shifted as validate_tail's): its place,
+ * used only when it lies after the slots, within the file, with the geometry this reader
+ * knows; and the writer's wrapper list. */
+static void sitetab_place(hs_seg_t *seg, const hk_stats_header_t *hd)
+{
+    uint64_t tail = (uint64_t)((int64_t)offsetof(hk_stats_header_t, sitetab_offset) + seg->shift);
     struct {
         uint64_t offset, size;
         char wrappers[HK_SITE_WRAPPERS_LEN];
@@ -205,7 +244,8 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
         hd->slot_size >= sites_at + 8 + sizeof(hk_stat_site_t) * HK_STATS_NSITES ? sites_at : 0;
     seg->site_period = hd->site_period;
     seg->flags = hd->flags;
-    sitetab_place(seg, hd, offsetof(hk_stats_header_t, retired) + counters_bytes);
+    validate_tail(seg, hd);
+    sitetab_place(seg, hd);
     copy_field(seg->comm, hd->comm, sizeof(hd->comm));
     for (uint32_t c = 0; c < HK_STATS_NCLASSES; c++)
         seg->class_size[c] = hd->class_size[c];
@@ -260,16 +300,25 @@ static int adopt(hs_seg_t *seg, int fd, bool writable, uid_t owner)
     if (owner != (uid_t)-1 && (st.st_mode & 022))
         return give_up(seg, fail(seg, HS_ERR_UNSAFE, "%s: writable by others (mode %04o): refused",
                                  seg->path, (unsigned)(st.st_mode & 07777)));
-    if ((uint64_t)st.st_size > HS_SEG_MAX_SIZE)
-        return give_up(seg, fail(seg, HS_ERR_CORRUPT,
-                                 "%s: file is %llu bytes, larger than any segment (at most %llu)",
-                                 seg->path, (unsigned long long)st.st_size,
-                                 (unsigned long long)HS_SEG_MAX_SIZE));
-    seg->size = (size_t)st.st_size;
     hk_stats_header_t hd;
     memset(&hd, 0, sizeof(hd));
-    if (pread(fd, &hd, sizeof(hd), 0) < 0)
-        return give_up(seg, fail(seg, HS_ERR_SYSTEM, "%s: %s", seg->path, strerror(errno)));
+    /* A writer grows its file (spill blocks) and then says so in file_size: a size read
+     * between the two is read again, a few times, before it counts as a mismatch. */
+    for (int i = 0; i < 8; i++) {
+        if (i > 0 && fstat(fd, &st) != 0)
+            return give_up(seg, fail(seg, HS_ERR_SYSTEM, "%s: %s", seg->path, strerror(errno)));
+        if ((uint64_t)st.st_size > HS_SEG_MAX_SIZE)
+            return give_up(seg,
+                           fail(seg, HS_ERR_CORRUPT,
+                                "%s: file is %llu bytes, larger than any segment (at most %llu)",
+                                seg->path, (unsigned long long)st.st_size,
+                                (unsigned long long)HS_SEG_MAX_SIZE));
+        seg->size = (size_t)st.st_size;
+        if (pread(fd, &hd, sizeof(hd), 0) < 0)
+            return give_up(seg, fail(seg, HS_ERR_SYSTEM, "%s: %s", seg->path, strerror(errno)));
+        if (hd.file_size == seg->size) break;
+        sched_yield();
+    }
     int status = validate(seg, &hd);
     return status == HS_OK ? HS_OK : give_up(seg, status);
 }
@@ -420,10 +469,15 @@ void hs_seg_close(hs_seg_t *seg)
 }
 
 /* A zombie has exited: it still has its start time until its parent reaps it. */
-bool hs_seg_alive(const hs_seg_t *seg)
+bool hs_seg_proc_running(pid_t pid, uint64_t start)
 {
     bool zombie;
-    return proc_stat(seg->pid, &zombie) == seg->start_time && seg->start_time != 0 && !zombie;
+    return proc_stat(pid, &zombie) == start && start != 0 && !zombie;
+}
+
+bool hs_seg_alive(const hs_seg_t *seg)
+{
+    return hs_seg_proc_running(seg->pid, seg->start_time);
 }
 
 /* The descriptor written to is the one whose owner and type were checked at open, so
@@ -563,6 +617,40 @@ int hs_seg_open_entry(hs_seg_t *seg, const hs_seg_entry_t *e)
     if (status != HS_OK) return status;
     if (e->stale) return HS_OK;
     return check_process(seg, e->pid, e->start_time, e->uid);
+}
+
+int hs_seg_list_user(uid_t uid, void (*fn)(const char *name, const struct stat *st, void *arg),
+                     void *arg)
+{
+    hs_seg_t scratch;
+    int dfd;
+    if (open_user_dir(&scratch, uid, &dfd) != HS_OK) return -1;
+    DIR *d = fdopendir(dfd);
+    if (d == NULL) {
+        close(dfd);
+        return -1;
+    }
+    int count = 0;
+    struct dirent *de;
+    while (count < HS_SEG_LIST_MAX && (de = readdir(d)) != NULL) {
+        struct stat st;
+        if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode) || st.st_uid != uid)
+            continue;
+        fn(de->d_name, &st, arg);
+        count++;
+    }
+    closedir(d);
+    return count;
+}
+
+int hs_seg_open_record(hs_seg_t *seg, uid_t uid, const char *name)
+{
+    int status = open_in_user_dir(seg, uid, name, false);
+    if (status != HS_OK) return status;
+    if (!(seg->flags & HK_STATS_F_RETIRED) || seg->nslots != 0 || seg->size > HS_SEG_MAX_RECORD)
+        return give_up(seg, fail(seg, HS_ERR_CORRUPT, "%s: not a retired record", seg->path));
+    return HS_OK;
 }
 
 int hs_seg_remove_entry(const hs_seg_entry_t *e)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "hakmem_stats.h"
@@ -30,14 +31,16 @@ enum hs_status {
  * (HAKMEM_STATS_SLOTS is at most 4096) with room for a newer writer's longer structs.
  * A larger file is refused before anything is read, and a snapshot reads the slots a
  * chunk at a time, so hakstat's memory stays bounded on any input. */
-#define HS_SEG_MAX_SLOTS     4096u
-#define HS_SEG_MAX_COUNTERS  (HK_STAT_NCOUNTERS * 2u) /* a newer writer may double the list */
-#define HS_SEG_MAX_HEADER    (16u << 10)              /* header_size */
-#define HS_SEG_MAX_SLOT_SIZE (8u << 10)               /* slot_size */
-#define HS_SEG_MAX_SITETAB   (1u << 20)               /* sitetab_size */
+#define HS_SEG_MAX_SLOTS      4096u
+#define HS_SEG_MAX_COUNTERS   (HK_STAT_NCOUNTERS * 2u) /* a newer writer may double the list */
+#define HS_SEG_MAX_HEADER     (16u << 10)              /* header_size */
+#define HS_SEG_MAX_SLOT_SIZE  (8u << 10)               /* slot_size */
+#define HS_SEG_MAX_SPILL_SIZE (4u << 10)               /* spill_size */
+#define HS_SEG_MAX_SITETAB    (1u << 20)               /* sitetab_size */
 #define HS_SEG_MAX_SIZE                                                                            \
     ((uint64_t)HS_SEG_MAX_HEADER + HS_SEG_MAX_COUNTERS * sizeof(hk_stat_desc_t) + 4096u +          \
-     (uint64_t)HS_SEG_MAX_SLOTS * HS_SEG_MAX_SLOT_SIZE + HS_SEG_MAX_SITETAB)
+     (uint64_t)HS_SEG_MAX_SLOTS * HS_SEG_MAX_SLOT_SIZE + HS_SEG_MAX_SITETAB +                      \
+     (uint64_t)HK_STATS_SPILL_MAX * HS_SEG_MAX_SPILL_SIZE)
 
 /* An open segment. It is never mapped: every read is a pread into private buffers, so
  * a file truncated or rewritten under us gives an error, never a SIGBUS. */
@@ -51,11 +54,22 @@ typedef struct hs_seg_s {
     uint64_t start_time;
     uint32_t nslots, ncounters, nclasses, slot_size, header_size;
     uint64_t slot_offset, desc_offset;
-    uint64_t sites_offset;   /* within a slot, or 0 when the writer keeps no sites */
-    uint64_t site_period;    /* bytes between site samples in the writer */
+    uint64_t sites_offset; /* within a slot, or 0 when the writer keeps no sites */
+    uint64_t site_period;  /* bytes between site samples in the writer */
+    uint64_t flags;        /* HK_STATS_F_* */
+    /* ABI 1.1 parts, where the writer has them. Fields after the counters (the header's
+     * after `retired`, a slot's after `ctr`) lie `shift` bytes from where our own
+     * structs put them: the writer's counter bytes minus ours. */
+    int64_t shift;
+    bool has_tail;      /* the header's thread figures, spill geometry, memory */
+    bool slot_has_tail; /* a slot's name and memory */
+    uint64_t spill_offset;
+    uint32_t spill_size;
+    uint32_t class_slab_blocks[HK_STATS_NCLASSES];
+    pid_t ppid;              /* parent at start, 0 when the writer does not say (ABI 1.0) */
+    uint64_t exit_ns;        /* CLOCK_REALTIME at exit, in a retired record; else 0 */
     uint64_t sitetab_offset; /* the process-wide site table (ABI 1.1), 0 when absent */
     char site_wrappers[HK_SITE_WRAPPERS_LEN]; /* the writer's HAKMEM_SITE_WRAPPERS */
-    uint64_t flags;                           /* HK_STATS_F_* */
     char comm[HK_STATS_COMM_LEN + 1];
     hk_stat_desc_t desc[HS_SEG_MAX_COUNTERS]; /* NUL-terminated copies */
     uint32_t class_size[HK_STATS_NCLASSES];
@@ -126,6 +140,22 @@ int hs_seg_open_entry(hs_seg_t *seg, const hs_seg_entry_t *e);
 /* Remove a listed entry if the caller owns it (root included), by the file's owner as
  * fstatat sees it at removal time, never by its name. 0, or -1 with errno. */
 int hs_seg_remove_entry(const hs_seg_entry_t *e);
+
+/* Open retired record `name` ("retired-<n>") of user `uid`, with the directory and file
+ * checks of a segment, and check it is one: HK_STATS_F_RETIRED, no slots, a size no
+ * record exceeds (HS_SEG_MAX_RECORD). The process is gone, so nothing ties it to one;
+ * the caller decides whose parent it may be (see procs.c). */
+#define HS_SEG_MAX_RECORD                                                                          \
+    ((uint64_t)HS_SEG_MAX_HEADER + HS_SEG_MAX_COUNTERS * sizeof(hk_stat_desc_t) + 4096u)
+int hs_seg_open_record(hs_seg_t *seg, uid_t uid, const char *name);
+
+/* Call fn for every regular file of uid's own in hakmem-<uid>, after the directory
+ * checks; at most HS_SEG_LIST_MAX of them. The count, or -1 when the directory fails. */
+int hs_seg_list_user(uid_t uid, void (*fn)(const char *name, const struct stat *st, void *arg),
+                     void *arg);
+
+/* Whether process `pid` started at `start` still runs (a zombie has exited). */
+bool hs_seg_proc_running(pid_t pid, uint64_t start);
 
 /* Read a small /proc file (regular, opened without blocking): at most len-1 bytes, NUL
  * terminated. The length, or -1 with errno. */

@@ -31,7 +31,8 @@ int hs_snap_counter_pos(const hs_seg_t *seg, enum hk_stat_id id)
 
 bool hs_snap_is_gauge(const hs_seg_t *seg, uint32_t i)
 {
-    return i < seg->ncounters && strcmp(seg->desc[i].name, known_names[HK_STAT_mapped]) == 0;
+    return i < seg->ncounters && (strcmp(seg->desc[i].name, known_names[HK_STAT_mapped]) == 0 ||
+                                  strcmp(seg->desc[i].name, known_names[HK_STAT_large_bytes]) == 0);
 }
 
 uint64_t hs_snap_get(const hs_seg_t *seg, const hs_counts_t *n, enum hk_stat_id id)
@@ -68,12 +69,18 @@ static uint64_t word(const unsigned char *p)
     return v;
 }
 
-static void thread_name(pid_t pid, uint64_t tid, char *out, size_t len)
+/* The name /proc gives now, or (the thread gone, or not this process's) the one the
+ * library kept in the slot when the thread took it. */
+static void thread_name(pid_t pid, uint64_t tid, const char *kept, char *out, size_t len)
 {
     char path[96];
     snprintf(path, sizeof(path), "/proc/%d/task/%llu/comm", (int)pid, (unsigned long long)tid);
     ssize_t n = hs_seg_read_proc(path, out, len);
-    if (n < 0) n = 0;
+    if (n <= 0) {
+        n = (ssize_t)strnlen(kept, HK_STATS_NAME_LEN);
+        if ((size_t)n >= len) n = (ssize_t)len - 1;
+        memcpy(out, kept, (size_t)n);
+    }
     out[n] = '\0';
     /* Names are the process's to choose: keep printable ASCII only. */
     for (ssize_t i = 0; i < n; i++) {
@@ -85,12 +92,26 @@ static void thread_name(pid_t pid, uint64_t tid, char *out, size_t len)
     }
 }
 
+/* Resident bytes of process pid: the second field of /proc/PID/statm, in pages. */
+static uint64_t proc_rss(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+    if (hs_seg_read_proc(path, buf, sizeof(buf)) <= 0) return 0;
+    unsigned long long size, resident;
+    if (sscanf(buf, "%llu %llu", &size, &resident) != 2) return 0;
+    long page = sysconf(_SC_PAGESIZE);
+    return (uint64_t)resident * (uint64_t)(page > 0 ? page : 4096);
+}
+
 #define SNAP_CHUNK       (64u << 10) /* bytes of slots per read */
 #define SNAP_SLOT_TRIES  32          /* reads of one busy slot before it is left out */
 #define SNAP_TOTAL_TRIES 8           /* passes before the totals are taken as they are */
 
 _Static_assert(SNAP_CHUNK >= HS_SEG_MAX_SLOT_SIZE, "a chunk holds at least one slot");
 _Static_assert(HS_SEG_MAX_HEADER <= SNAP_CHUNK, "the header fits a chunk buffer");
+_Static_assert(SNAP_CHUNK >= HS_SEG_MAX_SPILL_SIZE, "a chunk holds at least one spill block");
+_Static_assert(HS_SEG_MAX_SPILL_SIZE <= 2 * HS_SEG_MAX_SLOT_SIZE, "b has room for one retry");
 
 static bool read_at(const hs_seg_t *seg, void *buf, size_t len, uint64_t off)
 {
@@ -131,6 +152,20 @@ static int slot_retry(const hs_seg_t *seg, uint64_t off, unsigned char *a, unsig
     return best;
 }
 
+static void mem_add_raw(hs_mem_t *dst, const unsigned char *p)
+{
+    hk_stat_mem_t m;
+    memcpy(&m, p, sizeof(m));
+    for (int c = 0; c < HK_STATS_NCLASSES; c++) {
+        dst->slabs[c] += (int64_t)m.class_slabs[c];
+        dst->held[c] += (int64_t)m.class_held[c];
+    }
+}
+
+/* Where a field that follows the counters lies in the writer's slot or header. */
+#define SLOT_TAIL(seg, field) ((size_t)((int64_t)offsetof(hk_stat_slot_t, field) + (seg)->shift))
+#define HEAD_TAIL(seg, field) ((size_t)((int64_t)offsetof(hk_stats_header_t, field) + (seg)->shift))
+
 static bool add_thread(hs_seg_t *seg, hs_snap_t *snap, uint32_t *cap, uint32_t slot,
                        const unsigned char *s, bool sites_busy)
 {
@@ -153,7 +188,76 @@ static bool add_thread(hs_seg_t *seg, hs_snap_t *snap, uint32_t *cap, uint32_t s
     if (seg->sites_offset && !sites_busy)
         memcpy(t->sites, s + seg->sites_offset + 8, sizeof(t->sites));
     if (sites_busy) snap->busy_sites++;
+    if (seg->slot_has_tail) {
+        memcpy(t->kept_name, s + SLOT_TAIL(seg, name), HK_STATS_NAME_LEN);
+        mem_add_raw(&snap->mem, s + SLOT_TAIL(seg, mem));
+    }
     return true;
+}
+
+/* Retry one record (a spill block: its gen first) until two reads agree. */
+static int record_retry(const hs_seg_t *seg, uint64_t off, size_t size, unsigned char *a)
+{
+    for (int i = 0; i < SNAP_SLOT_TRIES; i++) {
+        uint64_t g2;
+        if (!read_at(seg, a, size, off) || !read_at(seg, &g2, 8, off)) return -1;
+        uint64_t g = word(a);
+        if (!(g & 1) && g == g2) return SLOT_OK;
+        if (i % 4 == 3) sched_yield();
+    }
+    return SLOT_BUSY;
+}
+
+/* The spill blocks, `count` of them, a chunk at a time like the slots: live ones add
+ * to snap->spilled and snap->mem. A block that never settles is counted busy. */
+static int spill_pass(hs_seg_t *seg, hs_snap_t *snap, uint32_t count, unsigned char *a,
+                      unsigned char *b)
+{
+    uint32_t size = seg->spill_size, per_chunk = SNAP_CHUNK / size;
+    for (uint32_t first = 0; first < count; first += per_chunk) {
+        uint32_t n = count - first < per_chunk ? count - first : per_chunk;
+        uint64_t off = seg->spill_offset + (uint64_t)first * size;
+        size_t len = (size_t)n * size;
+        if (!read_at(seg, a, len, off) || !read_at(seg, b, len, off)) return -1;
+        for (uint32_t i = 0; i < n; i++) {
+            const unsigned char *sa = a + (size_t)i * size, *sb = b + (size_t)i * size;
+            uint64_t g = word(sa);
+            if ((g & 1) || g != word(sb)) {
+                unsigned char *ra = b + len;
+                int st = record_retry(seg, off + (uint64_t)i * size, size, ra);
+                if (st < 0) return -1;
+                if (st == SLOT_BUSY) {
+                    snap->busy_slots++;
+                    continue;
+                }
+                sa = ra;
+            }
+            if (word(sa + offsetof(hk_stat_spill_t, state)) != HK_SLOT_LIVE) continue;
+            hs_counts_t c;
+            unpack(seg, sa + offsetof(hk_stat_spill_t, ctr), &c);
+            counts_add(&snap->spilled, &c);
+            mem_add_raw(&snap->mem, sa + offsetof(hk_stat_spill_t, mem));
+            snap->nspilled++;
+        }
+    }
+    return 0;
+}
+
+/* The header's ABI 1.1 figures, from the copy in `a`; then the spill blocks. */
+static int tail_pass(hs_seg_t *seg, hs_snap_t *snap, unsigned char *a, unsigned char *b)
+{
+    memset(&snap->spilled, 0, sizeof(snap->spilled));
+    snap->nspilled = 0;
+    if (!seg->has_tail) return 0;
+    snap->has_tail = true;
+    snap->threads_started = word(a + HEAD_TAIL(seg, threads_started));
+    snap->threads_exited = word(a + HEAD_TAIL(seg, threads_exited));
+    snap->heaps_adopted = word(a + HEAD_TAIL(seg, heaps_adopted));
+    uint32_t count;
+    memcpy(&count, a + HEAD_TAIL(seg, spill_count), sizeof(count));
+    mem_add_raw(&snap->mem, a + HEAD_TAIL(seg, retired_mem));
+    if (count > HK_STATS_SPILL_MAX) count = HK_STATS_SPILL_MAX;
+    return spill_pass(seg, snap, count, a, b);
 }
 
 /* One pass: the header's totals, then every slot. The totals and the slots agree when
@@ -188,6 +292,8 @@ static int snap_pass(hs_seg_t *seg, hs_snap_t *snap, uint32_t *cap, unsigned cha
     snap->site_period = hd->site_period;
 
     snap->nthreads = snap->busy_slots = snap->busy_sites = 0;
+    memset(&snap->mem, 0, sizeof(snap->mem));
+    if (tail_pass(seg, snap, a, b) != 0) goto shrank;
     uint32_t per_chunk = SNAP_CHUNK / seg->slot_size;
     for (uint32_t first = 0; first < seg->nslots; first += per_chunk) {
         uint32_t n = seg->nslots - first < per_chunk ? seg->nslots - first : per_chunk;
@@ -267,11 +373,13 @@ int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap)
     }
     snap->approx_totals = !settled;
     snap->total = snap->retired;
+    counts_add(&snap->total, &snap->spilled);
     for (uint32_t i = 0; i < snap->nthreads; i++) {
-        counts_add(&snap->total, &snap->threads[i].n);
-        thread_name(seg->pid, snap->threads[i].tid, snap->threads[i].name,
-                    sizeof(snap->threads[i].name));
+        hs_thread_t *t = &snap->threads[i];
+        counts_add(&snap->total, &t->n);
+        thread_name(seg->pid, t->tid, t->kept_name, t->name, sizeof(t->name));
     }
+    snap->rss = proc_rss(seg->pid);
     snap->sitetab = read_sitetab(seg);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -530,4 +638,39 @@ void hs_snap_metrics(const hs_seg_t *seg, const hs_counts_t *now, const hs_count
     uint64_t la = hs_snap_get(seg, now, HK_STAT_large_alloc),
              lf = hs_snap_get(seg, now, HK_STAT_large_free);
     m->live_large = la > lf ? la - lf : 0;
+}
+
+/* Memory by class and in all, from the summed moves and counts: see hakstat(1). A
+ * figure the reader saw mid-change (a count and a move read a moment apart) may come
+ * out negative: it is shown as 0. */
+void hs_snap_memory(const hs_seg_t *seg, const hs_snap_t *snap, hs_memory_t *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->known = snap->has_tail;
+    m->rss = snap->rss;
+    m->mapped = (int64_t)hs_snap_get(seg, &snap->total, HK_STAT_mapped);
+    int64_t large = (int64_t)hs_snap_get(seg, &snap->total, HK_STAT_large_bytes);
+    m->large_bytes = large > 0 ? (uint64_t)large : 0;
+    m->in_use = m->large_bytes;
+    for (int c = 0; c < HK_STATS_NCLASSES; c++) {
+        hs_class_mem_t *k = &m->cls[c];
+        uint64_t a = snap->total.class_alloc[c], f = snap->total.class_free[c];
+        k->live = a > f ? a - f : 0;
+        m->in_use += k->live * seg->class_size[c];
+        if (!m->known) {
+            k->util = NAN;
+            continue;
+        }
+        k->slabs = snap->mem.slabs[c] > 0 ? (uint64_t)snap->mem.slabs[c] : 0;
+        k->blocks = k->slabs * seg->class_slab_blocks[c];
+        uint64_t held = snap->mem.held[c] > 0 ? (uint64_t)snap->mem.held[c] : 0;
+        k->cached = held > k->live ? held - k->live : 0;
+        k->free = k->blocks > held ? k->blocks - held : 0;
+        k->util = k->blocks ? (double)k->live / (double)k->blocks : NAN;
+        m->thread_cached += k->cached * seg->class_size[c];
+        m->slab_free += k->free * seg->class_size[c];
+    }
+    double idle = (double)(m->thread_cached + m->slab_free);
+    m->fragmentation =
+        m->known && idle + (double)m->in_use > 0 ? idle / (idle + (double)m->in_use) : NAN;
 }

@@ -19,13 +19,20 @@ typedef struct hs_counts_s {
     uint64_t class_free[HK_STATS_NCLASSES];
 } hs_counts_t;
 
+/* Memory moves summed (signed: one thread's heap may undo what another did). */
+typedef struct hs_mem_s {
+    int64_t slabs[HK_STATS_NCLASSES]; /* slabs of the class */
+    int64_t held[HK_STATS_NCLASSES];  /* blocks out of those slabs */
+} hs_mem_t;
+
 typedef struct hs_thread_s {
     uint32_t slot;
     uint64_t gen; /* (slot, gen) names one thread's use of a slot */
     uint64_t tid;
     uint64_t start_ns; /* CLOCK_REALTIME */
-    char name[32];     /* from /proc/PID/task/TID/comm, "" if gone */
-    bool sites_busy;   /* the thread kept updating its sites: none in this snapshot */
+    char name[32];     /* from /proc/PID/task/TID/comm, else the name the slot kept */
+    char kept_name[HK_STATS_NAME_LEN]; /* the slot's copy, NUL padded, maybe unterminated */
+    bool sites_busy; /* the thread kept updating its sites: none in this snapshot */
     hs_counts_t n;
     hk_stat_site_t sites[HK_STATS_NSITES]; /* sampled allocation sites (addr 0 = unused) */
 } hs_thread_t;
@@ -39,11 +46,18 @@ typedef struct hs_snap_s {
     uint32_t nthreads;    /* live threads with a slot */
     hs_thread_t *threads; /* nthreads of them, sorted by slot */
     /* What a busy writer kept from this snapshot; everything else is exact. */
-    uint32_t busy_slots;        /* slots changing hands on every try: left out */
-    uint32_t busy_sites;        /* threads shown without sites (sites_busy) */
-    bool approx_totals;         /* threads exited on every try: the totals may miss their counts */
-    hs_counts_t retired;        /* exited (and unslotted) threads */
-    hs_counts_t total;          /* retired + live threads */
+    uint32_t busy_slots; /* slots changing hands on every try: left out */
+    uint32_t busy_sites; /* threads shown without sites (sites_busy) */
+    bool approx_totals;  /* threads exited on every try: the totals may miss their counts */
+    hs_counts_t retired; /* exited (and unslotted) threads */
+    hs_counts_t spilled; /* live threads without a slot, counting in spill blocks */
+    hs_counts_t total;   /* retired + live threads + spilled */
+    uint32_t nspilled;   /* live spill blocks */
+    /* ABI 1.1 figures; has_tail false (an older writer): all zero. */
+    bool has_tail;
+    uint64_t threads_started, threads_exited, heaps_adopted;
+    hs_mem_t mem;               /* the process's slabs and held blocks per class */
+    uint64_t rss;               /* resident bytes (/proc/PID/statm), 0 when unknown */
     hk_stat_sitetab_t *sitetab; /* the process-wide site table, NULL when the writer has
                                    none or it kept changing on every try */
 } hs_snap_t;
@@ -82,6 +96,24 @@ typedef struct hs_metrics_s {
 
 void hs_snap_metrics(const hs_seg_t *seg, const hs_counts_t *now, const hs_counts_t *prev,
                      double dt, double since_s, hs_metrics_t *m);
+
+/* Memory as the OS sees it and as the allocator holds it; hakstat(1) defines each. */
+typedef struct hs_class_mem_s {
+    uint64_t slabs, blocks;      /* slabs of the class and the blocks they hold */
+    uint64_t live, cached, free; /* in the program; out of slabs but not live; in slabs */
+    double util;                 /* live / blocks, NaN with no slab */
+} hs_class_mem_t;
+
+typedef struct hs_memory_s {
+    bool known; /* the writer publishes memory by class (ABI 1.1) */
+    uint64_t rss;
+    int64_t mapped;
+    uint64_t in_use, thread_cached, slab_free, large_bytes;
+    double fragmentation; /* (thread_cached + slab_free) / (those + in_use); NaN if 0 */
+    hs_class_mem_t cls[HK_STATS_NCLASSES];
+} hs_memory_t;
+
+void hs_snap_memory(const hs_seg_t *seg, const hs_snap_t *snap, hs_memory_t *m);
 
 /* Cycles to nanoseconds with the segment's measured TSC rate; NaN if unknown. */
 double hs_snap_cycles_to_ns(const hs_snap_t *snap, double cycles);

@@ -11,7 +11,7 @@
 #include "snap.h"
 
 #define HS_TABLE_MAX_COLS 12
-#define HS_CELL_LEN       48
+#define HS_CELL_LEN       96 /* text cells keep whole names; the screen cuts them */
 
 typedef struct hs_col_s {
     const char *name; /* heading, also the --sort key (case-insensitive) */

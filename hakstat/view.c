@@ -56,6 +56,19 @@ static const view_key_t view_keys[] = {
 };
 #define VIEW_NKEYS ((int)(sizeof(view_keys) / sizeof(view_keys[0])))
 
+/* A ring of the last VIEW_SPARK_LEN values of one figure, for a sparkline. */
+typedef struct spark_s {
+    double v[VIEW_SPARK_LEN];
+    int n, head;
+} spark_t;
+
+/* The sparklines, top to bottom: label, and whether the values are bytes. */
+enum { SPARK_OPS, SPARK_RSS, SPARK_LIVE, VIEW_NSPARKS };
+static const struct {
+    const char *label;
+    bool bytes;
+} spark_kind[VIEW_NSPARKS] = {{"ops/s ", false}, {"rss   ", true}, {"live  ", true}};
+
 /* Everything the screen remembers between frames. Figures live only in the snapshots;
  * the table is rebuilt from them for every frame. */
 typedef struct view_s {
@@ -78,8 +91,7 @@ typedef struct view_s {
     int help_scroll;
     double delay;
 
-    double spark[VIEW_SPARK_LEN]; /* ring of total ops/s (malloc + free) */
-    int spark_n, spark_head;
+    spark_t spark[VIEW_NSPARKS]; /* ops/s, RSS, live bytes */
 
     char msg[256]; /* transient status message */
     bool msg_error;
@@ -131,17 +143,17 @@ static void copy_str(char *dst, size_t len, const char *src)
  * Sampling
  * ------------------------------------------------------------------------------------- */
 
-static void spark_push(view_t *v, double value)
+static void spark_push(spark_t *sp, double value)
 {
-    v->spark[v->spark_head] = value;
-    v->spark_head = (v->spark_head + 1) % VIEW_SPARK_LEN;
-    if (v->spark_n < VIEW_SPARK_LEN) v->spark_n++;
+    sp->v[sp->head] = value;
+    sp->head = (sp->head + 1) % VIEW_SPARK_LEN;
+    if (sp->n < VIEW_SPARK_LEN) sp->n++;
 }
 
 /* The i-th newest sparkline value (0 = newest). */
-static double spark_get(const view_t *v, int i)
+static double spark_get(const spark_t *sp, int i)
 {
-    return v->spark[(v->spark_head - 1 - i + 2 * VIEW_SPARK_LEN) % VIEW_SPARK_LEN];
+    return sp->v[(sp->head - 1 - i + 2 * VIEW_SPARK_LEN) % VIEW_SPARK_LEN];
 }
 
 /* Take a snapshot; the previous one is kept for rates. A failure or a dead process
@@ -174,8 +186,12 @@ static void sample(view_t *v)
                         hs_snap_uptime(&v->now), &m);
         double ops =
             (isnan(m.malloc_rate) ? 0 : m.malloc_rate) + (isnan(m.free_rate) ? 0 : m.free_rate);
-        spark_push(v, ops > 0 ? ops : 0);
+        spark_push(&v->spark[SPARK_OPS], ops > 0 ? ops : 0);
     }
+    hs_memory_t mem;
+    hs_snap_memory(v->seg, &v->now, &mem);
+    spark_push(&v->spark[SPARK_RSS], (double)mem.rss);
+    spark_push(&v->spark[SPARK_LIVE], (double)mem.in_use);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -189,6 +205,13 @@ static void put(int y, int x, const char *s, int width)
     if (x >= cols || width <= 0) return;
     if (x + width > cols) width = cols - x;
     mvaddnstr(y, x, s, width);
+}
+
+/* A short mark that may hold a multibyte character (put() counts bytes): drawn whole
+ * when its first column is on the screen; callers leave room for the rest. */
+static void put_mark(int y, int x, const char *mark)
+{
+    if (x >= 0 && x < getmaxx(stdscr)) mvaddstr(y, x, mark);
 }
 
 /* Fill a whole line with the current attributes (for the reverse-video heading). */
@@ -237,33 +260,44 @@ static void draw_centered(const char *text)
     }
 }
 
-/* The sparkline of total ops/s: the newest value at the right, scaled to the largest
- * value shown. Block characters in a UTF-8 locale, _.-=# otherwise. */
-static void draw_spark(const view_t *v, int y)
+/* One sparkline: the newest value at the right, scaled to the largest value shown, then
+ * the newest and the largest. Block characters in a UTF-8 locale, _.-=# otherwise. When
+ * the line is too short for both the values and 8 columns of bars, the values go. */
+static void draw_spark(const view_t *v, int which, int y)
 {
     static const wchar_t blocks[] = L"\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588";
     static const char ascii[] = "_.-=#";
+    const spark_t *sp = &v->spark[which];
     int cols = getmaxx(stdscr);
     char now[32] = "-", max[32] = "-";
     double top = 0;
-    if (v->spark_n > 0) {
-        for (int i = 0; i < v->spark_n; i++)
-            if (spark_get(v, i) > top) top = spark_get(v, i);
-        hs_table_fmt_count(now, sizeof(now), spark_get(v, 0));
-        hs_table_fmt_count(max, sizeof(max), top);
+    if (sp->n > 0) {
+        for (int i = 0; i < sp->n; i++)
+            if (spark_get(sp, i) > top) top = spark_get(sp, i);
+        if (spark_kind[which].bytes) {
+            hs_table_fmt_bytes(now, sizeof(now), spark_get(sp, 0));
+            hs_table_fmt_bytes(max, sizeof(max), top);
+        } else {
+            hs_table_fmt_count(now, sizeof(now), spark_get(sp, 0));
+            hs_table_fmt_count(max, sizeof(max), top);
+        }
     }
-    const char *label = "ops/s ";
+    const char *label = spark_kind[which].label;
     int lx = (int)strlen(label);
     char tail[96];
     snprintf(tail, sizeof(tail), " now %s  max %s", now, max);
     int width = cols - lx - (int)strlen(tail);
+    if (width < 8) {
+        tail[0] = '\0';
+        width = cols - lx;
+    }
     if (width > VIEW_SPARK_LEN) width = VIEW_SPARK_LEN;
-    if (width < 8) width = 0;
+    if (width < 0) width = 0;
 
     attron(A_BOLD);
     put(y, 0, label, lx);
     attroff(A_BOLD);
-    int shown = v->spark_n < width ? v->spark_n : width;
+    int shown = sp->n < width ? sp->n : width;
     int nlevels = v->utf8 ? 8 : 5;
     wchar_t wline[VIEW_SPARK_LEN + 1];
     char line[VIEW_SPARK_LEN + 1];
@@ -271,7 +305,7 @@ static void draw_spark(const view_t *v, int y)
         int age = width - 1 - i; /* values older to the left */
         int level = -1;
         if (age < shown) {
-            double val = spark_get(v, age);
+            double val = spark_get(sp, age);
             level = top > 0 ? (int)(val / top * nlevels) : 0;
             if (level >= nlevels) level = nlevels - 1;
             if (level < 0) level = 0;
@@ -287,43 +321,112 @@ static void draw_spark(const view_t *v, int y)
         else
             put(y, lx, line, width);
     }
-    put(y, lx + width, tail, cols);
+    put(y, lx + width, tail, (int)strlen(tail));
 }
 
-/* Column layout of one frame: widths wide enough for the heading (plus the sort
- * marker) and every cell, and which columns fit after the horizontal scroll. */
+/* Append `line` to out[n..] as screen lines of at most `cols` columns, broken only
+ * between fields (which the summary separates by two spaces), continuation lines
+ * indented by two; a field wider than the screen alone is cut. Returns the new count. */
+#define VIEW_WRAP_LINES (HS_SUMMARY_LINES * 4)
+static int wrap_fields(const char *line, int cols, char out[][HS_SUMMARY_LEN], int n)
+{
+    const char *p = line;
+    while (*p && n < VIEW_WRAP_LINES) {
+        int indent = p == line ? 0 : 2, len = 0;
+        char *o = out[n];
+        memset(o, ' ', (size_t)indent);
+        const char *q = p;
+        /* Take whole fields while they fit. */
+        while (*q) {
+            const char *end = strstr(q, "  ");
+            int flen = end ? (int)(end - q) : (int)strlen(q);
+            if (len > 0 && indent + len + 2 + flen > cols) break;
+            if (len > 0) {
+                memcpy(o + indent + len, "  ", 2);
+                len += 2;
+            }
+            int room = HS_SUMMARY_LEN - 1 - indent - len;
+            if (flen > room) flen = room;
+            memcpy(o + indent + len, q, (size_t)flen);
+            len += flen;
+            q += flen;
+            while (*q == ' ')
+                q++;
+            if (!end) break;
+        }
+        o[indent + len] = '\0';
+        n++;
+        p = q;
+    }
+    return n;
+}
+
+/* Column layout of one frame. A numeric column is as wide as its heading (plus the sort
+ * marker) and its widest cell, so no number is ever cut; a text column keeps its
+ * table width and its cells are cut to it with a mark. Only whole columns are shown:
+ * those that do not fit after the horizontal scroll are left out from the right, and
+ * `dropped` says how many, for the heading's mark. */
 typedef struct layout_s {
     int width[HS_TABLE_MAX_COLS];
     int x[HS_TABLE_MAX_COLS]; /* -1: not shown */
+    int dropped;              /* columns right of the shown ones that did not fit */
+    char mark[16];            /* "+N>" at the heading's end when some were dropped */
 } layout_t;
 
-static void layout(const hs_table_t *t, int hscroll, int cols, layout_t *l)
+static int place(const hs_table_t *t, int hscroll, int cols, layout_t *l)
+{
+    for (int c = 0; c < t->ncols; c++)
+        l->x[c] = -1;
+    l->x[0] = 0;
+    int x = l->width[0], dropped = 0;
+    for (int c = 1 + hscroll; c < t->ncols; c++) {
+        if (dropped == 0 && x + 1 + l->width[c] <= cols) {
+            l->x[c] = x + 1;
+            x += 1 + l->width[c];
+        } else {
+            dropped++;
+        }
+    }
+    return dropped;
+}
+
+static void layout(const view_t *v, const hs_table_t *t, int hscroll, int cols, layout_t *l)
 {
     for (int c = 0; c < t->ncols; c++) {
         int w = (int)strlen(t->cols[c].name) + 1;
         if (t->cols[c].width > w) w = t->cols[c].width;
-        for (int r = 0; r < t->nrows; r++) {
+        for (int r = 0; t->cols[c].numeric && r < t->nrows; r++) {
             int len = (int)strnlen(t->rows[r].cell[c], HS_CELL_LEN);
             if (len > w) w = len;
         }
         l->width[c] = w;
-        l->x[c] = -1;
     }
+    l->dropped = 0;
+    l->mark[0] = '\0';
     if (t->ncols == 0) return;
-    l->x[0] = 0;
-    int x = l->width[0];
-    for (int c = 1 + hscroll; c < t->ncols && x + 1 < cols; c++) {
-        l->x[c] = x + 1;
-        x += 1 + l->width[c];
-    }
+    int dropped = place(t, hscroll, cols, l);
+    if (dropped == 0) return;
+    /* Room for the mark, which may leave out one more column. */
+    snprintf(l->mark, sizeof(l->mark), "+%d%s", t->ncols, v->utf8 ? "\u00bb" : ">");
+    int mark_cols = (int)strlen(l->mark) - (v->utf8 ? 1 : 0) + 1;
+    l->dropped = place(t, hscroll, cols - mark_cols, l);
+    snprintf(l->mark, sizeof(l->mark), "+%d%s", l->dropped, v->utf8 ? "\u00bb" : ">");
 }
 
-static void draw_cell(int y, const layout_t *l, int c, const char *text, bool numeric)
+/* A cell: numbers right-aligned and whole (the layout made room); text cut to the
+ * column with an ellipsis when longer. */
+static void draw_cell(const view_t *v, int y, const layout_t *l, int c, const char *text,
+                      bool numeric)
 {
-    int len = (int)strnlen(text, HS_CELL_LEN);
+    int len = (int)strnlen(text, HS_CELL_LEN), w = l->width[c];
     int x = l->x[c];
-    if (numeric && len < l->width[c]) x += l->width[c] - len;
-    put(y, x, text, l->width[c] - (x - l->x[c]));
+    if (numeric || len <= w) {
+        if (numeric && len < w) x += w - len;
+        put(y, x, text, w - (x - l->x[c]));
+        return;
+    }
+    put(y, x, text, w - 1);
+    put_mark(y, x + w - 1, v->utf8 ? "\u2026" : "~");
 }
 
 /* hs_table_sort puts numbers in descending order and text in ascending order, unless
@@ -354,6 +457,12 @@ static void draw_heading(const view_t *v, const hs_table_t *t, const layout_t *l
         /* the marker is one column but may be several bytes: give put() the bytes */
         put(y, x, text, (int)strlen(text));
         if (c == sort) attroff(A_BOLD);
+    }
+    if (l->dropped) {
+        int cols = getmaxx(stdscr), w = (int)strlen(l->mark) - (v->utf8 ? 1 : 0);
+        attron(A_BOLD);
+        put_mark(y, cols - w, l->mark);
+        attroff(A_BOLD);
     }
     attroff(A_REVERSE);
 }
@@ -395,32 +504,41 @@ static void draw_status(const view_t *v, const hs_table_t *t, int sort, int show
         attroff(A_REVERSE | A_BOLD);
         return;
     }
-    /* the state first, then the views in front of it: all of them when they fit */
-    char state[256];
-    int n = 0;
-    if (v->paused) n += snprintf(state + n, sizeof(state) - (size_t)n, "| PAUSED ");
+    /* The views (all when they fit, else the current one), then the state, a piece at a
+     * time while whole pieces fit; the key hint last, when there is room. */
+    char piece[5][96];
+    int np = 0;
+    if (v->paused) snprintf(piece[np++], sizeof(piece[0]), "| PAUSED ");
     if (v->totals)
-        n += snprintf(state + n, sizeof(state) - (size_t)n, "| totals ");
+        snprintf(piece[np++], sizeof(piece[0]), "| totals ");
     else
-        n += snprintf(state + n, sizeof(state) - (size_t)n, "| rate/s, %gs ", v->delay);
+        snprintf(piece[np++], sizeof(piece[0]), "| rate/s, %gs ", v->delay);
     if (t != NULL && sort >= 0 && sort < t->ncols)
-        n += snprintf(state + n, sizeof(state) - (size_t)n, "| sort %s %s ", t->cols[sort].name,
-                      descending(v, t, sort) ? "desc" : "asc");
+        snprintf(piece[np++], sizeof(piece[0]), "| sort %s %s ", t->cols[sort].name,
+                 descending(v, t, sort) ? "desc" : "asc");
     if (t != NULL && shown < t->nrows)
-        n += snprintf(state + n, sizeof(state) - (size_t)n, "| %d-%d/%d ",
-                      t->nrows ? v->scroll + 1 : 0, v->scroll + shown, t->nrows);
+        snprintf(piece[np++], sizeof(piece[0]), "| %d-%d/%d ", t->nrows ? v->scroll + 1 : 0,
+                 v->scroll + shown, t->nrows);
+    int state_len = 0;
+    for (int i = 0; i < np; i++)
+        state_len += (int)strlen(piece[i]);
     char tabs[128];
     int m = 0;
     for (int i = 0; i < HS_VIEW_COUNT; i++)
         m += snprintf(tabs + m, sizeof(tabs) - (size_t)m, i == (int)v->view ? "[%d %s] " : "%d %s ",
                       i + 1, hs_table_view_name((enum hs_view)i));
-    if (m + n > cols)
+    if (m + state_len > cols)
         snprintf(tabs, sizeof(tabs), "[%d %s] ", (int)v->view + 1, hs_table_view_name(v->view));
-    snprintf(buf, sizeof(buf), "%s%s", tabs, state);
+    int len = snprintf(buf, sizeof(buf), "%s", tabs);
+    for (int i = 0; i < np; i++) {
+        int plen = (int)strlen(piece[i]);
+        if (len + plen > cols) break;
+        len += snprintf(buf + len, sizeof(buf) - (size_t)len, "%s", piece[i]);
+    }
     put(y, 0, buf, cols);
     const char *hint = "h help  q quit";
     int hx = cols - (int)strlen(hint);
-    if (hx > (int)strlen(buf) + 1) {
+    if (hx > len + 1) {
         attron(A_BOLD);
         put(y, hx, hint, (int)strlen(hint));
         attroff(A_BOLD);
@@ -547,25 +665,32 @@ static void draw(view_t *v)
     }
 
     /* Room: the status line and heading always; then keep a few rows; then summary
-     * lines; the sparkline only when everything else fits. */
+     * lines (wrapped to the width); the sparklines only when everything else fits. */
+    char wrapped[VIEW_WRAP_LINES][HS_SUMMARY_LEN];
+    int nwrap = 0;
+    for (int i = 0; i < nsum; i++)
+        nwrap = wrap_fields(summary[i], cols, wrapped, nwrap);
     int nrows = have_table ? t.nrows : 0;
     int keep = nrows < VIEW_MIN_ROWS ? nrows : VIEW_MIN_ROWS;
     int top = lines - 2 - keep;
-    if (nsum > top) nsum = top;
-    bool spark = top > nsum;
+    if (nwrap > top) nwrap = top;
+    int nspark = top - nwrap;
+    if (nspark > VIEW_NSPARKS) nspark = VIEW_NSPARKS;
+    if (nspark < 0) nspark = 0;
 
     int y = 0;
-    for (int i = 0; i < nsum; i++)
-        put(y++, 0, summary[i], cols);
+    for (int i = 0; i < nwrap; i++)
+        put(y++, 0, wrapped[i], cols);
     if (!v->has_now) put(y++, 0, v->failure[0] ? v->failure : "waiting for a snapshot", cols);
-    if (spark) draw_spark(v, y++);
+    for (int i = 0; i < nspark; i++)
+        draw_spark(v, i, y++);
 
     int shown = 0;
     if (have_table) {
         if (v->hscroll > t.ncols - 2) v->hscroll = t.ncols > 2 ? t.ncols - 2 : 0;
         if (v->hscroll < 0) v->hscroll = 0;
         layout_t l;
-        layout(&t, v->hscroll, cols, &l);
+        layout(v, &t, v->hscroll, cols, &l);
         draw_heading(v, &t, &l, y++, sort);
         int room = lines - 1 - y;
         if (room < 0) room = 0;
@@ -579,7 +704,7 @@ static void draw(view_t *v)
                 cols);
         for (int r = v->scroll; r < t.nrows && shown < room; r++, shown++) {
             for (int c = 0; c < t.ncols; c++)
-                if (l.x[c] >= 0) draw_cell(y, &l, c, t.rows[r].cell[c], t.cols[c].numeric);
+                if (l.x[c] >= 0) draw_cell(v, y, &l, c, t.rows[r].cell[c], t.cols[c].numeric);
             y++;
         }
     }
@@ -721,6 +846,9 @@ static bool handle_key(view_t *v, int ch)
         break;
     case HS_KEY_VIEW_SITES:
         set_view(v, HS_VIEW_SITES);
+        break;
+    case HS_KEY_VIEW_MEMORY:
+        set_view(v, HS_VIEW_MEMORY);
         break;
     case HS_KEY_VIEW_GROWTH:
         set_view(v, HS_VIEW_GROWTH);

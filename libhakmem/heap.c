@@ -16,11 +16,17 @@ __thread hk_heap_t *hk_tls __attribute__((tls_model("initial-exec"))) = &hk_heap
 /* The empty heap never hits in its caches; counts made through it (calls by threads
  * that have no heap yet, or none any more) land here and are not published. */
 static hk_stat_counters_t empty_counters;
-hk_heap_t hk_heap_empty = {.ctr = &empty_counters, .slot = HK_NO_SLOT, .prof_mask = HK_PROF_OFF};
+static hk_stat_mem_t empty_mem;
+hk_heap_t hk_heap_empty = {.ctr = &empty_counters,
+                           .mem = &empty_mem,
+                           .slot = HK_NO_SLOT,
+                           .spill = HK_NO_SLOT,
+                           .prof_mask = HK_PROF_OFF};
 #define GLOBAL_BIN(c) [c] = {.max = HK_CLASS_BIN_MAX(c)},
 #define GLOBAL_HEAP                                                                                \
     {                                                                                              \
-        .bins = {HK_CLASSES(GLOBAL_BIN)}, .ctr = &hk_heap_global.own, .slot = HK_NO_SLOT,          \
+        .bins = {HK_CLASSES(GLOBAL_BIN)}, .ctr = &hk_heap_global.own,                              \
+        .mem = &hk_heap_global.own_mem, .slot = HK_NO_SLOT, .spill = HK_NO_SLOT,                   \
         .abandoned = true, .prof_mask = HK_PROF_OFF                                                \
     }
 hk_heap_t hk_heap_global = GLOBAL_HEAP;
@@ -69,11 +75,13 @@ static void heap_reset_bins(hk_heap_t *h)
     }
 }
 
-/* A heap an exited thread left, or a new one; NULL when no memory is left for one. */
-hk_heap_t *hk_heap_adopt(void)
+/* A heap an exited thread left (`*adopted` true), or a new one; NULL when no memory is
+ * left for one. */
+hk_heap_t *hk_heap_adopt(bool *adopted)
 {
     hk_lock(&hk_heaps_lock);
     hk_heap_t *h = abandoned_heaps;
+    *adopted = h != NULL;
     if (h) {
         abandoned_heaps = h->next_free;
         __atomic_store_n(&h->abandoned, false, __ATOMIC_RELAXED);
@@ -81,7 +89,9 @@ hk_heap_t *hk_heap_adopt(void)
     } else if ((h = hk_heap_meta_alloc(sizeof(hk_heap_t))) != NULL) {
         heap_reset_bins(h);
         h->slot = HK_NO_SLOT;
+        h->spill = HK_NO_SLOT;
         h->ctr = &h->own;
+        h->mem = &h->own_mem;
         h->next_all = all_heaps;
         all_heaps = h;
     }
@@ -142,12 +152,17 @@ void hk_heap_abandoned_collect(hk_heap_t *h)
          * writes there, and the counts are visible at once. */
         hk_heap_t *me = hk_tls;
         hk_stat_counters_t *own = h->ctr;
-        if (me != &hk_heap_empty) h->ctr = me->ctr;
+        hk_stat_mem_t *own_mem = h->mem;
+        if (me != &hk_heap_empty) {
+            h->ctr = me->ctr;
+            h->mem = me->mem;
+        }
         /* Chains go into the idle heap's cache while it has room (an adopter reuses
          * them at once), the rest to the slabs, whose empty pages go back to the OS. */
         hk_remote_collect(h);
         if (h->dirty_pages >= HK_PURGE_IDLE) hk_slab_purge(h);
         h->ctr = own;
+        h->mem = own_mem;
         if (me == &hk_heap_empty) hk_stats_publish_idle(h);
     }
     hk_unlock(&hk_heaps_lock);

@@ -86,6 +86,7 @@ static void postfork_child(void)
 static void at_exit(void)
 {
     hk_report_at_exit();
+    hk_stats_retire(); /* before the segment goes: a watcher finds one or the other */
     hk_shm_remove();
 }
 

@@ -70,7 +70,7 @@ enum hk_teardown {
     HK_TEARDOWN_EXIT, /* thread exit: others' chains wait in the caches for an adopter */
     HK_TEARDOWN_ALL,  /* hak_collect: everything cached goes back */
 };
-hk_heap_t *hk_heap_adopt(void);
+hk_heap_t *hk_heap_adopt(bool *adopted);
 void hk_heap_abandon(hk_heap_t *h);
 hk_heap_t *hk_heap_acquire(void);
 void hk_heap_release(hk_heap_t *h);
@@ -171,11 +171,12 @@ const char *hk_options_env(const char *name);
  * ------------------------------------------------------------------------------------- */
 extern hk_stats_header_t *hk_stats_header;
 void hk_stats_init(void);
-void hk_stats_thread_start(hk_heap_t *h);
+void hk_stats_thread_start(hk_heap_t *h, bool adopted);
 void hk_stats_thread_end(hk_heap_t *h);
 void hk_stats_publish_unslotted(hk_heap_t *h);
 void hk_stats_publish_idle(hk_heap_t *h);
 void hk_stats_totals(hk_stat_counters_t *out);
+void hk_stats_retire(void);
 void hk_stats_after_fork_child(void);
 void hk_stats_lock(void);
 void hk_stats_unlock(void);
@@ -186,7 +187,9 @@ bool hk_stats_lock_held_by_me(void);
  * ------------------------------------------------------------------------------------- */
 hk_stats_header_t *hk_shm_create(bool sweep);
 void hk_shm_detach(hk_stats_header_t *seg);
+void *hk_shm_grow(size_t bytes);
 void hk_shm_remove(void);
+void hk_shm_retire(const hk_stat_counters_t *total);
 
 /* ---------------------------------------------------------------------------------------
  * "unwind.c"

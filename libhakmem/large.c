@@ -122,6 +122,7 @@ void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align)
     seg->zeroed = fresh;
     seg->track = 0;
     h->ctr->c[HK_STAT_large_alloc]++;
+    h->ctr->c[HK_STAT_large_bytes] += seg->usable;
     return p;
 }
 
@@ -137,6 +138,7 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
         h->ctr->c[HK_STAT_large_free]++;
     h->ctr->c[HK_STAT_free]++;
     h->ctr->c[HK_STAT_free_slow]++;
+    h->ctr->c[HK_STAT_large_bytes] -= seg->usable;
     char *base = seg->map_base;
     size_t size = seg->map_size;
     if (cache_put(h, base, size)) return;
@@ -204,6 +206,7 @@ void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
         }
     }
     h->ctr->c[HK_STAT_mapped] += total - old_total;
+    h->ctr->c[HK_STAT_large_bytes] += (total - off) - seg->usable;
     seg->map_size = total;
     seg->usable = total - off;
     return p;

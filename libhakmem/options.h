@@ -20,7 +20,10 @@
       "It should be a tmpfs.")                                                                     \
     X(HAKMEM_STATS_SLOTS, UINT, stats_slots, 128, 1, 4096,                                         \
       "Number of thread slots in the segment, 1 to 4096, default 128.",                            \
-      "Each slot takes about 1.7 KiB.")                                                            \
+      "Each slot takes about 2.4 KiB.\n"                                                           \
+      "Threads beyond the slots count in spill blocks (see above): their counts are in the\n"      \
+      "totals, but they have no row of their own in\n"                                             \
+      ".BR hakstat (1).")                                                                          \
     X(HAKMEM_PROFILE_SAMPLE, UINT, profile_sample, 0, 0, 1u << 30,                                 \
       "Cycle profiling period, 0 to 1073741824, default 0 (off).",                                 \
       "With N > 0, one allocation or free in N of each size class is timed with RDTSC (N is\n"     \

@@ -61,8 +61,11 @@ void hk_prof_sync(hk_heap_t *h)
         h->prof_period = (uint32_t)period;
         h->prof_mask = period ? period - 1 : HK_PROF_OFF;
         h->prof_match = period ? hk_rand(&h->rng) & h->prof_mask : 0;
-        hk_stats_header->prof_period = period;
     }
+    /* Apart from the test above: a heap that starts with profiling off changes nothing of
+     * its own, but must still tell readers the period that is now in force. */
+    if (__atomic_load_n(&hk_stats_header->prof_period, __ATOMIC_RELAXED) != period)
+        __atomic_store_n(&hk_stats_header->prof_period, period, __ATOMIC_RELAXED);
     if (hk_stats_header->tsc_hz == 0) hk_stats_header->tsc_hz = hk_prof_tsc_hz();
 }
 

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h> /* renameat */
 #include <string.h>
 #include <sys/mman.h>
 #include <signal.h>
@@ -27,8 +28,14 @@
 #include "prof.h"
 
 static char shm_path[320];
-static pid_t shm_pid; /* the process that created the file, which alone removes it */
-static size_t shm_size;
+static size_t shm_dir_len; /* shm_path[0, shm_dir_len) is the per-user directory */
+static uid_t shm_uid;      /* its owner */
+static pid_t shm_pid;      /* the process that created the file, which alone removes it */
+static size_t shm_size;    /* the first mapping: header, descriptors, slots */
+static size_t shm_grown;   /* the file's size, spill chunks included */
+static dev_t shm_dev;      /* the file we made, to know it again when it grows */
+static ino_t shm_ino;
+static bool shm_stuck; /* a failed growth could not be undone: grow no more */
 
 /* Read up to len-1 bytes of a small /proc file into buf; returns the length or -1. */
 static ssize_t read_small(const char *path, char *buf, size_t len)
@@ -96,6 +103,7 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
     hd->desc_offset = hk_align_up(sizeof(hk_stats_header_t), 64);
     hd->slot_offset = hk_align_up(hd->desc_offset + HK_STAT_NCOUNTERS * sizeof(hk_stat_desc_t), 64);
     hd->pid = getpid();
+    hd->ppid = getppid();
     hd->start_time = start;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -108,8 +116,12 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
     hd->flags |= HK_STATS_F_PROF_BUILT;
     hd->start_tsc = hk_tsc_begin();
 #endif
-    for (uint32_t c = 0; c < HK_NCLASSES; c++)
+    for (uint32_t c = 0; c < HK_NCLASSES; c++) {
         hd->class_size[c] = hk_class_size[c];
+        hd->class_slab_blocks[c] = hk_class_slab_blocks(c);
+    }
+    hd->spill_offset = size; /* spill blocks are appended as the file grows */
+    hd->spill_size = sizeof(hk_stat_spill_t);
     hd->sitetab_offset =
         hk_align_up(hd->slot_offset + (uint64_t)nslots * sizeof(hk_stat_slot_t), 64);
     hd->sitetab_size = hk_site_table_size();
@@ -213,6 +225,20 @@ static bool sweep_due(int dfd)
     return ok;
 }
 
+/* Retired records ("retired-<n>", and "retiring-<pid>" while one is written) older than
+ * their documented age: a watcher has had time to read them. */
+#define RETIRED_PREFIX "retir"
+
+static void remove_old_record(int dfd, const char *name)
+{
+    struct stat st;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        now.tv_sec - st.st_mtime > HK_STATS_RETIRED_AGE_S)
+        unlinkat(dfd, name, 0);
+}
+
 static void remove_stale(int dfd)
 {
     int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -225,6 +251,11 @@ static void remove_stale(int dfd)
             struct dirent64_raw *d = (struct dirent64_raw *)(buf + at);
             at += d->reclen;
             uint64_t f[2];
+            /* Not counted: at most HK_STATS_RETIRED_NAMES of them, each one fstatat. */
+            if (strncmp(d->name, RETIRED_PREFIX, sizeof(RETIRED_PREFIX) - 1) == 0) {
+                remove_old_record(dfd, d->name);
+                continue;
+            }
             if (!parse_name(d->name, f) || f[0] == 0 || f[0] > INT32_MAX) continue;
             seen++;
             char path[64];
@@ -265,6 +296,8 @@ hk_stats_header_t *hk_shm_create(bool sweep)
     int dfd = user_dir_open(shm_path, sizeof(shm_path), &created);
     if (dfd < 0) goto fail;
     if (sweep && !created && sweep_due(dfd)) remove_stale(dfd);
+    shm_dir_len = strlen(shm_path);
+    shm_uid = geteuid();
     char name[48];
     size_t len = append_u64(name, 0, sizeof(name), (uint64_t)getpid());
     len = append(name, len, sizeof(name), ".");
@@ -303,7 +336,9 @@ hk_stats_header_t *hk_shm_create(bool sweep)
     close(dfd);
     fill_header(map, nslots, size, start);
     shm_pid = getpid();
-    shm_size = size;
+    shm_size = shm_grown = size;
+    shm_dev = st.st_dev;
+    shm_ino = st.st_ino;
     errno = saved_errno;
     return map;
 fail_dir:
@@ -314,11 +349,103 @@ fail:
     return NULL;
 }
 
+/* Grow the file by `bytes` (a multiple of the page size) and map the new part: zeroed,
+ * reserved (so a full tmpfs fails here, not with SIGBUS later), and published in the
+ * header's file_size after it exists. The file is opened again by name and must be the
+ * very one this process made; a descriptor kept open could be closed or reused under
+ * us by a program that tidies its descriptors. NULL when any of that fails. The
+ * caller holds stats_lock. */
+void *hk_shm_grow(size_t bytes)
+{
+    if (shm_path[0] == '\0' || shm_pid != getpid() || shm_stuck) return NULL;
+    int saved_errno = errno;
+    void *map = NULL;
+    int fd = open(shm_path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) goto out;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == shm_dev &&
+        st.st_ino == shm_ino && st.st_uid == geteuid() && (size_t)st.st_size == shm_grown &&
+        fallocate(fd, 0, (off_t)shm_grown, (off_t)bytes) == 0) {
+        map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)shm_grown);
+        if (map == MAP_FAILED) {
+            map = NULL; /* back to the size the header gives, for readers */
+            if (ftruncate(fd, (off_t)shm_grown) != 0) shm_stuck = true;
+        } else {
+            shm_grown += bytes;
+            __atomic_store_n(&hk_stats_header->file_size, shm_grown, __ATOMIC_RELEASE);
+        }
+    }
+    close(fd);
+out:
+    errno = saved_errno;
+    return map;
+}
+
 /* Unmap a segment inherited from the parent, leaving its file alone. */
 void hk_shm_detach(hk_stats_header_t *seg)
 {
     munmap(seg, shm_size);
     shm_path[0] = '\0';
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The retired record (hakmem_stats.h): the header and descriptors of the segment with
+ * the final totals, written whole under a name of this process and renamed into place,
+ * so a reader never sees half of one. Built in a static buffer: no allocation at exit.
+ * ------------------------------------------------------------------------------------- */
+#define RECORD_SIZE                                                                                \
+    (((sizeof(hk_stats_header_t) + 63) & ~(size_t)63) + HK_STAT_NCOUNTERS * sizeof(hk_stat_desc_t))
+
+static int record_dir_open(void)
+{
+    char dir[sizeof(shm_path)];
+    memcpy(dir, shm_path, shm_dir_len);
+    dir[shm_dir_len] = '\0';
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (dfd >= 0 && (fstat(dfd, &st) != 0 || st.st_uid != shm_uid || (st.st_mode & 077))) {
+        close(dfd);
+        dfd = -1;
+    }
+    return dfd;
+}
+
+void hk_shm_retire(const hk_stat_counters_t *total)
+{
+    static char rec[RECORD_SIZE] __attribute__((aligned(64)));
+    if (!shm_path[0] || shm_pid != getpid() ||
+        hk_stats_header->desc_offset + HK_STAT_NCOUNTERS * sizeof(hk_stat_desc_t) != RECORD_SIZE)
+        return;
+    int saved_errno = errno;
+    memcpy(rec, hk_stats_header, RECORD_SIZE);
+    hk_stats_header_t *hd = (hk_stats_header_t *)rec;
+    hd->nslots = 0;
+    hd->file_size = hd->slot_offset = RECORD_SIZE;
+    hd->flags |= HK_STATS_F_RETIRED;
+    hd->retired_gen = 0;
+    hd->unslotted = 0;
+    hd->spill_count = 0; /* a record is the header alone */
+    hd->spill_offset = RECORD_SIZE;
+    hd->retired = *total;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    hd->exit_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    char tmp[48], name[48];
+    append_u64(tmp, append(tmp, 0, sizeof(tmp), "retiring-"), sizeof(tmp), (uint64_t)shm_pid);
+    append_u64(name, append(name, 0, sizeof(name), "retired-"), sizeof(name),
+               (uint64_t)shm_pid % HK_STATS_RETIRED_NAMES);
+    int dfd = record_dir_open();
+    if (dfd >= 0) {
+        unlinkat(dfd, tmp, 0); /* a leftover of an earlier process with this pid */
+        int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            bool whole = write(fd, rec, RECORD_SIZE) == (ssize_t)RECORD_SIZE;
+            close(fd);
+            if (!whole || renameat(dfd, tmp, dfd, name) != 0) unlinkat(dfd, tmp, 0);
+        }
+        close(dfd);
+    }
+    errno = saved_errno;
 }
 
 void hk_shm_remove(void)

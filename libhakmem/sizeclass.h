@@ -36,9 +36,10 @@
     X(1)                                                                                           \
     X(2)                                                                                           \
     X(3)                                                                                           \
-    X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19)      \
-        X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32) X(33) X(34)  \
-            X(35) X(36) X(37) X(38) X(39) X(40) X(41) X(42) X(43) X(44) X(45) X(46) X(47)
+    X(4)                                                                                           \
+    X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20)     \
+        X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32) X(33) X(34) X(35)  \
+            X(36) X(37) X(38) X(39) X(40) X(41) X(42) X(43) X(44) X(45) X(46) X(47)
 
 extern const uint8_t hk_tiny_class[HK_TINY_MAX / 16 + 1]; /* index (size + 15) / 16 */
 extern const uint32_t hk_class_size[HK_NCLASSES];
@@ -50,6 +51,13 @@ extern const uint64_t hk_class_recip[HK_NCLASSES];   /* offset -> block index */
  * bits below the leading one of size - 1. A constant expression for constant sizes. */
 #define HK_CLASS_ABOVE_128(s)                                                                      \
     (8 + (63 - __builtin_clzl((s)-1) - 7) * 4 + (((s)-1) >> (63 - __builtin_clzl((s)-1) - 2) & 3))
+
+/* Blocks in one slab of class c: what a slab's capacity is, and what the segment's header
+ * tells readers, from the same expression. */
+HK_INLINE uint32_t hk_class_slab_blocks(uint32_t c)
+{
+    return (uint32_t)((hk_class_pages[c] * HK_PAGE_SIZE) / hk_class_size[c]);
+}
 
 /* Class of a size in 1..HK_SMALL_MAX (0 counts as 1). */
 HK_INLINE uint32_t hk_size_class(size_t size)

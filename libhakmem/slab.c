@@ -103,7 +103,7 @@ static hk_page_t *slab_new(hk_heap_t *h, uint32_t cls)
     }
     uint32_t size = hk_class_size[cls];
     s->npages = (uint16_t)npages;
-    s->capacity = (uint32_t)((npages * HK_PAGE_SIZE) / size);
+    s->capacity = hk_class_slab_blocks(cls);
     s->used = 0;
     s->nfree = 0;
     s->scan = 0;
@@ -112,6 +112,7 @@ static hk_page_t *slab_new(hk_heap_t *h, uint32_t cls)
     s->end = s->bump + (size_t)s->capacity * size;
     partial_push(h, s);
     h->ctr->c[HK_STAT_slab_new]++;
+    h->mem->class_slabs[cls]++;
     return s;
 }
 
@@ -133,6 +134,7 @@ static void slab_release(hk_heap_t *h, hk_page_t *s)
     seg->dirty_pages |= bits;
     h->dirty_pages += npages;
     h->ctr->c[HK_STAT_slab_empty]++;
+    h->mem->class_slabs[s->cls]--;
     if (seg->free_pages == ALL_PAGES && (seg->prev || seg->next))
         segment_free(h, seg);
     else if (h->dirty_pages > HK_PURGE_PAGES)
@@ -219,6 +221,7 @@ uint32_t hk_slab_take(hk_heap_t *h, uint32_t cls, hk_bin_t *bin, uint32_t want)
     }
     bin->head = head;
     bin->count += n;
+    h->mem->class_held[cls] += n;
     return n;
 }
 
@@ -238,6 +241,7 @@ void hk_slab_put(hk_heap_t *h, hk_page_t *pg, hk_block_t *b)
     if (idx / 64 < s->scan) s->scan = idx / 64;
     s->nfree++;
     s->used--;
+    h->mem->class_held[s->cls]--;
     hk_assert(hk_check_slab(h, s));
     if (s->used == 0 && (h->partial[s->cls] != s || s->next != NULL)) {
         partial_remove(h, s);

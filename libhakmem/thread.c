@@ -20,8 +20,9 @@ hk_heap_t *hk_thread_heap(void)
     if (h != &hk_heap_empty) return h;
     if (hk_tls_exited) return NULL;
     hk_ensure_init();
-    if ((h = hk_heap_adopt()) == NULL) return NULL;
-    hk_stats_thread_start(h);
+    bool adopted;
+    if ((h = hk_heap_adopt(&adopted)) == NULL) return NULL;
+    hk_stats_thread_start(h, adopted);
     hk_tls = h;
     pthread_setspecific(thread_key, h);
     return h;

@@ -185,17 +185,20 @@ typedef struct hk_heap_s {
                                             empty */
     hk_stat_counters_t *ctr;                      /* this thread's counters (its stats slot) */
     hk_stat_counters_t own;                       /* counters kept here when no slot is free */
-    uint64_t prof_match;                          /* ...these bits equal to this, drawn at random
-                                                     per heap so that a thread that makes
-                                                     fewer calls than the period is timed
-                                                     with the right chance too */
-    uint64_t prof_mask;                           /* a call is timed when its class's count has
-                                                     these bits clear; all ones = off */
-    uint32_t prof_period;                         /* time one call in this many; 0 = off */
-    uint32_t slot;                                /* stats slot index, or HK_NO_SLOT */
-    uint64_t site_next;                           /* sample a site when `bytes` reaches this */
-    uint64_t rng;                                 /* drives the sampling decisions (hk_rand) */
-    hk_stat_site_t *sites;                        /* this thread's site table (slot or own) */
+    hk_stat_mem_t *mem;                           /* this thread's memory moves (slot or own) */
+    hk_stat_mem_t own_mem;
+    uint64_t prof_match;   /* ...these bits equal to this, drawn at random
+                              per heap so that a thread that makes
+                              fewer calls than the period is timed
+                              with the right chance too */
+    uint64_t prof_mask;    /* a call is timed when its class's count has
+                              these bits clear; all ones = off */
+    uint32_t prof_period;  /* time one call in this many; 0 = off */
+    uint32_t slot;         /* stats slot index, or HK_NO_SLOT */
+    uint32_t spill;        /* spill block index, or HK_NO_SLOT */
+    uint64_t site_next;    /* sample a site when `bytes` reaches this */
+    uint64_t rng;          /* drives the sampling decisions (hk_rand) */
+    hk_stat_site_t *sites; /* this thread's site table (slot or own) */
     uint64_t *sites_gen;
     hk_stat_site_t own_sites[HK_STATS_NSITES];
     uint64_t own_sites_gen;

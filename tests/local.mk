@@ -91,6 +91,10 @@ HK_PRELOAD_TESTS = \
 TESTS += $(HK_PRELOAD_TESTS)
 EXTRA_DIST += $(HK_PRELOAD_TESTS)
 
+## bench/programs' quick mode: every real program once under every allocator.
+TESTS += %D%/bench/programs.sh
+EXTRA_DIST += %D%/bench/programs.sh
+
 ## identity.sh's helpers: got-probe, a library preloaded next to libhakmem that reports
 ## where each loaded object's GOT slots for malloc/free/realloc/calloc point; and a plain
 ## program built as non-PIE (the shape of Debian's python3) and as static-PIE (which no

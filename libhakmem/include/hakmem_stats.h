@@ -49,7 +49,8 @@
     X(prof_refill_n, "samples", "timed refills")                                                   \
     X(prof_refill_cyc, "cycles", "TSC cycles spent in timed refills")                              \
     X(prof_remote_n, "samples", "timed remote frees")                                              \
-    X(prof_remote_cyc, "cycles", "TSC cycles spent in timed remote frees")
+    X(prof_remote_cyc, "cycles", "TSC cycles spent in timed remote frees")                         \
+    X(large_bytes, "bytes", "net bytes of large blocks allocated minus freed; summed: in use")
 
 enum hk_stat_id {
 #define HK_STAT_ENUM(name, unit, doc) HK_STAT_##name,
@@ -64,6 +65,17 @@ typedef struct hk_stat_counters_s {
     uint64_t class_alloc[HK_STATS_NCLASSES]; /* blocks allocated per size class */
     uint64_t class_free[HK_STATS_NCLASSES];  /* blocks freed per size class */
 } hk_stat_counters_t;
+
+/* Memory a thread's heap moved, per size class, as net changes (two's complement: a
+ * thread that empties slabs another carved has negative figures). Summed over the
+ * slots, the spill blocks and the header's `retired_mem` they give the process's state:
+ * slabs of each class, and blocks out of those slabs (live in the program, in thread
+ * caches, or freed remotely and on their way back). They change on refills, drains and
+ * slab changes only, never on the fast path. */
+typedef struct hk_stat_mem_s {
+    uint64_t class_slabs[HK_STATS_NCLASSES]; /* slabs carved minus slabs emptied */
+    uint64_t class_held[HK_STATS_NCLASSES];  /* blocks taken out of slabs minus put back */
+} hk_stat_mem_t;
 
 /* Describes one counter for readers: generated from HK_STAT_COUNTERS. */
 typedef struct hk_stat_desc_s {
@@ -159,10 +171,40 @@ typedef struct hk_stat_slot_s {
     hk_stat_counters_t ctr;
     uint64_t sites_gen; /* odd while the thread updates `sites` */
     hk_stat_site_t sites[HK_STATS_NSITES];
+    /* ABI 1.1; these follow `ctr`, so a reader shifts their offsets by the writer's
+     * counter bytes minus its own. */
+    char name[HK_STATS_NAME_LEN]; /* the thread's name when it took the slot, NUL padded */
+    hk_stat_mem_t mem;
 } hk_stat_slot_t;
+
+/* A spill block (ABI 1.1): the counters of one live thread that found no free slot, so
+ * that its counts are in the segment at every moment, idle or not. Readers add live
+ * blocks to the totals; a block has no name or sites and is reused like a slot, with
+ * the same `gen` protocol. They sit at `spill_offset`, `spill_count` of them, the file
+ * growing by HK_STATS_SPILL_CHUNK blocks at a time; `ctr` is last so a writer with more
+ * counters moves nothing else. */
+#define HK_STATS_SPILL_CHUNK 64   /* blocks added at a time; 64 x a multiple of 64 bytes */
+#define HK_STATS_SPILL_MAX   4096 /* most blocks a writer makes */
+typedef struct hk_stat_spill_s {
+    _Alignas(64) uint64_t gen;
+    uint64_t state; /* enum hk_slot_state */
+    hk_stat_mem_t mem;
+    hk_stat_counters_t ctr;
+} hk_stat_spill_t;
 
 /* Header flags. */
 #define HK_STATS_F_PROF_BUILT 1u /* the library can time operations with RDTSC */
+#define HK_STATS_F_RETIRED    2u /* a retired record: the final totals of an exited process */
+
+/* Retired records. At a normal exit a process leaves its final totals where a watcher
+ * of its parent (hakstat --tree) can still read them: the segment's header (flag
+ * HK_STATS_F_RETIRED, nslots 0, `retired` holding every thread's counts, `exit_ns`
+ * set) and its counter descriptors, nothing else, in a file named
+ * "retired-<pid % HK_STATS_RETIRED_NAMES>" beside the segments. The name space bounds
+ * how many a user can have; a process starting removes those older than
+ * HK_STATS_RETIRED_AGE_S, and hakstat --gc removes them all. */
+#define HK_STATS_RETIRED_NAMES 512
+#define HK_STATS_RETIRED_AGE_S 600
 
 /* The file starts with this header; descriptors, then slots follow at the offsets given.
  * A reader checks magic, abi_major, the sizes and that every offset + size lies within
@@ -196,7 +238,20 @@ typedef struct hk_stats_header_s {
     uint64_t unslotted;           /* live threads counting outside the slots (too many) */
     uint32_t class_size[HK_STATS_NCLASSES]; /* bytes per size class */
     hk_stat_counters_t retired;             /* sum over threads that have exited or had no slot */
-    /* ABI 1.1: appended. A reader checks header_size covers a field before using it. */
+    /* ABI 1.1. These follow `retired`, whose size depends on the writer's counter list:
+     * a reader shifts their offsets by the writer's counter bytes minus its own. The
+     * thread figures count threads that allocated (took a heap), under retired_gen. */
+    uint64_t threads_started;                      /* threads that took a heap */
+    uint64_t threads_exited;                       /* ...and gave it back */
+    uint64_t heaps_adopted;                        /* starts that reused an exited thread's heap */
+    uint64_t spill_offset;                         /* file offset of spill block 0 */
+    uint32_t spill_size;                           /* sizeof(hk_stat_spill_t) */
+    uint32_t spill_count;                          /* spill blocks in the file; only grows */
+    uint32_t class_slab_blocks[HK_STATS_NCLASSES]; /* blocks one slab of each class holds */
+    hk_stat_mem_t retired_mem;                     /* memory moves of exited threads */
+    int64_t ppid;                                  /* parent process at start (ABI 1.1) */
+    uint64_t exit_ns; /* CLOCK_REALTIME at exit; 0 while it runs (1.1) */
+    /* ABI 1.1, the site table (shifted like the fields above). */
     uint64_t sitetab_offset;                  /* hk_stat_sitetab_t; 0 = none */
     uint64_t sitetab_size;                    /* sizeof(hk_stat_sitetab_t) of the writer */
     char site_wrappers[HK_SITE_WRAPPERS_LEN]; /* HAKMEM_SITE_WRAPPERS: names, comma separated */

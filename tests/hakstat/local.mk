@@ -22,3 +22,18 @@ check_PROGRAMS += %D%/reader-test %D%/busy-helper
 
 TESTS += %D%/reader-test %D%/cli.sh
 EXTRA_DIST += %D%/cli.sh
+
+## churn-helper: short-lived threads one after another (and memory held), for threads.sh:
+## thread figures, memory, exact totals with more threads than slots, cycles' dashes.
+check_PROGRAMS += %D%/churn-helper
+%C%_churn_helper_SOURCES = %D%/churn-helper.c
+TESTS += %D%/threads.sh %D%/widths.sh
+EXTRA_DIST += %D%/threads.sh %D%/widths.sh
+
+## tree.sh: several processes as one: -p with a list (a dead PID in it), --tree over
+## tree-helper's short children and grandchildren and over `make -j2` of a generated
+## project, and -l refreshing.
+check_PROGRAMS += %D%/tree-helper
+%C%_tree_helper_SOURCES = %D%/tree-helper.c
+TESTS += %D%/tree.sh %D%/records.sh
+EXTRA_DIST += %D%/tree.sh %D%/records.sh

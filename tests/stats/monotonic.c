@@ -5,7 +5,8 @@
  * at a time (two spawners) that allocate, free and exit. Two reader threads sample the
  * segment, each through a read-only mapping of its own (the second looks at slots only):
  *  - the totals (retired plus every live slot, read while retired_gen stayed the same
- *    even value) of every counter but the `mapped` gauge never decrease between samples;
+ *    even value) of every counter but the `mapped` and `large_bytes` gauges never decrease between
+ * samples;
  *  - within one slot, while its gen is the same even value and it is live, no counter
  *    (but `mapped`) ever decreases: a consistent copy is one thread's counts. */
 #ifndef _GNU_SOURCE
@@ -123,13 +124,13 @@ struct reader_result {
     uint64_t gen_first, gen_last;
 };
 
-/* The first counter (index into the flattened counters, `mapped` skipped) where b < a,
+/* The first counter (index into the flattened counters, the gauges skipped) where b < a,
  * or -1. */
 static int backwards(const hk_stat_counters_t *a, const hk_stat_counters_t *b)
 {
     const uint64_t *x = (const uint64_t *)a, *y = (const uint64_t *)b;
     for (size_t i = 0; i < sizeof *a / 8; i++) {
-        if (i == HK_STAT_mapped) continue;
+        if (i == HK_STAT_mapped || i == HK_STAT_large_bytes) continue; /* gauges */
         if (y[i] < x[i]) return (int)i;
     }
     return -1;

@@ -1,15 +1,18 @@
 /* slots.c: more threads than slots. The program re-executes itself with
  * HAKMEM_STATS_SLOTS=2: the main thread takes one slot, so of 8 workers one gets the
- * other and 7 count privately. While all 8 are alive, `unslotted` says 7 and the
- * unslotted ones have published what they counted up to their latest refill into
- * `retired`. After they exit nothing is lost: retired plus the live slots hold exactly
- * the workers' allocations and frees of a size class nothing else here uses (12 KiB),
- * and retired's malloc and free grew by exactly the workers' totals. */
+ * other and 7 count in spill blocks. While all 8 are alive and idle, `unslotted` says 7,
+ * 7 spill blocks are live, and retired plus slots plus spill blocks hold exactly every
+ * allocation the workers made of a size class nothing else here uses (12 KiB): nothing
+ * waits for a refill or an exit to be seen. After they exit nothing is lost: the totals
+ * still hold every allocation and free, retired's malloc and free grew by exactly the
+ * workers' totals, and the thread figures counted 8 starts and 8 exits. The slotted
+ * worker's slot holds the name it gave itself before its first allocation. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
 
 #include "../tap.h"
 #include "../testutil.h"
@@ -29,6 +32,9 @@ static void *worker(void *arg)
 {
     int idx = (int)(intptr_t)arg;
     tids[idx] = st_gettid();
+    char name[16];
+    snprintf(name, sizeof(name), "hk-slot-%d", idx);
+    prctl(PR_SET_NAME, name); /* before the first allocation, which takes the slot */
     void *p[N_ALLOC];
     for (int i = 0; i < N_ALLOC; i++) {
         p[i] = malloc(SIZE);
@@ -55,7 +61,7 @@ int main(int argc, char **argv)
     (void)argc;
     free(tu_launder(malloc(1))); /* the main thread takes slot 0 */
     if (!st_map_self(&seg, false)) tap_bail("cannot map our own segment: %s", seg.why);
-    tap_plan(14);
+    tap_plan(18);
     TAP_EQ_U64(seg.hd->nslots, NSLOTS, "the segment has %d slots", NSLOTS);
     tap_ok(st_find_tid(&seg, (uint64_t)getpid(), NULL) >= 0, "the main thread has one of them");
     uint32_t cls = st_class_of(seg.hd, SIZE);
@@ -65,6 +71,7 @@ int main(int argc, char **argv)
     if (!st_totals(&seg, &before)) tap_bail("no consistent totals");
     hk_stat_counters_t ret_before, ret_after;
     st_copy_retired(&seg, &ret_before);
+    uint64_t started = seg.hd->threads_started, exited = seg.hd->threads_exited;
 
     pthread_barrier_init(&bar_alloc, NULL, NWORKERS + 1);
     pthread_barrier_init(&bar_freed, NULL, NWORKERS + 1);
@@ -76,21 +83,33 @@ int main(int argc, char **argv)
 
     TAP_EQ_U64(seg.hd->unslotted, NWORKERS - 1, "7 of the 8 live workers count without a slot");
     int slotted = 0;
-    for (int i = 0; i < NWORKERS; i++)
-        if (st_find_tid(&seg, (uint64_t)tids[i], NULL) >= 0) slotted++;
+    char kept[HK_STATS_NAME_LEN + 1] = "", want[16] = "";
+    for (int i = 0; i < NWORKERS; i++) {
+        hk_stat_slot_t sl;
+        if (st_find_tid(&seg, (uint64_t)tids[i], &sl) < 0) continue;
+        slotted++;
+        memcpy(kept, sl.name, HK_STATS_NAME_LEN);
+        snprintf(want, sizeof(want), "hk-slot-%d", i);
+    }
     TAP_EQ_I64(slotted, 1, "exactly one worker has a slot");
-    st_totals(&seg, &mid);
-    uint64_t seen = mid.class_alloc[cls] - before.class_alloc[cls];
-    /* Unslotted threads publish at every refill, so at most the blocks of one refill per
-     * thread can be unseen. */
-    tap_ok(seen <= (uint64_t)NWORKERS * N_ALLOC && seen >= (uint64_t)NWORKERS * N_ALLOC / 2,
-           "while they run, retired + slots already show %" PRIu64 " of %d allocations", seen,
-           NWORKERS * N_ALLOC);
-    hk_stat_counters_t ret_mid;
-    st_copy_retired(&seg, &ret_mid);
-    TAP_LE_U64((uint64_t)(NWORKERS - 1) * N_ALLOC / 2,
-               ret_mid.class_alloc[cls] - ret_before.class_alloc[cls],
-               "the unslotted workers' allocations are in retired before they exit");
+    tap_ok(want[0] && strcmp(kept, want) == 0,
+           "its slot keeps the name it had when it took the slot: '%s'", kept);
+    if (!st_totals(&seg, &mid)) tap_bail("no consistent totals");
+    TAP_EQ_U64(mid.class_alloc[cls] - before.class_alloc[cls], (uint64_t)NWORKERS * N_ALLOC,
+               "while they sit idle, retired + slots + spill blocks hold every allocation");
+    int spilled = 0;
+    uint64_t spill_alloc = 0;
+    for (uint32_t i = 0; i < seg.hd->spill_count; i++) {
+        hk_stat_spill_t sp;
+        if (st_copy_spill(&seg, i, &sp) && sp.state == HK_SLOT_LIVE) {
+            spilled++;
+            spill_alloc += sp.ctr.class_alloc[cls];
+        }
+    }
+    TAP_EQ_I64(spilled, NWORKERS - 1, "the 7 unslotted workers each count in a live spill block");
+    TAP_EQ_U64(spill_alloc, (uint64_t)(NWORKERS - 1) * N_ALLOC,
+               "the spill blocks hold the unslotted workers' allocations");
+    TAP_EQ_U64(seg.hd->threads_started - started, NWORKERS, "threads_started counted 8 workers");
 
     pthread_barrier_wait(&bar_freed);
     pthread_barrier_wait(&bar_exit);
@@ -115,6 +134,7 @@ int main(int argc, char **argv)
         if (st_copy_slot(&seg, i, &sl) && sl.state == HK_SLOT_LIVE) live++;
     }
     TAP_EQ_I64(live, 1, "only the main thread's slot is live again");
+    TAP_EQ_U64(seg.hd->threads_exited - exited, NWORKERS, "threads_exited counted 8 exits");
     st_unmap(&seg);
     return tap_done();
 }

@@ -250,8 +250,26 @@ static inline bool st_copy_retired(const st_seg_t *s, hk_stat_counters_t *out)
     return false;
 }
 
-/* Everything counted: retired plus every live slot, all read while retired_gen stayed the
- * same even value (a thread's counts move from its slot to retired inside an odd
+/* Spill block i (ABI 1.1), read from the file: the blocks lie past the part that st_map
+ * mapped, added as the file grows. gen even and unchanged across the copy. */
+static inline bool st_copy_spill(const st_seg_t *s, uint32_t i, hk_stat_spill_t *out)
+{
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    off_t off = (off_t)(s->hd->spill_offset + (uint64_t)i * s->hd->spill_size);
+    bool ok = false;
+    for (int tries = 0; tries < 10000 && !ok; tries++) {
+        uint64_t g2;
+        ok = pread(fd, out, sizeof *out, off) == (ssize_t)sizeof *out && !(out->gen & 1) &&
+             pread(fd, &g2, sizeof g2, off) == (ssize_t)sizeof g2 && g2 == out->gen;
+        if (!ok && tries > 100) sched_yield();
+    }
+    close(fd);
+    return ok;
+}
+
+/* Everything counted: retired plus every live slot and spill block, all read while retired_gen
+ * stayed the same even value (a thread's counts move from its slot to retired inside an odd
  * retired_gen, so they are counted exactly once). False if no consistent read was made. */
 static inline bool st_totals(const st_seg_t *s, hk_stat_counters_t *out)
 {
@@ -268,6 +286,12 @@ static inline bool st_totals(const st_seg_t *s, hk_stat_counters_t *out)
             hk_stat_slot_t sl;
             ok = st_copy_slot(s, i, &sl);
             if (ok && sl.state == HK_SLOT_LIVE) st_add(out, &sl.ctr);
+        }
+        uint32_t nspill = __atomic_load_n(&hd->spill_count, __ATOMIC_ACQUIRE);
+        for (uint32_t i = 0; i < nspill && ok; i++) {
+            hk_stat_spill_t sp;
+            ok = st_copy_spill(s, i, &sp);
+            if (ok && sp.state == HK_SLOT_LIVE) st_add(out, &sp.ctr);
         }
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (ok && __atomic_load_n(&hd->retired_gen, __ATOMIC_RELAXED) == g1) return true;
