@@ -512,6 +512,8 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
     for (long i = 0; (count < 0 || i < count) && !stop; i++) {
         if (i > 0) sleep_seconds(o->delay);
         if (stop) break;
+        hs_snap_want_sites(o->format != HS_FMT_TEXT || o->view == HS_VIEW_SITES ||
+                           o->view == HS_VIEW_GROWTH || o->view == HS_VIEW_STACK);
         status = hs_snap_take(seg, &now);
         if (status != HS_OK) {
             fprintf(stderr, "hakstat: %s\n", seg->error);
@@ -626,6 +628,7 @@ int main(int argc, char **argv)
     hs_opts_t o;
     int status = parse_args(argc, argv, &o);
     if (status != HS_OK) return status;
+    if (o.list || o.npids > 1 || o.tree) hs_snap_want_sites(false); /* they show no sites */
     if (o.list) return list_refresh(&o);
     if (o.serve) return hs_serve(&o);
     if (o.npids > 1 || o.tree) return run_group(&o);

@@ -157,11 +157,12 @@ static void validate_tail(hs_seg_t *seg, const hk_stats_header_t *hd)
     seg->has_tail = true;
 }
 
-/* The fields ABI 1.1 appended after the writer's `retired` totals (whose size depends on
- * its counter list): the site table's place, used only when it lies after the slots,
- * within the file, with the geometry this reader knows; and the writer's wrapper list. */
-static void sitetab_place(hs_seg_t *seg, const hk_stats_header_t *hd, uint64_t tail)
+/* The site table's fields of the ABI 1.1 tail (shifted as validate_tail's): its place,
+ * used only when it lies after the slots, within the file, with the geometry this reader
+ * knows; and the writer's wrapper list. */
+static void sitetab_place(hs_seg_t *seg, const hk_stats_header_t *hd)
 {
+    uint64_t tail = (uint64_t)((int64_t)offsetof(hk_stats_header_t, sitetab_offset) + seg->shift);
     struct {
         uint64_t offset, size;
         char wrappers[HK_SITE_WRAPPERS_LEN];
@@ -244,8 +245,7 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
     seg->site_period = hd->site_period;
     seg->flags = hd->flags;
     validate_tail(seg, hd);
-    sitetab_place(seg, hd,
-                  (uint64_t)((int64_t)offsetof(hk_stats_header_t, sitetab_offset) + seg->shift));
+    sitetab_place(seg, hd);
     copy_field(seg->comm, hd->comm, sizeof(hd->comm));
     for (uint32_t c = 0; c < HK_STATS_NCLASSES; c++)
         seg->class_size[c] = hd->class_size[c];

@@ -332,11 +332,18 @@ shrank:
     return HS_ERR_CORRUPT;
 }
 
+static bool want_sites = true;
+
+void hs_snap_want_sites(bool want)
+{
+    want_sites = want;
+}
+
 /* A copy of the site table taken while its generation stayed even and unchanged, or
- * NULL (none, out of memory, or the table kept changing). */
+ * NULL (none, not wanted, out of memory, or the table kept changing). */
 static hk_stat_sitetab_t *read_sitetab(hs_seg_t *seg)
 {
-    if (seg->sitetab_offset == 0) return NULL;
+    if (seg->sitetab_offset == 0 || !want_sites) return NULL;
     hk_stat_sitetab_t *t = malloc(sizeof(*t));
     for (int i = 0; t && i < SNAP_SLOT_TRIES; i++) {
         uint64_t g;

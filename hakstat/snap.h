@@ -70,6 +70,9 @@ typedef struct hs_snap_s {
  * is gone or invalid (HS_ERR_CORRUPT) or memory runs out, with seg->error set. */
 int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap);
 void hs_snap_free(hs_snap_t *snap);
+/* Whether snapshots copy the process-wide site table (about 200 KiB; default yes): the
+ * outputs that show no sites say no, so that their memory stays small. */
+void hs_snap_want_sites(bool want);
 
 /* Position of a known counter (enum hk_stat_id) in this segment, or -1. */
 int hs_snap_counter_pos(const hs_seg_t *seg, enum hk_stat_id id);

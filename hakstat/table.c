@@ -178,10 +178,15 @@ int hs_table_col(const hs_table_t *t, const char *name)
 /* ---------------------------------------------------------------------------------------
  * Rows
  * ------------------------------------------------------------------------------------- */
-void hs_table_cell_num(hs_row_t *r, int col, double v)
+static void cell_num(hs_row_t *r, int col, double v)
 {
     r->val[col] = v;
     hs_table_fmt_count(r->cell[col], HS_CELL_LEN, v);
+}
+
+void hs_table_cell_num(hs_row_t *r, int col, double v)
+{
+    cell_num(r, col, v);
 }
 
 /* Text whole when it fits the cell, else cut and ending in "~" (the screen cuts again to
@@ -228,8 +233,8 @@ static void thread_row(hs_row_t *r, const hs_seg_t *seg, const hs_snap_t *now,
     hs_table_cell_num(r, T_FREE, m.free_rate);
     r->val[T_BYTES] = m.bytes_rate;
     hs_table_fmt_bytes(r->cell[T_BYTES], HS_CELL_LEN, m.bytes_rate);
-    hs_table_cell_num(r, T_REFILL, m.refill_rate);
-    hs_table_cell_num(r, T_REMOTE, m.remote_rate);
+    cell_num(r, T_REFILL, m.refill_rate);
+    cell_num(r, T_REMOTE, m.remote_rate);
     cell_pct(r, T_COVER, isnan(m.coverage) ? all.coverage : m.coverage);
     cell_pct(r, T_HIT, isnan(m.hit_rate) ? all.hit_rate : m.hit_rate);
     /* Cycles of this interval only: "-" when none was timed in it (hakstat(1)). */
@@ -301,10 +306,10 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
             snprintf(r->cell[C_CLASS], HS_CELL_LEN, "%d", c);
             r->val[C_SIZE] = seg->class_size[c];
             snprintf(r->cell[C_SIZE], HS_CELL_LEN, "%u", seg->class_size[c]);
-            hs_table_cell_num(r, C_ALLOC, (double)(a - (p ? p->class_alloc[c] : 0)) / div);
-            hs_table_cell_num(r, C_FREE, (double)(f - (p ? p->class_free[c] : 0)) / div);
+            cell_num(r, C_ALLOC, (double)(a - (p ? p->class_alloc[c] : 0)) / div);
+            cell_num(r, C_FREE, (double)(f - (p ? p->class_free[c] : 0)) / div);
             double live = a > f ? (double)(a - f) : 0;
-            hs_table_cell_num(r, C_LIVE, live);
+            cell_num(r, C_LIVE, live);
             r->val[C_LIVE_BYTES] = live * seg->class_size[c];
             hs_table_fmt_bytes(r->cell[C_LIVE_BYTES], HS_CELL_LEN, r->val[C_LIVE_BYTES]);
             cell_pct(r, C_SHARE, all ? (double)a / (double)all : NAN);
@@ -315,9 +320,9 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
             snprintf(r->cell[K_NAME], HS_CELL_LEN, "%s", seg->desc[i].name);
             uint64_t v = now->total.c[i];
             bool gauge = hs_snap_is_gauge(seg, i);
-            hs_table_cell_num(r, K_TOTAL, gauge ? (double)(int64_t)v : (double)v);
+            cell_num(r, K_TOTAL, gauge ? (double)(int64_t)v : (double)v);
             double rate = dt > 0 ? (double)(int64_t)(v - prev->total.c[i]) / dt : NAN;
-            hs_table_cell_num(r, K_RATE, rate);
+            cell_num(r, K_RATE, rate);
             snprintf(r->cell[K_UNIT], HS_CELL_LEN, "%s", seg->desc[i].unit);
             cell_text(r, K_DOC, seg->desc[i].doc);
             r->val[K_NAME] = i;

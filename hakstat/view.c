@@ -162,6 +162,8 @@ static void sample(view_t *v)
 {
     v->last_sample = mono();
     hs_snap_t s;
+    hs_snap_want_sites(v->view == HS_VIEW_SITES || v->view == HS_VIEW_GROWTH ||
+                       v->view == HS_VIEW_STACK);
     int status = hs_snap_take(v->seg, &s);
     if (status != HS_OK) {
         if (!hs_seg_alive(v->seg)) {
@@ -732,6 +734,8 @@ static void set_view(view_t *v, enum hs_view view)
         v->view = view;
         v->scroll = 0;
         v->hscroll = 0;
+        if (view >= HS_VIEW_SITES && view != HS_VIEW_MEMORY && !v->paused)
+            v->last_sample = 0; /* sample now: the last snapshot may lack the site table */
     }
 }
 
