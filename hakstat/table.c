@@ -191,7 +191,7 @@ void hs_table_cell_num(hs_row_t *r, int col, double v)
 
 /* Text whole when it fits the cell, else cut and ending in "~" (the screen cuts again to
  * its column's width, with its own mark). */
-static void cell_text(hs_row_t *r, int col, const char *s)
+void hs_table_cell_text(hs_row_t *r, int col, const char *s)
 {
     size_t n = strlen(s);
     if (n < HS_CELL_LEN) {
@@ -228,7 +228,7 @@ static void thread_row(hs_row_t *r, const hs_seg_t *seg, const hs_snap_t *now,
     hs_snap_metrics(seg, &t->n, NULL, 0, 1, &all);
     r->val[T_TID] = (double)t->tid;
     snprintf(r->cell[T_TID], HS_CELL_LEN, "%llu", (unsigned long long)t->tid);
-    cell_text(r, T_NAME, t->name[0] ? t->name : "?");
+    hs_table_cell_text(r, T_NAME, t->name[0] ? t->name : "?");
     hs_table_cell_num(r, T_MALLOC, m.malloc_rate);
     hs_table_cell_num(r, T_FREE, m.free_rate);
     r->val[T_BYTES] = m.bytes_rate;
@@ -324,7 +324,7 @@ int hs_table_build(hs_table_t *t, enum hs_view view, const hs_seg_t *seg, const 
             double rate = dt > 0 ? (double)(int64_t)(v - prev->total.c[i]) / dt : NAN;
             cell_num(r, K_RATE, rate);
             snprintf(r->cell[K_UNIT], HS_CELL_LEN, "%s", seg->desc[i].unit);
-            cell_text(r, K_DOC, seg->desc[i].doc);
+            hs_table_cell_text(r, K_DOC, seg->desc[i].doc);
             r->val[K_NAME] = i;
         }
     }

@@ -54,7 +54,7 @@ const char *hs_table_view_name(enum hs_view view);
  * process, uptime, threads, malloc/free rates, coverage, hit rate, refills, remote
  * frees, cycles (and ns) per operation, memory. Returns the number of lines. */
 #define HS_SUMMARY_LINES 6
-#define HS_SUMMARY_LEN   256
+#define HS_SUMMARY_LEN   384 /* the longest line (cycles with its reason) fits whole */
 int hs_table_summary(char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN], const hs_seg_t *seg,
                      const hs_snap_t *now, const hs_snap_t *prev, bool totals);
 
@@ -67,6 +67,8 @@ int hs_table_site_rows(hs_table_t *t, const hs_seg_t *seg, const hs_snap_t *now,
  * view; 0 = all. */
 void hs_table_set_stack_site(int rank);
 void hs_table_cell_num(hs_row_t *r, int col, double v);
+/* Text whole when it fits the cell, else cut and ending in "~". */
+void hs_table_cell_text(hs_row_t *r, int col, const char *s);
 
 /* Format helpers shared by the outputs: human numbers ("12.3M"), percentages, bytes. */
 void hs_table_fmt_count(char *buf, size_t len, double v);

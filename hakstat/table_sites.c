@@ -97,8 +97,8 @@ static void sites_row(hs_row_t *r, const hs_snap_t *now, const hs_site_t *s, con
     double allocs = (double)(s->est_allocs - (p ? p->est_allocs : 0));
     double bytes = (double)(s->est_bytes - (p ? p->est_bytes : 0));
     double div = dt > 0 ? dt : 1;
-    snprintf(r->cell[S_FUNC], HS_CELL_LEN, "%s", f->label);
-    snprintf(r->cell[S_OBJECT], HS_CELL_LEN, "%s", base_name(f->object));
+    hs_table_cell_text(r, S_FUNC, f->label);
+    hs_table_cell_text(r, S_OBJECT, base_name(f->object));
     hs_table_cell_num(r, S_SAMPLES, samples / div);
     hs_table_cell_num(r, S_ALLOCS, allocs / div);
     r->val[S_BYTES] = bytes / div;
@@ -118,7 +118,7 @@ static void growth_row(hs_row_t *r, const hs_site_t *s, const hs_site_t *p, doub
                        const hs_stack_t *st)
 {
     const hs_frame_t *f = &st->frames[st->site];
-    snprintf(r->cell[G_FUNC], HS_CELL_LEN, "%s", f->label);
+    hs_table_cell_text(r, G_FUNC, f->label);
     source_cell(r->cell[G_SOURCE], f);
     r->val[G_LIVE] = s->has_live ? (double)s->est_live_bytes : NAN;
     hs_table_fmt_bytes(r->cell[G_LIVE], HS_CELL_LEN, r->val[G_LIVE]);
@@ -133,7 +133,7 @@ static void growth_row(hs_row_t *r, const hs_site_t *s, const hs_site_t *p, doub
     r->val[G_OLD] = all ? (double)old / (double)all : NAN;
     hs_table_fmt_pct(r->cell[G_OLD], HS_CELL_LEN, r->val[G_OLD]);
     hs_table_cell_num(r, G_SAMPLES, (double)s->samples);
-    snprintf(r->cell[G_OBJECT], HS_CELL_LEN, "%s", base_name(f->object));
+    hs_table_cell_text(r, G_OBJECT, base_name(f->object));
 }
 
 static int stack_rows(hs_table_t *t, int rank, const hs_stack_t *st)
@@ -143,9 +143,9 @@ static int stack_rows(hs_table_t *t, int rank, const hs_stack_t *st)
         const hs_frame_t *f = &st->frames[i];
         hs_table_cell_num(r, K_SITE, rank);
         snprintf(r->cell[K_FRAME], HS_CELL_LEN, "%s#%u", i == st->site ? "*" : "", i);
-        snprintf(r->cell[K_FUNC], HS_CELL_LEN, "%s", f->label);
+        hs_table_cell_text(r, K_FUNC, f->label);
         source_cell(r->cell[K_SOURCE], f);
-        snprintf(r->cell[K_OBJECT], HS_CELL_LEN, "%s", base_name(f->object));
+        hs_table_cell_text(r, K_OBJECT, base_name(f->object));
     }
     return 0;
 }
