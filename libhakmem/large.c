@@ -121,8 +121,7 @@ void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align)
     seg->usable = have - off;
     seg->zeroed = fresh;
     seg->track = 0;
-    h->ctr->c[HK_STAT_large_alloc]++;
-    h->ctr->c[HK_STAT_large_bytes] += seg->usable;
+    h->ctr->c[HK_STAT_large_bytes] += seg->usable; /* large_alloc: the caller's to count */
     return p;
 }
 
@@ -147,9 +146,10 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
 }
 
 /* A block hk_large_alloc just mapped for sitetab.c, never handed out: back, uncounted
- * (its allocation was already taken off large_alloc). */
+ * (no large_alloc was counted for it). */
 void hk_large_discard(hk_heap_t *h, hk_segment_t *seg)
 {
+    h->ctr->c[HK_STAT_large_bytes] -= seg->usable;
     if (cache_put(h, seg->map_base, seg->map_size)) return;
     h->ctr->c[HK_STAT_mapped] -= seg->map_size;
     hk_os_unmap(seg->map_base, seg->map_size);

@@ -43,6 +43,7 @@ void *hk_malloc_aligned(size_t align, size_t size, void *ra)
     hk_heap_t *h = hk_heap_acquire();
     void *p = hk_large_alloc(h, size, align);
     if (p) {
+        h->ctr->c[HK_STAT_large_alloc]++;
         h->ctr->c[HK_STAT_malloc]++;
         h->ctr->c[HK_STAT_bytes] += size;
     }

@@ -178,9 +178,7 @@ static size_t class_align(uint32_t cls)
  * sites_lock (a map may be a system call). NULL when none can be had. */
 static void *stand_in(hk_heap_t *h, size_t size, uint32_t cls)
 {
-    void *q = hk_large_alloc(h, size, class_align(cls));
-    if (q) h->ctr->c[HK_STAT_large_alloc]--; /* counted in its class, where it stands */
-    return q;
+    return hk_large_alloc(h, size, class_align(cls)); /* counted in its class, not as large */
 }
 
 /* Whether this sample is followed. Below HK_SITE_TRACK_PERIOD bytes between samples, a

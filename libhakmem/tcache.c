@@ -59,6 +59,7 @@ static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
         hk_timer_t t = hk_timer_start(hk_prof_sampled(h, ctr->c[HK_STAT_large_alloc] + 1));
         p = hk_large_alloc(h, size, 0);
         if (p == NULL) return NULL;
+        h->ctr->c[HK_STAT_large_alloc]++;
         hk_timer_stop(h, &t, HK_STAT_prof_malloc_n);
     } else {
         hk_timer_t t = hk_timer_start(hk_prof_sampled(h, ctr->class_alloc[cls] + 1));
