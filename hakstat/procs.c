@@ -434,9 +434,6 @@ static void remember(hs_group_t *g, uid_t uid, const char *name, const struct st
     hs_seen_t s = {.ino = st->st_ino,
                    .mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000u + st->st_mtim.tv_nsec,
                    .uid = uid};
-    for (int i = 0; i < g->nseen; i++)
-        if (g->seen[i].ino == s.ino && g->seen[i].mtime_ns == s.mtime_ns && g->seen[i].uid == uid)
-            return;
     pid_t pid;
     uint64_t start;
     if (parse_seg_name(name, &pid, &start)) {
@@ -523,6 +520,10 @@ static void scan_records(hs_group_t *g)
                 have = uids[j] == u;
             if (!have && nu < HS_GROUP_MAX_UIDS) uids[nu++] = u;
         }
+    /* Every file is read again at every scan: an inode number and a coarse mtime do not
+     * tell a new record from one read before (tmpfs and ext4 reuse both). At most 512
+     * records and HS_SEG_LIST_MAX names per user. */
+    g->nseen = 0;
     for (int i = 0; i < nu; i++) {
         scan_t sc = {g, uids[i]};
         hs_seg_list_user(uids[i], scan_file, &sc);

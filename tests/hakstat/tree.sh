@@ -90,7 +90,8 @@ cat >"$HK_TMP/jcheck.py" <<'EOF'
 import json, sys
 docs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 d = docs[-1] if docs else None
-a = [int(x) for x in sys.argv[3:]]
+import os
+a = [int(x) if x.isdigit() else x for x in sys.argv[3:]]
 try:
     exec(sys.argv[2])
 except Exception as e:
@@ -133,11 +134,11 @@ assert d["tree"] is True and d["pid"] == a[0] and d["alive"] is False, d["pid"]
 assert len(ps) == 13, [(p["pid"], p["ppid"], p["state"]) for p in ps]
 kids = [p for p in ps if p["ppid"] == a[0]]
 grand = [p for p in ps if p["ppid"] in {k["pid"] for k in kids}]
-assert len(kids) == 6 and len(grand) == 6, (len(kids), len(grand))
+assert len(kids) == 6 and len(grand) == 6, (len(kids), len(grand), os.listdir(a[1]))
 for p in ps:
     assert p["exited"] and p["state"] == "exited", p
     assert p["exit_time"] is not None and p["command"] == "tree-helper", p
-' "$T"
+' "$T" "$udir"
 jcheck "--tree: every short child and grandchild counted (>= 200 mallocs and frees each)" \
     "$HK_TMP/tree.json" '
 for p in d["processes"]:
@@ -364,6 +365,7 @@ if pane_wait "^processes: 9 in all, 0 running, 9 exited" && pane_wait "every pro
     ok "--tree on a terminal (60 columns): the tree's screen, refreshed to its end, lines cut whole"
 else
     not_ok "--tree on a terminal: the tree's screen to its end"
+    diag "the records and segments there:" "$(ls -la --time-style=full-iso "$udir")"
 fi
 tm send-keys -t tree q
 i=0
