@@ -9,10 +9,13 @@
 FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/libhakmem/include -I$(top_srcdir)/hakstat \
-	$(LIBELF_CFLAGS)
+	$(LIBELF_CFLAGS) $(LIBDW_CFLAGS)
 FUZZ_READER_SRC = $(srcdir)/hakstat/seg.c $(srcdir)/hakstat/snap.c $(srcdir)/hakstat/sym.c \
-	$(srcdir)/hakstat/table.c $(srcdir)/hakstat/out_text.c $(srcdir)/hakstat/out_json.c \
-	$(srcdir)/hakstat/out_prom.c $(srcdir)/hakstat/prom.c
+	$(srcdir)/hakstat/lines.c $(srcdir)/hakstat/demangle.c $(srcdir)/hakstat/stack.c \
+	$(srcdir)/hakstat/table.c $(srcdir)/hakstat/table_sites.c $(srcdir)/hakstat/out_text.c \
+	$(srcdir)/hakstat/out_json.c $(srcdir)/hakstat/out_prom.c $(srcdir)/hakstat/prom.c \
+	$(srcdir)/hakstat/out_folded.c
+FUZZ_READER_LIBS = $(LIBDW_LIBS) $(LIBELF_LIBS) -ldl -lm
 FUZZ_TARGETS = %D%/fuzz-seg %D%/fuzz-elf
 
 EXTRA_DIST += %D%/fuzz-seg.c %D%/fuzz-elf.c %D%/corpus
@@ -21,10 +24,10 @@ CLEANFILES += $(FUZZ_TARGETS)
 if HAVE_LIBFUZZER
 %D%/fuzz-seg: %D%/fuzz-seg.c $(FUZZ_READER_SRC) config.h
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -o $@ $(srcdir)/%D%/fuzz-seg.c \
-	  $(FUZZ_READER_SRC) $(LIBELF_LIBS) -lm
+	  $(FUZZ_READER_SRC) $(FUZZ_READER_LIBS)
 %D%/fuzz-elf: %D%/fuzz-elf.c $(FUZZ_READER_SRC) config.h
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -o $@ $(srcdir)/%D%/fuzz-elf.c \
-	  $(FUZZ_READER_SRC) $(LIBELF_LIBS) -lm
+	  $(FUZZ_READER_SRC) $(FUZZ_READER_LIBS)
 
 fuzz: $(FUZZ_TARGETS)
 	@for t in seg elf; do \
