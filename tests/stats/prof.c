@@ -95,13 +95,20 @@ struct delta {
     uint64_t malloc, free, pm_n, pm_cyc, pf_n, pf_cyc, pr_n;
 };
 
-/* What the writers did over `ms` milliseconds. */
+/* What the writers did over at least `ms` milliseconds: longer, up to 10 s, until they
+ * made 10,000 mallocs, so that a loaded machine that leaves them no CPU for a while does
+ * not make an interval without calls. */
 static struct delta measure(long ms)
 {
     hk_stat_counters_t a, b;
     writers_sum(&a);
     st_sleep_ms(ms);
     writers_sum(&b);
+    for (long waited = ms; b.c[HK_STAT_malloc] - a.c[HK_STAT_malloc] < 10000 && waited < 10000;
+         waited += 10) {
+        st_sleep_ms(10);
+        writers_sum(&b);
+    }
     struct delta d = {
         .malloc = b.c[HK_STAT_malloc] - a.c[HK_STAT_malloc],
         .free = b.c[HK_STAT_free] - a.c[HK_STAT_free],
@@ -111,8 +118,8 @@ static struct delta measure(long ms)
         .pf_cyc = b.c[HK_STAT_prof_free_cyc] - a.c[HK_STAT_prof_free_cyc],
         .pr_n = b.c[HK_STAT_prof_refill_n] - a.c[HK_STAT_prof_refill_n],
     };
-    tap_diag("  over %ld ms: %" PRIu64 " mallocs (%" PRIu64 " timed, %" PRIu64 " cycles), %" PRIu64
-             " frees (%" PRIu64 " timed), %" PRIu64 " timed refills",
+    tap_diag("  over at least %ld ms: %" PRIu64 " mallocs (%" PRIu64 " timed, %" PRIu64
+             " cycles), %" PRIu64 " frees (%" PRIu64 " timed), %" PRIu64 " timed refills",
              ms, d.malloc, d.pm_n, d.pm_cyc, d.free, d.pf_n, d.pr_n);
     return d;
 }
