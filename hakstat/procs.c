@@ -249,24 +249,29 @@ void hs_group_close(hs_group_t *g)
 /* ---------------------------------------------------------------------------------------
  * Exits: a member that is gone leaves its record, or a stale segment, or nothing
  * ------------------------------------------------------------------------------------- */
-static void record_name(pid_t pid, char *buf, size_t len)
+/* The k-th of the names a process's record may take (hakmem_stats.h). */
+static void record_name(pid_t pid, int k, char *buf, size_t len)
 {
-    snprintf(buf, len, "retired-%u", (unsigned)pid % HK_STATS_RETIRED_NAMES);
+    snprintf(buf, len, "retired-%u",
+             (unsigned)(((unsigned)pid + (unsigned)k) % HK_STATS_RETIRED_NAMES));
 }
 
-/* The member's own record, in the directory of a user it ran as. */
+/* The member's own record, at any of its names, in the directory of a user it ran as. */
 static bool read_own_record(hs_group_t *g, hs_proc_t *p)
 {
     char name[48];
-    record_name(p->pid, name, sizeof(name));
     for (int i = 0; i < 2; i++) {
         if (p->uids[i] == (uid_t)-1 || (i == 1 && p->uids[1] == p->uids[0])) continue;
-        hs_seg_t rec;
-        if (hs_seg_open_record(&rec, p->uids[i], name) != HS_OK) continue;
-        bool ours = rec.pid == p->pid && rec.start_time == p->start_time && read_seg(g, p, &rec);
-        if (ours) p->exit_ns = rec.exit_ns;
-        hs_seg_close(&rec);
-        if (ours) return true;
+        for (int k = 0; k < HK_STATS_RETIRED_PROBES; k++) {
+            record_name(p->pid, k, name, sizeof(name));
+            hs_seg_t rec;
+            if (hs_seg_open_record(&rec, p->uids[i], name) != HS_OK) continue;
+            bool ours =
+                rec.pid == p->pid && rec.start_time == p->start_time && read_seg(g, p, &rec);
+            if (ours) p->exit_ns = rec.exit_ns;
+            hs_seg_close(&rec);
+            if (ours) return true;
+        }
     }
     return false;
 }
@@ -441,17 +446,21 @@ static void remember(hs_group_t *g, uid_t uid, const char *name, const struct st
         s.segment = true;
         s.pid = pid;
         s.start_time = start;
-    } else if (strncmp(name, "retired-", 8) != 0) {
-        return;
+    } else {
+        char *end = NULL;
+        unsigned long slot = strncmp(name, "retired-", 8) == 0 ? strtoul(name + 8, &end, 10) : 0;
+        if (strncmp(name, "retired-", 8) != 0 || end == name + 8 || *end ||
+            slot >= HK_STATS_RETIRED_NAMES)
+            return;
+        s.slot = (unsigned)slot;
     }
     hs_seg_t seg;
     if (open_seen(&s, name, &seg) != HS_OK) return;
-    /* A record lies at its writer's name (pid mod HK_STATS_RETIRED_NAMES), a segment
-     * at its own: what lies elsewhere was not written by the library. */
-    char own[48];
-    record_name(seg.pid, own, sizeof(own));
-    bool ok =
-        s.segment ? seg.pid == s.pid && seg.start_time == s.start_time : strcmp(own, name) == 0;
+    /* A record lies at one of its writer's names (hakmem_stats.h), a segment at its own:
+     * what lies elsewhere was not written by the library. */
+    bool ok = s.segment && seg.pid == s.pid && seg.start_time == s.start_time;
+    for (int k = 0; !s.segment && k < HK_STATS_RETIRED_PROBES && seg.pid > 0; k++)
+        ok |= ((unsigned)seg.pid + (unsigned)k) % HK_STATS_RETIRED_NAMES == s.slot;
     s.pid = seg.pid;
     s.start_time = seg.start_time;
     s.ppid = seg.ppid;
@@ -538,7 +547,7 @@ static void scan_records(hs_group_t *g)
                 snprintf(name, sizeof(name), "%d.%llu", (int)s->pid,
                          (unsigned long long)s->start_time);
             else
-                record_name(s->pid, name, sizeof(name));
+                snprintf(name, sizeof(name), "retired-%u", s->slot);
             grew |= join(g, s, name);
         }
     }
