@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 
     TAP_EQ_U64(seg.hd->unslotted, NWORKERS - 1, "7 of the 8 live workers count without a slot");
     int slotted = 0;
-    char kept[HK_STATS_NAME_LEN + 1] = "", want[16] = "";
+    char kept[HK_STATS_NAME_LEN + 1] = "", want[32] = "";
     for (int i = 0; i < NWORKERS; i++) {
         hk_stat_slot_t sl;
         if (st_find_tid(&seg, (uint64_t)tids[i], &sl) < 0) continue;
