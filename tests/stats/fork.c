@@ -164,7 +164,9 @@ static void child(const char *parent_path, const hk_stat_slot_t *p_main, const h
 int main(int argc, char **argv)
 {
     (void)argc;
-    st_reexec_clean(argv, NULL);
+    /* Followed samples' frees are no remote frees (hakmem(3)): exact counts, no sites. */
+    static const char *const no_sites[] = {"HAKMEM_SITE_SAMPLE=0", NULL};
+    st_reexec_clean(argv, no_sites);
     free(tu_launder(malloc(1)));
     if (!st_map_self(&seg, false)) tap_bail("cannot map our own segment: %s", seg.why);
     tap_plan(N_CHILD_CHECKS + 8);
