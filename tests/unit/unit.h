@@ -14,6 +14,10 @@ static inline hk_heap_t *unit_heap(void)
     hk_ensure_init();
     hk_heap_t *h = hk_thread_heap();
     if (h == NULL) tap_bail("no heap for this thread");
+    /* No site samples: a followed sample is served from a mapping of its own, outside the
+     * bins and slabs whose exact counts these tests check. */
+    hk_opt.site_sample = 0;
+    h->site_next = UINT64_MAX;
     return h;
 }
 
