@@ -312,8 +312,11 @@ static void draw_spark(const view_t *v, int which, int y)
             if (level >= nlevels) level = nlevels - 1;
             if (level < 0) level = 0;
         }
-        wline[i] = level < 0 ? L' ' : blocks[level];
-        line[i] = level < 0 ? ' ' : ascii[level];
+        /* levels index the set in use: 8 blocks in UTF-8, 5 ASCII marks otherwise */
+        if (v->utf8)
+            wline[i] = level < 0 ? L' ' : blocks[level];
+        else
+            line[i] = level < 0 ? ' ' : ascii[level];
     }
     wline[width] = L'\0';
     line[width] = '\0';
