@@ -208,7 +208,9 @@ def fields(path):
     for line in open(path).read().splitlines():
         if line.startswith("ops/s"):
             break
-        out += [re.sub(r"[0-9][0-9.]*", "N", f.strip()) for f in line.split("  ") if f.strip()]
+        # a figure with its unit is one N: an average since start may read 496.5KiB
+        # on one screen and 1.1MiB on the next
+        out += [re.sub(r"[0-9][0-9.:]*[A-Za-z%]*", "N", f.strip()) for f in line.split("  ") if f.strip()]
     return out
 a, b = fields(sys.argv[1]), fields(sys.argv[2])
 assert a == b, (a, b)
