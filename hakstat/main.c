@@ -186,8 +186,9 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
                                    optarg);
             break;
         case 'd':
-            if (!parse_double(optarg, &o->delay) || o->delay < 0.1 || o->delay > 3600)
-                return usage_error("bad delay '%s' (0.1 to 3600 seconds)", optarg);
+            if (!parse_double(optarg, &o->delay) || !hs_delay_valid(o->delay))
+                return usage_error("bad delay '%s' (%.1f to %.0f seconds)", optarg, HS_DELAY_MIN,
+                                   HS_DELAY_MAX);
             o->delay_given = true;
             break;
         case 'n':

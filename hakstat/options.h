@@ -7,6 +7,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The refresh interval's bounds: -d, the d key and the + and - keys all keep to them. */
+#define HS_DELAY_MIN 0.1
+#define HS_DELAY_MAX 3600.0
+
+static inline bool hs_delay_valid(double d)
+{
+    return d >= HS_DELAY_MIN && d <= HS_DELAY_MAX; /* false for NaN */
+}
+
+static inline double hs_delay_clamp(double d)
+{
+    return d < HS_DELAY_MIN ? HS_DELAY_MIN : d > HS_DELAY_MAX ? HS_DELAY_MAX : d;
+}
+
 /* X(short, long, argument name or NULL, help) */
 #define HS_OPTIONS(X)                                                                              \
     X('p', "pid", "PID[,PID...]", "watch process PID, or several as one")                          \

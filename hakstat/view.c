@@ -34,10 +34,8 @@
 
 #define VIEW_MIN_COLS    60
 #define VIEW_MIN_LINES   10
-#define VIEW_MIN_ROWS    3  /* rows kept visible before summary lines are dropped */
-#define VIEW_SPARK_LEN   60 /* ops/s values kept for the sparkline */
-#define VIEW_DELAY_MIN   0.1
-#define VIEW_DELAY_MAX   3600.0
+#define VIEW_MIN_ROWS    3   /* rows kept visible before summary lines are dropped */
+#define VIEW_SPARK_LEN   60  /* ops/s values kept for the sparkline */
 #define VIEW_PROF_PERIOD 256 /* what P asks for: time one call in this many */
 #define VIEW_MSG_SECONDS 4.0 /* how long a status message stays */
 #define VIEW_MAX_WAIT_MS 500 /* longest getch wait, so signals are seen soon */
@@ -489,8 +487,8 @@ static void draw_status(const view_t *v, const hs_table_t *t, int sort, int show
         return;
     }
     if (v->prompt) {
-        snprintf(buf, sizeof(buf), "refresh interval in seconds (%.1f to %.0f): %s", VIEW_DELAY_MIN,
-                 VIEW_DELAY_MAX, v->input);
+        snprintf(buf, sizeof(buf), "refresh interval in seconds (%.1f to %.0f): %s", HS_DELAY_MIN,
+                 HS_DELAY_MAX, v->input);
         attron(A_BOLD);
         put(y, 0, buf, cols);
         attroff(A_BOLD);
@@ -744,8 +742,7 @@ static void set_view(view_t *v, enum hs_view view)
 
 static void set_delay(view_t *v, double delay)
 {
-    if (delay < VIEW_DELAY_MIN) delay = VIEW_DELAY_MIN;
-    if (delay > VIEW_DELAY_MAX) delay = VIEW_DELAY_MAX;
+    delay = hs_delay_clamp(delay);
     v->delay = delay;
     set_msg(v, false, "refresh every %g s", delay);
 }
@@ -790,10 +787,9 @@ static void prompt_key(view_t *v, int ch)
         errno = 0;
         double d = strtod(v->input, &end);
         if (v->input_len == 0) return;
-        if (errno || end == v->input || *end != '\0' || !(d >= VIEW_DELAY_MIN) ||
-            !(d <= VIEW_DELAY_MAX)) {
+        if (errno || end == v->input || *end != '\0' || !hs_delay_valid(d)) {
             set_msg(v, true, "refresh interval must be %.1f to %.0f seconds, not \"%s\"",
-                    VIEW_DELAY_MIN, VIEW_DELAY_MAX, v->input);
+                    HS_DELAY_MIN, HS_DELAY_MAX, v->input);
             return;
         }
         set_delay(v, d);
@@ -941,9 +937,7 @@ static void view_init(view_t *v, hs_seg_t *seg, const hs_opts_t *opts)
     v->seg = seg;
     v->view = opts->view < HS_VIEW_COUNT ? opts->view : HS_VIEW_THREADS;
     v->totals = opts->totals;
-    v->delay = opts->delay > 0 ? opts->delay : 1.0;
-    if (v->delay < VIEW_DELAY_MIN) v->delay = VIEW_DELAY_MIN;
-    if (v->delay > VIEW_DELAY_MAX) v->delay = VIEW_DELAY_MAX;
+    v->delay = hs_delay_clamp(opts->delay > 0 ? opts->delay : 1.0);
     v->count = opts->count > 0 ? opts->count : 0;
     for (int i = 0; i < HS_VIEW_COUNT; i++) {
         v->sort_col[i] = -1;
