@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define SCAN_MAX 65536 /* /proc entries looked at per scan */
 #define SEEN_MAX 8192  /* record and segment files remembered */
 
@@ -75,13 +77,6 @@ static void canon_init(hs_seg_t *c)
     c->ncounters = HK_STAT_NCOUNTERS;
     c->nclasses = HK_STATS_NCLASSES;
     memcpy(c->desc, known, sizeof(known));
-}
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -324,23 +319,18 @@ typedef struct ent_s {
     uint64_t start;
 } ent_t;
 
-/* Fields 4 (ppid) and 22 (start time) of /proc/PID/stat, counted after the last ')'. */
+/* The parent and start time of process pid. */
 static bool read_stat(pid_t pid, ent_t *e)
 {
     char path[64], buf[1024];
+    hk_proc_stat_t st;
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if (hs_seg_read_proc(path, buf, sizeof(buf)) <= 0) return false;
-    char *p = strrchr(buf, ')');
-    if (p == NULL) return false;
-    int field = 2;
+    if (hs_seg_read_proc(path, buf, sizeof(buf)) <= 0 || hk_stats_parse_proc_stat(buf, &st) < 0)
+        return false;
     e->pid = pid;
-    e->ppid = 0;
-    for (; *p && field < 22; p++) {
-        if (*p != ' ') continue;
-        if (++field == 4) e->ppid = (pid_t)strtol(p + 1, NULL, 10);
-    }
-    e->start = strtoull(p, NULL, 10);
-    return field == 22 && e->start != 0;
+    e->ppid = (pid_t)st.ppid;
+    e->start = st.start_time;
+    return e->start != 0;
 }
 
 static int scan_proc(ent_t *out, int max)
@@ -570,7 +560,7 @@ void hs_group_refresh(hs_group_t *g)
     for (int i = 0; i < g->n; i++) /* the group is named after its first, as it runs now */
         if (g->v[i].pid == g->canon.pid && g->v[i].named && g->v[i].comm[0])
             snprintf(g->canon.comm, sizeof(g->canon.comm), "%s", g->v[i].comm);
-    g->t = mono_now();
+    g->t = hs_mono();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     g->now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;

@@ -69,21 +69,17 @@ ssize_t hs_seg_read_proc(const char *path, char *buf, size_t len)
     return n;
 }
 
-/* Field 22 (start time) of /proc/PID/stat, and whether field 3 says it is a zombie.
- * The command name (field 2) may hold spaces and parentheses: count from the last ')'. */
+/* The start time of process pid (0 if unknown), and whether it is a zombie. */
 static uint64_t proc_stat(pid_t pid, bool *zombie)
 {
     char path[64], buf[1024];
+    hk_proc_stat_t st;
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     *zombie = false;
-    if (hs_seg_read_proc(path, buf, sizeof(buf)) <= 0) return 0;
-    char *p = strrchr(buf, ')');
-    if (p == NULL) return 0;
-    *zombie = p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
-    int field = 2;
-    for (; *p && field < 22; p++)
-        if (*p == ' ') field++;
-    return strtoull(p, NULL, 10);
+    if (hs_seg_read_proc(path, buf, sizeof(buf)) <= 0 || hk_stats_parse_proc_stat(buf, &st) < 0)
+        return 0;
+    *zombie = st.state == 'Z' || st.state == 'X';
+    return st.start_time;
 }
 
 uint64_t hs_seg_proc_start_time(pid_t pid)

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 static const char *const known_names[] = {
 #define HS_NAME(n, u, d) #n,
     HK_STAT_COUNTERS(HS_NAME)
@@ -390,9 +392,8 @@ int hs_snap_take(hs_seg_t *seg, hs_snap_t *snap)
     }
     snap->rss = proc_rss(seg->pid);
     snap->sitetab = read_sitetab(seg);
+    snap->t = hs_mono();
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    snap->t = (double)ts.tv_sec + ts.tv_nsec / 1e9;
     clock_gettime(CLOCK_REALTIME, &ts);
     snap->now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     snap->alive = hs_seg_alive(seg);

@@ -14,6 +14,7 @@
 
 #include "sym.h"
 
+#include "clock.h"
 #include "demangle.h"
 #include "lines.h"
 
@@ -143,19 +144,12 @@ static object_t *object_for(hs_sym_t *sym, const char *path, const mapping_t *m)
     return o;
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Reread the executable mappings of the process: at most every SYM_MAPS_AGE seconds, so
  * that a snapshot full of addresses no mapping covers costs one read, not one each. */
 #define SYM_MAPS_AGE 0.5
 static void read_maps(hs_sym_t *sym)
 {
-    double now = mono();
+    double now = hs_mono();
     if (sym->maps != NULL && now - sym->maps_read < SYM_MAPS_AGE) return;
     sym->maps_read = now;
     char line[4096];

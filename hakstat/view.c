@@ -28,6 +28,7 @@
 #endif
 #include <curses.h>
 
+#include "clock.h"
 #include "keys.h"
 #include "snap.h"
 #include "table.h"
@@ -109,13 +110,6 @@ static void view_on_signal(int sig)
     view_stop = 1;
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void set_msg(view_t *v, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -126,7 +120,7 @@ static void set_msg(view_t *v, bool error, const char *fmt, ...)
     vsnprintf(v->msg, sizeof(v->msg), fmt, ap);
     va_end(ap);
     v->msg_error = error;
-    v->msg_until = mono() + VIEW_MSG_SECONDS;
+    v->msg_until = hs_mono() + VIEW_MSG_SECONDS;
 }
 
 /* Copy a string, cut to fit. */
@@ -158,7 +152,7 @@ static double spark_get(const spark_t *sp, int i)
  * stops sampling and keeps the last figures on screen. */
 static void sample(view_t *v)
 {
-    v->last_sample = mono();
+    v->last_sample = hs_mono();
     hs_snap_t s;
     hs_snap_want_sites(v->view == HS_VIEW_SITES || v->view == HS_VIEW_GROWTH ||
                        v->view == HS_VIEW_STACK);
@@ -495,7 +489,7 @@ static void draw_status(const view_t *v, const hs_table_t *t, int sort, int show
         move(y, (int)strlen(buf) < cols ? (int)strlen(buf) : cols - 1);
         return;
     }
-    if (v->msg[0] && mono() < v->msg_until) {
+    if (v->msg[0] && hs_mono() < v->msg_until) {
         attron(v->msg_error ? A_REVERSE | A_BOLD : A_BOLD);
         put(y, 0, v->msg, cols);
         attroff(A_REVERSE | A_BOLD);
@@ -1017,7 +1011,7 @@ int view_run(hs_seg_t *seg, const hs_opts_t *opts)
     int status = HS_OK;
     bool counted_out = false;
     while (!view_stop) {
-        double now = mono();
+        double now = hs_mono();
         bool sampling = !v.paused && !v.exited;
         if (sampling && now >= v.last_sample + v.delay) {
             if (v.count > 0 && v.samples > v.count) {
@@ -1025,7 +1019,7 @@ int view_run(hs_seg_t *seg, const hs_opts_t *opts)
                 break;
             }
             sample(&v);
-            now = mono();
+            now = hs_mono();
         }
         draw(&v);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "keys.h"
 #include "out_procs.h"
 #include "view_procs.h"
@@ -27,13 +28,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     procs_stop = 1;
-}
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static enum hs_key_action action_of(int ch)
@@ -162,7 +156,7 @@ int view_procs_run(hs_group_t *g, const hs_opts_t *o)
     double delay = o->delay > 0 ? o->delay : 1, next = 0, poll = 0;
     long shown = 0;
     while (!procs_stop) {
-        double now = mono();
+        double now = hs_mono();
         bool live = hs_group_alive(g) && !paused;
         if (o->count > 0 && shown >= o->count && now >= next) break;
         if (live && now >= next) {
@@ -176,7 +170,7 @@ int view_procs_run(hs_group_t *g, const hs_opts_t *o)
             poll = now + POLL_S;
         }
         draw(text ? text : "", len, &scroll, paused);
-        double wait = live ? fmin(fmin(next, poll) - mono(), WAIT_MAX_S) : WAIT_MAX_S;
+        double wait = live ? fmin(fmin(next, poll) - hs_mono(), WAIT_MAX_S) : WAIT_MAX_S;
         timeout(wait > 0 ? (int)ceil(wait * 1000) : 0);
         int ch = getch();
         if (ch != ERR && !key(ch, &scroll, &paused)) break;

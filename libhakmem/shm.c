@@ -49,21 +49,13 @@ static ssize_t read_small(const char *path, char *buf, size_t len)
     return n;
 }
 
-/* Field 22 of /proc/self/stat: the process start time in clock ticks after boot. The
- * command name (field 2) may hold spaces and parentheses, so count from the last ')'. */
+/* The process start time, for the header (hk_stats_parse_proc_stat); 0 if unknown. */
 static uint64_t start_time_of(const char *stat_path)
 {
     char buf[1024];
+    hk_proc_stat_t st;
     if (read_small(stat_path, buf, sizeof(buf)) < 0) return 0;
-    char *p = strrchr(buf, ')');
-    if (p == NULL) return 0;
-    int field = 2;
-    for (; *p && field < 22; p++)
-        if (*p == ' ') field++;
-    uint64_t v = 0;
-    for (; *p >= '0' && *p <= '9'; p++)
-        v = v * 10 + (uint64_t)(*p - '0');
-    return v;
+    return hk_stats_parse_proc_stat(buf, &st) == 0 ? st.start_time : 0;
 }
 
 static size_t append(char *dst, size_t at, size_t cap, const char *s)

@@ -261,4 +261,41 @@ typedef struct hk_stats_header_s {
     char site_wrappers[HK_SITE_WRAPPERS_LEN]; /* HAKMEM_SITE_WRAPPERS: names, comma separated */
 } hk_stats_header_t;
 
+/* A header's start_time, as the writer takes it and a reader checks it: field 22 of the
+ * text of /proc/PID/stat, with field 3 (the state, 'Z' or 'X' once the process is dead)
+ * and field 4 (the parent). The command name (field 2) may hold spaces and parentheses,
+ * so fields are counted from the last ')'. Returns 0, or -1 when the text ends before
+ * field 22. */
+typedef struct hk_proc_stat_s {
+    char state;
+    int64_t ppid;
+    uint64_t start_time;
+} hk_proc_stat_t;
+
+static inline int hk_stats_parse_proc_stat(const char *text, hk_proc_stat_t *out)
+{
+    const char *p = 0;
+    for (const char *c = text; *c; c++)
+        if (*c == ')') p = c;
+    if (p == 0) return -1;
+    out->state = 0;
+    out->ppid = 0;
+    for (int field = 2; *p; p++) {
+        if (*p != ' ') continue;
+        if (++field == 3) out->state = p[1];
+        if (field != 4 && field != 22) continue;
+        uint64_t v = 0;
+        const char *d = p + 1;
+        for (; *d >= '0' && *d <= '9'; d++)
+            v = v * 10 + (uint64_t)(*d - '0');
+        if (d == p + 1) return -1;
+        if (field == 4) out->ppid = (int64_t)v;
+        if (field == 22) {
+            out->start_time = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 #endif /* HAKMEM_STATS_H */

@@ -9,7 +9,8 @@ HK_UNIT_TESTS = \
 	%D%/remote-test \
 	%D%/stash-test \
 	%D%/check-test \
-	%D%/unwind-test
+	%D%/unwind-test \
+	%D%/procstat-test
 check_PROGRAMS += $(HK_UNIT_TESTS)
 TESTS += $(HK_UNIT_TESTS)
 
@@ -25,3 +26,5 @@ TESTS += $(HK_UNIT_TESTS)
 %C%_check_test_LDADD = $(HK_UNIT_LDADD)
 %C%_unwind_test_SOURCES = %D%/unwind.c
 %C%_unwind_test_LDADD = $(HK_UNIT_LDADD)
+%C%_procstat_test_SOURCES = %D%/procstat.c
+%C%_procstat_test_LDADD = $(HK_UNIT_LDADD)
