@@ -44,4 +44,16 @@
 enum hs_key_action { HS_KEYS(HS_KEY_ENUM) HS_KEY_NONE };
 #undef HS_KEY_ENUM
 
+/* One binding of the table, for lookups and help (screen.c holds the rows). */
+typedef struct hs_key_s {
+    enum hs_key_action action;
+    int key, key2;
+    const char *label, *help;
+} hs_key_t;
+
+extern const hs_key_t hs_keys[HS_KEY_NONE];
+
+/* The action bound to curses key code ch, or HS_KEY_NONE. */
+enum hs_key_action hs_key_action(int ch);
+
 #endif /* HS_KEYS_H */

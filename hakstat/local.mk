@@ -22,6 +22,7 @@ noinst_LTLIBRARIES += %D%/libhakstat.la
 
 bin_PROGRAMS += %D%/hakstat
 %C%_hakstat_CFLAGS = $(AM_CFLAGS) $(NCURSESW_CFLAGS) $(MHD_CFLAGS) $(HAKSTAT_CFLAGS)
-%C%_hakstat_SOURCES = %D%/main.c %D%/view.h %D%/view.c %D%/keys.h %D%/serve.h %D%/serve.c \
+%C%_hakstat_SOURCES = %D%/main.c %D%/view.h %D%/view.c %D%/keys.h %D%/screen.h %D%/screen.c \
+	%D%/serve.h %D%/serve.c \
 	%D%/view_procs.h %D%/view_procs.c
 %C%_hakstat_LDADD = %D%/libhakstat.la $(NCURSESW_LIBS) $(PTHREAD_LIBS) -ldl -lm

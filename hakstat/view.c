@@ -12,9 +12,7 @@
 
 #include <errno.h>
 #include <langinfo.h>
-#include <locale.h>
 #include <math.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +21,9 @@
 #include <time.h>
 #include <wchar.h>
 
-#ifndef NCURSES_WIDECHAR
-#define NCURSES_WIDECHAR 1
-#endif
-#include <curses.h>
-
 #include "clock.h"
 #include "keys.h"
+#include "screen.h"
 #include "snap.h"
 #include "table.h"
 
@@ -40,20 +34,6 @@
 #define VIEW_PROF_PERIOD 256 /* what P asks for: time one call in this many */
 #define VIEW_MSG_SECONDS 4.0 /* how long a status message stays */
 #define VIEW_MAX_WAIT_MS 500 /* longest getch wait, so signals are seen soon */
-
-/* One key binding, from keys.h. */
-typedef struct view_key_s {
-    enum hs_key_action action;
-    int key, key2;
-    const char *label, *help;
-} view_key_t;
-
-static const view_key_t view_keys[] = {
-#define VIEW_KEY(action, key, key2, label, help) {HS_KEY_##action, key, key2, label, help},
-    HS_KEYS(VIEW_KEY)
-#undef VIEW_KEY
-};
-#define VIEW_NKEYS ((int)(sizeof(view_keys) / sizeof(view_keys[0])))
 
 /* A ring of the last VIEW_SPARK_LEN values of one figure, for a sparkline. */
 typedef struct spark_s {
@@ -68,8 +48,20 @@ static const struct {
     bool bytes;
 } spark_kind[VIEW_NSPARKS] = {{"ops/s ", false}, {"rss   ", true}, {"live  ", true}};
 
-/* Everything the screen remembers between frames. Figures live only in the snapshots;
- * the table is rebuilt from them for every frame. */
+/* What the frames show, built from the snapshots (model_build) when a sample arrives or
+ * the view, its sort or rates/totals change; a frame only paints it, so a paused screen
+ * or a key that only scrolls reads and symbolizes nothing. */
+typedef struct model_s {
+    bool built;       /* false: build before the next frame */
+    bool have_table;  /* false without a snapshot, or out of memory */
+    hs_table_t table; /* the rows of the current view, sorted */
+    int sort;         /* the table's sort column */
+    char summary[HS_SUMMARY_LINES][HS_SUMMARY_LEN];
+    int nsum;
+} model_t;
+
+/* Everything the screen remembers between frames. Figures live only in the snapshots
+ * and the model built from them. */
 typedef struct view_s {
     hs_seg_t *seg;
     hs_snap_t now, prev;
@@ -100,15 +92,9 @@ typedef struct view_s {
     bool prompt; /* typing a refresh interval (d) */
     char input[16];
     int input_len;
+
+    model_t model;
 } view_t;
-
-static volatile sig_atomic_t view_stop;
-
-static void view_on_signal(int sig)
-{
-    (void)sig;
-    view_stop = 1;
-}
 
 static void set_msg(view_t *v, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -172,6 +158,7 @@ static void sample(view_t *v)
     v->now = s;
     v->has_now = true;
     v->samples++;
+    v->model.built = false;
     if (!s.alive) v->exited = true;
 
     if (v->has_prev && v->now.t > v->prev.t) {
@@ -543,7 +530,7 @@ static void draw_status(const view_t *v, const hs_table_t *t, int sort, int show
 }
 
 /* The help text: every key of keys.h, then the columns of the current view. */
-#define VIEW_HELP_LINES (VIEW_NKEYS + HS_TABLE_MAX_COLS + 4)
+#define VIEW_HELP_LINES (HS_KEY_NONE + HS_TABLE_MAX_COLS + 4)
 typedef struct help_s {
     char line[VIEW_HELP_LINES][160];
     bool bold[VIEW_HELP_LINES];
@@ -566,8 +553,8 @@ static void help_build(const view_t *v, help_t *h)
     h->n = 0;
     snprintf(buf, sizeof(buf), "hakstat %s: keys", PACKAGE_VERSION);
     help_add(h, true, buf, NULL);
-    for (int i = 0; i < VIEW_NKEYS; i++)
-        help_add(h, false, view_keys[i].label, view_keys[i].help);
+    for (int i = 0; i < HS_KEY_NONE; i++)
+        help_add(h, false, hs_keys[i].label, hs_keys[i].help);
     help_add(h, false, "", NULL);
     snprintf(buf, sizeof(buf), "columns of the %s view:", hs_table_view_name(v->view));
     help_add(h, true, buf, NULL);
@@ -617,57 +604,42 @@ static int sort_column(const view_t *v, const hs_table_t *t)
     return c;
 }
 
-/* Draw one frame from the current snapshots. */
-static void draw(view_t *v)
+/* The model from the current snapshots: the summary and the current view's sorted rows. */
+static void model_build(view_t *v)
 {
-    int lines, cols;
-    getmaxyx(stdscr, lines, cols);
-    erase();
-    curs_set(v->prompt ? 1 : 0);
-    if (cols < VIEW_MIN_COLS || lines < VIEW_MIN_LINES) {
-        char buf[128];
-        snprintf(buf, sizeof(buf), "hakstat: terminal too small (need %dx%d, have %dx%d)",
-                 VIEW_MIN_COLS, VIEW_MIN_LINES, cols, lines);
-        draw_centered(buf);
-        wnoutrefresh(stdscr);
-        doupdate();
+    model_t *m = &v->model;
+    if (m->have_table) hs_table_free(&m->table);
+    memset(m, 0, sizeof(*m));
+    m->built = true;
+    if (!v->has_now) return;
+    const hs_snap_t *prev = v->has_prev ? &v->prev : NULL;
+    int n = hs_table_summary(m->summary, v->seg, &v->now, prev, v->totals);
+    m->nsum = n < 0 ? 0 : n > HS_SUMMARY_LINES ? HS_SUMMARY_LINES : n;
+    if (hs_table_build(&m->table, v->view, v->seg, &v->now, prev, v->totals) != 0) {
+        set_msg(v, true, "out of memory building the table");
         return;
     }
-    if (v->help) {
-        draw_help(v);
-        wnoutrefresh(stdscr);
-        doupdate();
-        return;
-    }
+    m->have_table = true;
+    m->sort = sort_column(v, &m->table);
+    hs_table_sort(&m->table, m->sort, v->invert[v->view]);
+}
 
-    hs_table_t t;
-    memset(&t, 0, sizeof(t));
-    bool have_table = false;
-    char summary[HS_SUMMARY_LINES][HS_SUMMARY_LEN];
-    int nsum = 0;
-    if (v->has_now) {
-        const hs_snap_t *prev = v->has_prev ? &v->prev : NULL;
-        nsum = hs_table_summary(summary, v->seg, &v->now, prev, v->totals);
-        if (hs_table_build(&t, v->view, v->seg, &v->now, prev, v->totals) == 0)
-            have_table = true;
-        else
-            set_msg(v, true, "out of memory building the table");
-    }
-    if (nsum < 0) nsum = 0;
-    if (nsum > HS_SUMMARY_LINES) nsum = HS_SUMMARY_LINES;
-    int sort = -1;
-    if (have_table) {
-        sort = sort_column(v, &t);
-        hs_table_sort(&t, sort, v->invert[v->view]);
-    }
+static void model_free(model_t *m)
+{
+    if (m->have_table) hs_table_free(&m->table);
+    m->have_table = false;
+}
 
-    /* Room: the status line and heading always; then keep a few rows; then summary
-     * lines (wrapped to the width); the sparklines only when everything else fits. */
+/* The lines above the table: the summary wrapped to the width, then as many sparklines
+ * as fit, keeping the status line, the heading and a few rows. Returns the next line. */
+static int draw_top(const view_t *v, int lines, int cols)
+{
+    const model_t *m = &v->model;
     char wrapped[VIEW_WRAP_LINES][HS_SUMMARY_LEN];
     int nwrap = 0;
-    for (int i = 0; i < nsum; i++)
-        nwrap = wrap_fields(summary[i], cols, wrapped, nwrap);
-    int nrows = have_table ? t.nrows : 0;
+    for (int i = 0; i < m->nsum; i++)
+        nwrap = wrap_fields(m->summary[i], cols, wrapped, nwrap);
+    int nrows = m->have_table ? m->table.nrows : 0;
     int keep = nrows < VIEW_MIN_ROWS ? nrows : VIEW_MIN_ROWS;
     int top = lines - 2 - keep;
     if (nwrap > top) nwrap = top;
@@ -681,32 +653,56 @@ static void draw(view_t *v)
     if (!v->has_now) put(y++, 0, v->failure[0] ? v->failure : "waiting for a snapshot", cols);
     for (int i = 0; i < nspark; i++)
         draw_spark(v, i, y++);
+    return y;
+}
 
-    int shown = 0;
-    if (have_table) {
-        if (v->hscroll > t.ncols - 2) v->hscroll = t.ncols > 2 ? t.ncols - 2 : 0;
-        if (v->hscroll < 0) v->hscroll = 0;
-        layout_t l;
-        layout(v, &t, v->hscroll, cols, &l);
-        draw_heading(v, &t, &l, y++, sort);
-        int room = lines - 1 - y;
-        if (room < 0) room = 0;
-        v->page = room;
-        if (v->scroll > t.nrows - room) v->scroll = t.nrows - room;
-        if (v->scroll < 0) v->scroll = 0;
-        if (t.nrows == 0 && room > 0)
-            put(y, 0,
-                v->view >= HS_VIEW_SITES ? "(no sampled allocation sites yet)"
-                                         : "(nothing to show in this view yet)",
-                cols);
-        for (int r = v->scroll; r < t.nrows && shown < room; r++, shown++) {
-            for (int c = 0; c < t.ncols; c++)
-                if (l.x[c] >= 0) draw_cell(v, y, &l, c, t.rows[r].cell[c], t.cols[c].numeric);
-            y++;
-        }
+/* The heading and the rows that fit from line y, scrolled. Returns the rows shown. */
+static int draw_rows(view_t *v, int y, int lines, int cols)
+{
+    const hs_table_t *t = &v->model.table;
+    if (v->hscroll > t->ncols - 2) v->hscroll = t->ncols > 2 ? t->ncols - 2 : 0;
+    if (v->hscroll < 0) v->hscroll = 0;
+    layout_t l;
+    layout(v, t, v->hscroll, cols, &l);
+    draw_heading(v, t, &l, y++, v->model.sort);
+    int room = lines - 1 - y, shown = 0;
+    if (room < 0) room = 0;
+    v->page = room;
+    if (v->scroll > t->nrows - room) v->scroll = t->nrows - room;
+    if (v->scroll < 0) v->scroll = 0;
+    if (t->nrows == 0 && room > 0)
+        put(y, 0,
+            v->view >= HS_VIEW_SITES ? "(no sampled allocation sites yet)"
+                                     : "(nothing to show in this view yet)",
+            cols);
+    for (int r = v->scroll; r < t->nrows && shown < room; r++, shown++) {
+        for (int c = 0; c < t->ncols; c++)
+            if (l.x[c] >= 0) draw_cell(v, y, &l, c, t->rows[r].cell[c], t->cols[c].numeric);
+        y++;
     }
-    draw_status(v, have_table ? &t : NULL, sort, shown);
-    if (have_table) hs_table_free(&t);
+    return shown;
+}
+
+/* Paint one frame of the model (or help, or the too-small notice). */
+static void draw(view_t *v)
+{
+    int lines, cols;
+    getmaxyx(stdscr, lines, cols);
+    erase();
+    curs_set(v->prompt ? 1 : 0);
+    if (cols < VIEW_MIN_COLS || lines < VIEW_MIN_LINES) {
+        char buf[128];
+        snprintf(buf, sizeof(buf), "hakstat: terminal too small (need %dx%d, have %dx%d)",
+                 VIEW_MIN_COLS, VIEW_MIN_LINES, cols, lines);
+        draw_centered(buf);
+    } else if (v->help) {
+        draw_help(v);
+    } else {
+        int y = draw_top(v, lines, cols);
+        const model_t *m = &v->model;
+        int shown = m->have_table ? draw_rows(v, y, lines, cols) : 0;
+        draw_status(v, m->have_table ? &m->table : NULL, m->sort, shown);
+    }
     wnoutrefresh(stdscr);
     doupdate();
 }
@@ -715,18 +711,11 @@ static void draw(view_t *v)
  * Keys
  * ------------------------------------------------------------------------------------- */
 
-static enum hs_key_action key_action(int ch)
-{
-    for (int i = 0; i < VIEW_NKEYS; i++)
-        if (ch == view_keys[i].key || (view_keys[i].key2 != 0 && ch == view_keys[i].key2))
-            return view_keys[i].action;
-    return HS_KEY_NONE;
-}
-
 static void set_view(view_t *v, enum hs_view view)
 {
     if (view != v->view) {
         v->view = view;
+        v->model.built = false;
         v->scroll = 0;
         v->hscroll = 0;
         if (view >= HS_VIEW_SITES && view != HS_VIEW_MEMORY && !v->paused)
@@ -751,6 +740,7 @@ static void move_sort(view_t *v, int step)
     if (c < 0 || c >= ncols) c = 0;
     v->sort_col[v->view] = (c + step + ncols) % ncols;
     v->scroll = 0;
+    v->model.built = false;
 }
 
 static void toggle_profiling(view_t *v)
@@ -798,6 +788,143 @@ static void prompt_key(view_t *v, int ch)
     }
 }
 
+/* The keys' actions, one handler for each group of keys.h, dispatched by key_handlers.
+ * A handler returns false when the screen should close. */
+typedef bool key_fn(view_t *v, enum hs_key_action a);
+
+static bool key_quit(view_t *v, enum hs_key_action a)
+{
+    (void)v;
+    (void)a;
+    return false;
+}
+
+static bool key_help(view_t *v, enum hs_key_action a)
+{
+    (void)a;
+    v->help = true;
+    v->help_scroll = 0;
+    return true;
+}
+
+static bool key_pause(view_t *v, enum hs_key_action a)
+{
+    (void)a;
+    if (v->exited) return true;
+    v->paused = !v->paused;
+    if (!v->paused) v->last_sample = 0; /* sample now */
+    set_msg(v, false, v->paused ? "paused: space resumes" : "resumed");
+    return true;
+}
+
+/* The view keys of keys.h are in the order of enum hs_view. */
+_Static_assert(HS_KEY_VIEW_STACK - HS_KEY_VIEW_THREADS == HS_VIEW_STACK - HS_VIEW_THREADS,
+               "keys.h lists one key per view, in the order of enum hs_view");
+
+static bool key_view(view_t *v, enum hs_key_action a)
+{
+    int n = HS_VIEW_COUNT, view = (int)a - HS_KEY_VIEW_THREADS + HS_VIEW_THREADS;
+    if (a == HS_KEY_VIEW_NEXT) view = ((int)v->view + 1) % n;
+    if (a == HS_KEY_VIEW_PREV) view = ((int)v->view + n - 1) % n;
+    set_view(v, (enum hs_view)view);
+    return true;
+}
+
+static bool key_sort(view_t *v, enum hs_key_action a)
+{
+    if (a == HS_KEY_SORT_INVERT) {
+        v->invert[v->view] = !v->invert[v->view];
+        v->scroll = 0;
+        v->model.built = false;
+    } else {
+        move_sort(v, a == HS_KEY_SORT_PREV ? -1 : 1);
+    }
+    return true;
+}
+
+static bool key_rates(view_t *v, enum hs_key_action a)
+{
+    (void)a;
+    v->totals = !v->totals;
+    v->model.built = false;
+    set_msg(v, false, v->totals ? "showing totals since start" : "showing rates per second");
+    return true;
+}
+
+static bool key_delay(view_t *v, enum hs_key_action a)
+{
+    if (a == HS_KEY_FASTER || a == HS_KEY_SLOWER) {
+        set_delay(v, a == HS_KEY_FASTER ? v->delay / 2 : v->delay * 2);
+    } else {
+        v->prompt = true;
+        v->input[0] = '\0';
+        v->input_len = 0;
+    }
+    return true;
+}
+
+static bool key_profile(view_t *v, enum hs_key_action a)
+{
+    (void)a;
+    toggle_profiling(v);
+    return true;
+}
+
+/* Scrolling; the next frame clamps what runs past the end. */
+static bool key_scroll(view_t *v, enum hs_key_action a)
+{
+    int page = v->page > 1 ? v->page - 1 : 1;
+    if (a == HS_KEY_UP || a == HS_KEY_DOWN) v->scroll += a == HS_KEY_UP ? -1 : 1;
+    if (a == HS_KEY_PAGE_UP || a == HS_KEY_PAGE_DOWN)
+        v->scroll += a == HS_KEY_PAGE_UP ? -page : page;
+    if (a == HS_KEY_TOP || a == HS_KEY_BOTTOM) v->scroll = a == HS_KEY_TOP ? 0 : 1 << 30;
+    if (a == HS_KEY_LEFT && v->hscroll > 0) v->hscroll--;
+    if (a == HS_KEY_RIGHT) v->hscroll++;
+    if (v->scroll < 0) v->scroll = 0;
+    return true;
+}
+
+static bool key_redraw(view_t *v, enum hs_key_action a)
+{
+    (void)v;
+    (void)a;
+    clearok(curscr, TRUE);
+    return true;
+}
+
+static key_fn *const key_handlers[HS_KEY_NONE] = {
+    [HS_KEY_QUIT] = key_quit,         [HS_KEY_HELP] = key_help,
+    [HS_KEY_PAUSE] = key_pause,       [HS_KEY_VIEW_THREADS] = key_view,
+    [HS_KEY_VIEW_CLASSES] = key_view, [HS_KEY_VIEW_TOTALS] = key_view,
+    [HS_KEY_VIEW_SITES] = key_view,   [HS_KEY_VIEW_MEMORY] = key_view,
+    [HS_KEY_VIEW_GROWTH] = key_view,  [HS_KEY_VIEW_STACK] = key_view,
+    [HS_KEY_VIEW_NEXT] = key_view,    [HS_KEY_VIEW_PREV] = key_view,
+    [HS_KEY_SORT_PREV] = key_sort,    [HS_KEY_SORT_NEXT] = key_sort,
+    [HS_KEY_SORT_INVERT] = key_sort,  [HS_KEY_RATES] = key_rates,
+    [HS_KEY_FASTER] = key_delay,      [HS_KEY_SLOWER] = key_delay,
+    [HS_KEY_DELAY] = key_delay,       [HS_KEY_PROFILE] = key_profile,
+    [HS_KEY_UP] = key_scroll,         [HS_KEY_DOWN] = key_scroll,
+    [HS_KEY_PAGE_UP] = key_scroll,    [HS_KEY_PAGE_DOWN] = key_scroll,
+    [HS_KEY_TOP] = key_scroll,        [HS_KEY_BOTTOM] = key_scroll,
+    [HS_KEY_LEFT] = key_scroll,       [HS_KEY_RIGHT] = key_scroll,
+    [HS_KEY_REDRAW] = key_redraw,
+};
+
+/* While help shows, any key closes it, but the scrolling keys page a long one. */
+static void help_key(view_t *v, enum hs_key_action a)
+{
+    int page = getmaxy(stdscr) - 2;
+    if (v->help_fits) a = HS_KEY_NONE;
+    if (a == HS_KEY_UP || a == HS_KEY_DOWN)
+        v->help_scroll += a == HS_KEY_UP ? -1 : 1;
+    else if (a == HS_KEY_PAGE_UP || a == HS_KEY_PAGE_DOWN)
+        v->help_scroll += a == HS_KEY_PAGE_UP ? -page : page;
+    else if (a == HS_KEY_TOP || a == HS_KEY_BOTTOM)
+        v->help_scroll = a == HS_KEY_TOP ? 0 : 1 << 30; /* clamped when drawn */
+    else
+        v->help = false;
+}
+
 /* Handle one key. Returns false when the screen should close. */
 static bool handle_key(view_t *v, int ch)
 {
@@ -806,119 +933,12 @@ static bool handle_key(view_t *v, int ch)
         prompt_key(v, ch);
         return true;
     }
-    if (v->help) { /* any key closes help, but scrolling keys page a long one */
-        enum hs_key_action a = v->help_fits ? HS_KEY_NONE : key_action(ch);
-        int page = getmaxy(stdscr) - 2;
-        if (a == HS_KEY_UP || a == HS_KEY_DOWN)
-            v->help_scroll += a == HS_KEY_UP ? -1 : 1;
-        else if (a == HS_KEY_PAGE_UP || a == HS_KEY_PAGE_DOWN)
-            v->help_scroll += a == HS_KEY_PAGE_UP ? -page : page;
-        else if (a == HS_KEY_TOP || a == HS_KEY_BOTTOM)
-            v->help_scroll = a == HS_KEY_TOP ? 0 : 1 << 30; /* clamped when drawn */
-        else
-            v->help = false;
+    enum hs_key_action a = hs_key_action(ch);
+    if (v->help) {
+        help_key(v, a);
         return true;
     }
-    switch (key_action(ch)) {
-    case HS_KEY_QUIT:
-        return false;
-    case HS_KEY_HELP:
-        v->help = true;
-        v->help_scroll = 0;
-        break;
-    case HS_KEY_PAUSE:
-        if (v->exited) break;
-        v->paused = !v->paused;
-        if (!v->paused) v->last_sample = 0; /* sample now */
-        set_msg(v, false, v->paused ? "paused: space resumes" : "resumed");
-        break;
-    case HS_KEY_VIEW_THREADS:
-        set_view(v, HS_VIEW_THREADS);
-        break;
-    case HS_KEY_VIEW_CLASSES:
-        set_view(v, HS_VIEW_CLASSES);
-        break;
-    case HS_KEY_VIEW_TOTALS:
-        set_view(v, HS_VIEW_TOTALS);
-        break;
-    case HS_KEY_VIEW_SITES:
-        set_view(v, HS_VIEW_SITES);
-        break;
-    case HS_KEY_VIEW_MEMORY:
-        set_view(v, HS_VIEW_MEMORY);
-        break;
-    case HS_KEY_VIEW_GROWTH:
-        set_view(v, HS_VIEW_GROWTH);
-        break;
-    case HS_KEY_VIEW_STACK:
-        set_view(v, HS_VIEW_STACK);
-        break;
-    case HS_KEY_VIEW_NEXT:
-        set_view(v, (enum hs_view)((v->view + 1) % HS_VIEW_COUNT));
-        break;
-    case HS_KEY_VIEW_PREV:
-        set_view(v, (enum hs_view)((v->view + HS_VIEW_COUNT - 1) % HS_VIEW_COUNT));
-        break;
-    case HS_KEY_SORT_PREV:
-        move_sort(v, -1);
-        break;
-    case HS_KEY_SORT_NEXT:
-        move_sort(v, 1);
-        break;
-    case HS_KEY_SORT_INVERT:
-        v->invert[v->view] = !v->invert[v->view];
-        v->scroll = 0;
-        break;
-    case HS_KEY_RATES:
-        v->totals = !v->totals;
-        set_msg(v, false, v->totals ? "showing totals since start" : "showing rates per second");
-        break;
-    case HS_KEY_FASTER:
-        set_delay(v, v->delay / 2);
-        break;
-    case HS_KEY_SLOWER:
-        set_delay(v, v->delay * 2);
-        break;
-    case HS_KEY_DELAY:
-        v->prompt = true;
-        v->input[0] = '\0';
-        v->input_len = 0;
-        break;
-    case HS_KEY_PROFILE:
-        toggle_profiling(v);
-        break;
-    case HS_KEY_UP:
-        v->scroll--;
-        break;
-    case HS_KEY_DOWN:
-        v->scroll++;
-        break;
-    case HS_KEY_PAGE_UP:
-        v->scroll -= v->page > 1 ? v->page - 1 : 1;
-        break;
-    case HS_KEY_PAGE_DOWN:
-        v->scroll += v->page > 1 ? v->page - 1 : 1;
-        break;
-    case HS_KEY_TOP:
-        v->scroll = 0;
-        break;
-    case HS_KEY_BOTTOM:
-        v->scroll = 1 << 30; /* clamped by the next frame */
-        break;
-    case HS_KEY_LEFT:
-        if (v->hscroll > 0) v->hscroll--;
-        break;
-    case HS_KEY_RIGHT:
-        v->hscroll++; /* clamped by the next frame */
-        break;
-    case HS_KEY_REDRAW:
-        clearok(curscr, TRUE);
-        break;
-    case HS_KEY_NONE:
-        break;
-    }
-    if (v->scroll < 0) v->scroll = 0;
-    return true;
+    return a == HS_KEY_NONE || key_handlers[a](v, a);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -980,37 +1000,15 @@ static void frame_print(wchar_t *text, int rows, int cols)
 
 int view_run(hs_seg_t *seg, const hs_opts_t *opts)
 {
+    SCREEN *screen = hs_screen_open();
+    if (screen == NULL) return HS_ERR_SYSTEM;
     view_t v;
-    setlocale(LC_ALL, "");
-    view_init(&v, seg, opts);
-
-    /* Our handlers first: curses leaves alone the signals a program already handles. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = view_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-
-    SCREEN *screen = newterm(NULL, stdout, stdin);
-    if (screen == NULL) {
-        const char *term = getenv("TERM");
-        fprintf(stderr, "hakstat: cannot use terminal type \"%s\"\n", term ? term : "");
-        return HS_ERR_SYSTEM;
-    }
-    set_term(screen);
-    cbreak();
-    noecho();
-    nonl();
-    keypad(stdscr, TRUE);
-    set_escdelay(50);
-    curs_set(0);
+    view_init(&v, seg, opts); /* after the locale is set: it reads the codeset */
 
     sample(&v);
     int status = HS_OK;
     bool counted_out = false;
-    while (!view_stop) {
+    while (!hs_screen_stop) {
         double now = hs_mono();
         bool sampling = !v.paused && !v.exited;
         if (sampling && now >= v.last_sample + v.delay) {
@@ -1021,6 +1019,7 @@ int view_run(hs_seg_t *seg, const hs_opts_t *opts)
             sample(&v);
             now = hs_mono();
         }
+        if (!v.model.built) model_build(&v);
         draw(&v);
 
         int wait_ms = VIEW_MAX_WAIT_MS;
@@ -1038,9 +1037,9 @@ int view_run(hs_seg_t *seg, const hs_opts_t *opts)
 
     int rows = 0, cols = 0;
     wchar_t *frame = counted_out ? frame_save(&rows, &cols) : NULL;
-    endwin();
-    delscreen(screen);
+    hs_screen_close(screen);
     if (frame) frame_print(frame, rows, cols);
+    model_free(&v.model);
     if (v.has_prev) hs_snap_free(&v.prev);
     if (v.has_now) hs_snap_free(&v.now);
     return status;

@@ -5,39 +5,20 @@
  * marked with '>'. */
 #include "config.h"
 
-#include <curses.h>
-#include <locale.h>
+#include "view_procs.h"
+
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clock.h"
 #include "keys.h"
 #include "out_procs.h"
-#include "view_procs.h"
+#include "screen.h"
 
 #define POLL_S     0.25 /* a tree's poll for new children between refreshes */
 #define WAIT_MAX_S 0.5  /* longest wait for a key, so that signals are seen soon */
-
-static volatile sig_atomic_t procs_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    procs_stop = 1;
-}
-
-static enum hs_key_action action_of(int ch)
-{
-#define HS_KEY_CASE(action, key, key2, label, help)                                                \
-    if (ch == (key) || ((key2) != 0 && ch == (key2))) return HS_KEY_##action;
-    HS_KEYS(HS_KEY_CASE)
-#undef HS_KEY_CASE
-    return HS_KEY_NONE;
-}
 
 /* One line at row y: whole if it fits, else up to its last space that does, and '>'. */
 static void put_line(int y, const char *s, size_t len)
@@ -82,7 +63,7 @@ static void draw(const char *text, size_t len, int *scroll, bool paused)
 static bool key(int ch, int *scroll, bool *paused)
 {
     int page = LINES > 2 ? LINES - 2 : 1;
-    switch (action_of(ch)) {
+    switch (hs_key_action(ch)) {
     case HS_KEY_QUIT:
         return false;
     case HS_KEY_PAUSE:
@@ -130,32 +111,15 @@ static void render(const hs_group_t *g, const hs_opts_t *o, char **text, size_t 
 
 int view_procs_run(hs_group_t *g, const hs_opts_t *o)
 {
-    setlocale(LC_ALL, "");
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    SCREEN *screen = newterm(NULL, stdout, stdin);
-    if (screen == NULL) {
-        const char *term = getenv("TERM");
-        fprintf(stderr, "hakstat: cannot use terminal type \"%s\"\n", term ? term : "");
-        return HS_ERR_SYSTEM;
-    }
-    set_term(screen);
-    cbreak();
-    noecho();
-    keypad(stdscr, TRUE);
-    curs_set(0);
+    SCREEN *screen = hs_screen_open();
+    if (screen == NULL) return HS_ERR_SYSTEM;
     char *text = NULL;
     size_t len = 0;
     int scroll = 0;
     bool paused = false;
     double delay = o->delay > 0 ? o->delay : 1, next = 0, poll = 0;
     long shown = 0;
-    while (!procs_stop) {
+    while (!hs_screen_stop) {
         double now = hs_mono();
         bool live = hs_group_alive(g) && !paused;
         if (o->count > 0 && shown >= o->count && now >= next) break;
@@ -175,8 +139,7 @@ int view_procs_run(hs_group_t *g, const hs_opts_t *o)
         int ch = getch();
         if (ch != ERR && !key(ch, &scroll, &paused)) break;
     }
-    endwin();
-    delscreen(screen);
+    hs_screen_close(screen);
     free(text);
     return HS_OK;
 }
