@@ -17,6 +17,7 @@ noinst_LTLIBRARIES += %D%/libhakstat.la
 	%D%/out.h %D%/out_text.c %D%/out_json.c %D%/out_prom.c %D%/out_folded.c \
 	%D%/out_procs.h %D%/out_procs.c \
 	%D%/procs.h %D%/procs.c \
+	%D%/list.h %D%/list.c \
 	%D%/options.h %D%/clock.h
 %C%_libhakstat_la_LIBADD = $(LIBDW_LIBS) $(LIBELF_LIBS) -lm
 

@@ -6,17 +6,16 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "list.h"
 #include "options.h"
 #include "out.h"
 #include "out_procs.h"
@@ -29,11 +28,19 @@
 #include "view.h"
 #include "view_procs.h"
 
+/* One option's effect on the options; HS_OK, or a usage error already reported. */
+typedef int opt_fn(hs_opts_t *o, const char *arg);
+
+#define HS_OPT_DECLARE(k, n, id, a, h) static opt_fn opt_##id;
+HS_OPTIONS(HS_OPT_DECLARE)
+#undef HS_OPT_DECLARE
+
 static const struct {
     int key;
     const char *name, *arg, *help;
+    opt_fn *apply;
 } option_table[] = {
-#define HS_OPT_ROW(k, n, a, h) {k, n, a, h},
+#define HS_OPT_ROW(k, n, id, a, h) {k, n, a, h, opt_##id},
     HS_OPTIONS(HS_OPT_ROW)
 #undef HS_OPT_ROW
 };
@@ -88,42 +95,222 @@ static bool parse_long(const char *s, long min, long max, long *out)
     return true;
 }
 
-/* "PID[,PID...]": each one a number, at most HS_OPTS_MAX_PIDS in all (with earlier -p). */
-static int parse_pids(const char *arg, hs_opts_t *o)
+/* The index of `arg` among n names, or -1 with a usage error that lists them. */
+static int pick(const char *what, const char *arg, const char *const *names, int n)
 {
-    char buf[1024];
-    if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
-        return usage_error("%s", "PID list too long");
-    char *save, *tok = strtok_r(buf, ",", &save);
-    if (tok == NULL) return usage_error("bad PID '%s'", arg);
-    for (; tok; tok = strtok_r(NULL, ",", &save)) {
-        long v;
-        if (!parse_long(tok, 1, INT32_MAX, &v))
-            return usage_error("bad PID '%s' in '%s'", tok, arg);
+    for (int i = 0; i < n; i++)
+        if (strcmp(arg, names[i]) == 0) return i;
+    fprintf(stderr, "hakstat: unknown %s '%s' (", what, arg);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s%s", i ? ", " : "", names[i]);
+    fprintf(stderr, ")\nTry 'hakstat --help'.\n");
+    return -1;
+}
+
+/* "PID[,PID...]": each one a number, at most HS_OPTS_MAX_PIDS in all (with earlier -p). */
+static int opt_pid(hs_opts_t *o, const char *arg)
+{
+    for (const char *p = arg;; p++) {
+        size_t len = strcspn(p, ",");
+        char *end;
+        errno = 0;
+        long v = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : 0;
+        if (errno || v < 1 || v > INT32_MAX || end != p + len)
+            return usage_error("bad PID '%.*s' in '%s'", (int)len, p, arg);
         if (o->npids == HS_OPTS_MAX_PIDS) return usage_error("more than %d PIDs", HS_OPTS_MAX_PIDS);
         o->pids[o->npids++] = (pid_t)v;
+        p += len;
+        if (*p == '\0') break;
     }
-    if (arg[0] == ',' || arg[strlen(arg) - 1] == ',' || strstr(arg, ",,"))
-        return usage_error("bad PID list '%s'", arg);
     o->pid = o->pids[0];
     return HS_OK;
 }
 
-/* -s names a column of the chosen view; the error lists them. */
+static int opt_tree(hs_opts_t *o, const char *arg)
+{
+    (void)arg;
+    o->tree = true;
+    return HS_OK;
+}
+
+static int opt_list(hs_opts_t *o, const char *arg)
+{
+    (void)arg;
+    o->list = true;
+    return HS_OK;
+}
+
+static int opt_gc(hs_opts_t *o, const char *arg)
+{
+    (void)arg;
+    o->gc = o->list = true;
+    return HS_OK;
+}
+
+static int opt_batch(hs_opts_t *o, const char *arg)
+{
+    (void)arg;
+    o->format = HS_FMT_TEXT;
+    return HS_OK;
+}
+
+static int opt_json(hs_opts_t *o, const char *arg)
+{
+    (void)arg;
+    o->format = HS_FMT_JSON;
+    return HS_OK;
+}
+
+static int opt_output(hs_opts_t *o, const char *arg)
+{
+    static const char *const names[] = {[HS_FMT_SCREEN] = "screen",
+                                        [HS_FMT_TEXT] = "text",
+                                        [HS_FMT_JSON] = "json",
+                                        [HS_FMT_OPENMETRICS] = "openmetrics",
+                                        [HS_FMT_PROMETHEUS] = "prometheus",
+                                        [HS_FMT_FOLDED] = "folded"};
+    int i = pick("output format", arg, names, (int)(sizeof(names) / sizeof(names[0])));
+    if (i < 0) return HS_ERR_USAGE;
+    o->format = (enum hs_format)i;
+    return HS_OK;
+}
+
+static int opt_serve(hs_opts_t *o, const char *arg)
+{
+    o->serve = arg;
+    return HS_OK;
+}
+
+static int opt_per_tid(hs_opts_t *o, const char *arg)
+{
+    (void)arg;
+    o->per_tid = true;
+    return HS_OK;
+}
+
+static int opt_delay(hs_opts_t *o, const char *arg)
+{
+    if (!parse_double(arg, &o->delay) || !hs_delay_valid(o->delay))
+        return usage_error("bad delay '%s' (%.1f to %.0f seconds)", arg, HS_DELAY_MIN,
+                           HS_DELAY_MAX);
+    o->delay_given = true;
+    return HS_OK;
+}
+
+static int opt_count(hs_opts_t *o, const char *arg)
+{
+    if (!parse_long(arg, 1, 1L << 40, &o->count)) return usage_error("bad count '%s'", arg);
+    o->count_given = true;
+    return HS_OK;
+}
+
+static int opt_view(hs_opts_t *o, const char *arg)
+{
+    const char *names[HS_VIEW_COUNT];
+    for (int i = 0; i < HS_VIEW_COUNT; i++)
+        names[i] = hs_table_view_name((enum hs_view)i);
+    int i = pick("view", arg, names, HS_VIEW_COUNT);
+    if (i < 0) return HS_ERR_USAGE;
+    o->view = (enum hs_view)i;
+    return HS_OK;
+}
+
+static int opt_site(hs_opts_t *o, const char *arg)
+{
+    long v;
+    if (!parse_long(arg, 1, HK_SITE_ENTRIES, &v))
+        return usage_error("bad site rank '%s' (1 to %d)", arg, HK_SITE_ENTRIES);
+    o->stack_site = (int)v;
+    hs_table_set_stack_site(o->stack_site);
+    return HS_OK;
+}
+
+static int opt_weight(hs_opts_t *o, const char *arg)
+{
+    static const char *const names[] = {"bytes", "live"};
+    int i = pick("weight", arg, names, 2);
+    if (i < 0) return HS_ERR_USAGE;
+    o->folded_live = i == 1;
+    return HS_OK;
+}
+
+static int opt_wrappers(hs_opts_t *o, const char *arg)
+{
+    (void)o;
+    hs_stack_set_wrappers(arg);
+    return HS_OK;
+}
+
+/* -s names a column of the chosen view, checked once the view is known (check_sort). */
+static int opt_sort(hs_opts_t *o, const char *arg)
+{
+    if (strlen(arg) >= sizeof(o->sort)) return usage_error("no column '%s' in any view", arg);
+    snprintf(o->sort, sizeof(o->sort), "%s", arg);
+    return HS_OK;
+}
+
+static int opt_totals(hs_opts_t *o, const char *arg)
+{
+    (void)arg;
+    o->totals = true;
+    return HS_OK;
+}
+
+static int opt_profile(hs_opts_t *o, const char *arg)
+{
+    long v;
+    if (!parse_long(arg, 0, 1L << 30, &v)) return usage_error("bad profiling period '%s'", arg);
+    o->set_profile = true;
+    o->profile_period = (uint64_t)v;
+    return HS_OK;
+}
+
+static int opt_help(hs_opts_t *o, const char *arg)
+{
+    (void)o;
+    (void)arg;
+    usage(stdout);
+    exit(0);
+}
+
+static int opt_version(hs_opts_t *o, const char *arg)
+{
+    (void)o;
+    (void)arg;
+    printf("hakstat %s\n", PACKAGE_VERSION);
+    exit(0);
+}
+
+/* The error lists the columns of the chosen view. */
 static int check_sort(const hs_opts_t *o)
 {
     int n;
     const hs_col_t *cols = hs_table_cols(o->view, &n);
-    char names[512] = "";
-    size_t len = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         if (strcasecmp(cols[i].name, o->sort) == 0) return HS_OK;
-        int w = snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "", cols[i].name);
-        if (w > 0 && (size_t)w < sizeof(names) - len) len += (size_t)w;
-    }
-    return usage_error("no column '%s' in this view (%s)", o->sort, names);
+    fprintf(stderr, "hakstat: no column '%s' in this view (", o->sort);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s%s", i ? ", " : "", cols[i].name);
+    fprintf(stderr, ")\nTry 'hakstat --help'.\n");
+    return HS_ERR_USAGE;
 }
 
+/* Options that make sense only together, or never together. */
+static int check_combination(const hs_opts_t *o)
+{
+    bool pid_given = o->npids > 0;
+    if (o->set_profile && !pid_given) return usage_error("%s", "--profile needs -p PID");
+    if (o->serve && (pid_given || o->list))
+        return usage_error("%s", "--serve watches every process: no -p or -l");
+    if (!o->list && !pid_given && !o->serve) return usage_error("%s", "give -p PID, -l or --serve");
+    if (o->tree && !pid_given) return usage_error("%s", "--tree needs -p PID");
+    if (o->set_profile && (o->npids > 1 || o->tree))
+        return usage_error("%s", "--profile takes one PID, without --tree");
+    if (o->sort[0]) return check_sort(o);
+    return HS_OK;
+}
+
+/* getopt_long's tables from option_table, then each option applied by its handler. */
 static int parse_args(int argc, char **argv, hs_opts_t *o)
 {
     struct option longs[NOPTIONS + 1];
@@ -142,299 +329,18 @@ static int parse_args(int argc, char **argv, hs_opts_t *o)
     memset(o, 0, sizeof(*o));
     o->delay = 1.0;
     o->format = isatty(STDOUT_FILENO) ? HS_FMT_SCREEN : HS_FMT_TEXT;
-    bool pid_given = false;
-    int c;
-    long v;
     opterr = 0;
+    int c;
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            if (parse_pids(optarg, o) != HS_OK) return HS_ERR_USAGE;
-            pid_given = true;
-            break;
-        case 'T':
-            o->tree = true;
-            break;
-        case 'l':
-            o->list = true;
-            break;
-        case 'G':
-            o->gc = o->list = true;
-            break;
-        case 'b':
-            o->format = HS_FMT_TEXT;
-            break;
-        case 'j':
-            o->format = HS_FMT_JSON;
-            break;
-        case 'o':
-            if (!strcmp(optarg, "screen"))
-                o->format = HS_FMT_SCREEN;
-            else if (!strcmp(optarg, "text"))
-                o->format = HS_FMT_TEXT;
-            else if (!strcmp(optarg, "json"))
-                o->format = HS_FMT_JSON;
-            else if (!strcmp(optarg, "openmetrics"))
-                o->format = HS_FMT_OPENMETRICS;
-            else if (!strcmp(optarg, "prometheus"))
-                o->format = HS_FMT_PROMETHEUS;
-            else if (!strcmp(optarg, "folded"))
-                o->format = HS_FMT_FOLDED;
-            else
-                return usage_error("unknown output format '%s' (screen, text, json, openmetrics, "
-                                   "prometheus)",
-                                   optarg);
-            break;
-        case 'd':
-            if (!parse_double(optarg, &o->delay) || !hs_delay_valid(o->delay))
-                return usage_error("bad delay '%s' (%.1f to %.0f seconds)", optarg, HS_DELAY_MIN,
-                                   HS_DELAY_MAX);
-            o->delay_given = true;
-            break;
-        case 'n':
-            if (!parse_long(optarg, 1, 1L << 40, &o->count))
-                return usage_error("bad count '%s'", optarg);
-            o->count_given = true;
-            break;
-        case 'v':
-            if (!strcmp(optarg, "threads"))
-                o->view = HS_VIEW_THREADS;
-            else if (!strcmp(optarg, "classes"))
-                o->view = HS_VIEW_CLASSES;
-            else if (!strcmp(optarg, "totals"))
-                o->view = HS_VIEW_TOTALS;
-            else if (!strcmp(optarg, "sites"))
-                o->view = HS_VIEW_SITES;
-            else if (!strcmp(optarg, "memory"))
-                o->view = HS_VIEW_MEMORY;
-            else if (!strcmp(optarg, "growth"))
-                o->view = HS_VIEW_GROWTH;
-            else if (!strcmp(optarg, "stack"))
-                o->view = HS_VIEW_STACK;
-            else
-                return usage_error(
-                    "unknown view '%s' (threads, classes, totals, sites, memory, growth, stack)",
-                    optarg);
-            break;
-        case 'R':
-            if (!parse_long(optarg, 1, HK_SITE_ENTRIES, &v))
-                return usage_error("bad site rank '%s' (1 to %d)", optarg, HK_SITE_ENTRIES);
-            o->stack_site = (int)v;
-            hs_table_set_stack_site(o->stack_site);
-            break;
-        case 'w':
-            if (!strcmp(optarg, "live"))
-                o->folded_live = true;
-            else if (!strcmp(optarg, "bytes"))
-                o->folded_live = false;
-            else
-                return usage_error("unknown weight '%s' (bytes, live)", optarg);
-            break;
-        case 'W':
-            hs_stack_set_wrappers(optarg);
-            break;
-        case 's':
-            snprintf(o->sort, sizeof(o->sort), "%s", optarg);
-            break;
-        case 't':
-            o->totals = true;
-            break;
-        case 'I':
-            o->per_tid = true;
-            break;
-        case 'S':
-            o->serve = optarg;
-            break;
-        case 'P':
-            if (!parse_long(optarg, 0, 1L << 30, &v))
-                return usage_error("bad profiling period '%s'", optarg);
-            o->set_profile = true;
-            o->profile_period = (uint64_t)v;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        case 'V':
-            printf("hakstat %s\n", PACKAGE_VERSION);
-            exit(0);
-        case ':':
-            return usage_error("option '%s' needs an argument", argv[optind - 1]);
-        default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
-        }
+        if (c == ':') return usage_error("option '%s' needs an argument", argv[optind - 1]);
+        size_t i = 0;
+        while (i < NOPTIONS && option_table[i].key != c)
+            i++;
+        if (i == NOPTIONS) return usage_error("unknown option '%s'", argv[optind - 1]);
+        if (option_table[i].apply(o, optarg) != HS_OK) return HS_ERR_USAGE;
     }
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
-    if (o->set_profile && !pid_given) return usage_error("%s", "--profile needs -p PID");
-    if (o->serve && (pid_given || o->list))
-        return usage_error("%s", "--serve watches every process: no -p or -l");
-    if (!o->list && !pid_given && !o->serve) return usage_error("%s", "give -p PID, -l or --serve");
-    if (o->tree && !pid_given) return usage_error("%s", "--tree needs -p PID");
-    if (o->set_profile && (o->npids > 1 || o->tree))
-        return usage_error("%s", "--profile takes one PID, without --tree");
-    if (o->sort[0]) return check_sort(o);
-    return HS_OK;
-}
-
-/* ---------------------------------------------------------------------------------------
- * -l and --gc
- * ------------------------------------------------------------------------------------- */
-typedef struct listed_s {
-    hs_seg_entry_t e;
-    bool ok;           /* first snapshot taken */
-    double t;          /* its time */
-    hs_counts_t total; /* its totals */
-} listed_t;
-
-typedef struct listing_s {
-    listed_t *v;
-    int n;
-} listing_t;
-
-static void collect(const hs_seg_entry_t *e, void *arg)
-{
-    listing_t *l = arg;
-    if (l->n < HS_SEG_LIST_MAX) l->v[l->n++].e = *e;
-}
-
-static const char *entry_state(const hs_seg_entry_t *e)
-{
-    return e->stale ? "stale" : e->foreign ? "foreign" : !e->readable ? "unreadable" : "live";
-}
-
-/* --gc: this user's retired records too (and any left half-written), by owner. */
-static void remove_record(const char *name, const struct stat *st, void *arg)
-{
-    (void)st;
-    if (strncmp(name, "retired-", 8) != 0 && strncmp(name, "retiring-", 9) != 0) return;
-    hs_seg_entry_t e;
-    memset(&e, 0, sizeof(e));
-    snprintf(e.name, sizeof(e.name), "%s", name);
-    e.uid = geteuid();
-    if (hs_seg_remove_entry(&e) == 0) ++*(int *)arg;
-}
-
-static int remove_records(void)
-{
-    int n = 0;
-    hs_seg_list_user(geteuid(), remove_record, &n);
-    return n;
-}
-
-static int list_segments(const hs_opts_t *o)
-{
-    static listed_t v[HS_SEG_LIST_MAX];
-    listing_t l = {v, 0};
-    hs_seg_skipped_t skipped;
-    if (hs_seg_list(collect, &l, &skipped) < 0) {
-        fprintf(stderr, "hakstat: cannot read %s: %s\n", hs_seg_dir(), strerror(errno));
-        return HS_ERR_SYSTEM;
-    }
-    if (skipped.dirs || skipped.files || skipped.more) {
-        fprintf(stderr,
-                "hakstat: skipped %u director%s and %u file%s that fail the ownership checks "
-                "(see hakstat(1), SECURITY)",
-                skipped.dirs, skipped.dirs == 1 ? "y" : "ies", skipped.files,
-                skipped.files == 1 ? "" : "s");
-        if (skipped.more)
-            fprintf(stderr, ", and %u segments beyond the first %d", skipped.more, HS_SEG_LIST_MAX);
-        fputc('\n', stderr);
-    }
-    if (o->gc) {
-        int removed = 0;
-        for (int i = 0; i < l.n; i++) {
-            hs_seg_entry_t *e = &l.v[i].e;
-            /* Only the caller's own files, by their owner (fstatat), root's too: a name
-             * proves nothing, and another user's leftovers are theirs to remove. */
-            if (!e->stale || e->uid != geteuid()) continue;
-            if (hs_seg_remove_entry(e) == 0) {
-                removed++;
-                e->name[0] = '\0';
-            }
-        }
-        int records = remove_records();
-        fprintf(o->format == HS_FMT_JSON ? stderr : stdout,
-                "removed %d stale segment%s, %d retired record%s\n", removed,
-                removed == 1 ? "" : "s", records, records == 1 ? "" : "s");
-    }
-    /* Two snapshots of every readable live segment, 200 ms apart, for ops/s. Only the
-     * totals are kept in between, so memory does not grow with the segments listed. */
-    static hs_seg_t seg;
-    hs_snap_t snap;
-    for (int i = 0; i < l.n; i++) {
-        hs_seg_entry_t *e = &l.v[i].e;
-        l.v[i].ok = false;
-        if (!e->name[0] || e->stale || e->foreign || !e->readable) continue;
-        if (hs_seg_open_entry(&seg, e) != HS_OK) continue;
-        if (hs_snap_take(&seg, &snap) == HS_OK) {
-            l.v[i].ok = true;
-            l.v[i].t = snap.t;
-            l.v[i].total = snap.total;
-            hs_snap_free(&snap);
-        }
-        hs_seg_close(&seg);
-    }
-    struct timespec pause = {0, 200000000};
-    nanosleep(&pause, NULL);
-    bool json = o->format == HS_FMT_JSON;
-    if (json)
-        fputs("[", stdout);
-    else
-        printf("%7s %-10s %7s %10s %9s  %s\n", "PID", "USER", "THREADS", "UPTIME", "OPS/S",
-               "COMMAND");
-    bool first = true;
-    for (int i = 0; i < l.n; i++) {
-        const hs_seg_entry_t *e = &l.v[i].e;
-        if (!e->name[0]) continue;
-        struct passwd *pw = getpwuid(e->uid);
-        char user[32];
-        snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "?");
-        if (pw == NULL) snprintf(user, sizeof(user), "%u", (unsigned)e->uid);
-        double rate = NAN, up = NAN;
-        unsigned threads = 0;
-        char comm[sizeof(seg.comm)] = "";
-        if (l.v[i].ok && hs_seg_open_entry(&seg, e) == HS_OK) {
-            if (hs_snap_take(&seg, &snap) == HS_OK) {
-                hs_metrics_t m;
-                hs_snap_metrics(&seg, &snap.total, &l.v[i].total, snap.t - l.v[i].t, 1, &m);
-                rate = m.malloc_rate + m.free_rate;
-                up = hs_snap_uptime(&snap);
-                threads = snap.nthreads;
-                snprintf(comm, sizeof(comm), "%s", seg.comm);
-                hs_snap_free(&snap);
-            }
-            hs_seg_close(&seg);
-        }
-        const char *state = entry_state(e);
-        if (json) {
-            printf("%s{\"pid\":%d,\"user\":", first ? "" : ",", (int)e->pid);
-            out_json_string(stdout, user);
-            printf(",\"state\":\"%s\",\"threads\":%u,\"uptime_s\":", state, threads);
-            isnan(up) ? printf("null") : printf("%.1f", up);
-            printf(",\"ops_per_s\":");
-            isnan(rate) ? printf("null") : printf("%.0f", rate);
-            printf(",\"command\":");
-            out_json_string(stdout, comm);
-            printf(",\"file\":");
-            out_json_string(stdout, e->path);
-            printf("}");
-        } else {
-            char r[32], u[32];
-            hs_table_fmt_count(r, sizeof(r), rate);
-            if (isnan(up))
-                snprintf(u, sizeof(u), "-");
-            else
-                snprintf(u, sizeof(u), "%llu:%02llu:%02llu", (unsigned long long)up / 3600,
-                         (unsigned long long)up / 60 % 60, (unsigned long long)up % 60);
-            printf("%7d %-10.10s %7u %10s %9s  %s%s\n", (int)e->pid, user, threads, u, r, comm,
-                   e->stale       ? "[stale]"
-                   : e->foreign   ? "[foreign: not this process's user]"
-                   : !e->readable ? "[unreadable]"
-                                  : "");
-        }
-        first = false;
-    }
-    if (json) fputs("]\n", stdout);
-    return HS_OK;
+    return check_combination(o);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -547,12 +453,25 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
     return status;
 }
 
+/* One listing, printed. */
+static int list_once(const hs_opts_t *o, bool gc)
+{
+    static hs_listing_t l;
+    bool json = o->format == HS_FMT_JSON;
+    int status = hs_list_take(&l, gc, json ? stderr : stdout);
+    if (status != HS_OK) return status;
+    if (json)
+        out_list_json(stdout, &l);
+    else
+        out_list_text(stdout, &l);
+    return HS_OK;
+}
+
 /* -l with -d or -n: the list again every interval, each one headed by its time (text)
  * or one JSON array a line. --gc removes once, before the first. */
 static int list_refresh(const hs_opts_t *o)
 {
-    if (!o->delay_given && !o->count_given) return list_segments(o);
-    hs_opts_t each = *o;
+    if (!o->delay_given && !o->count_given) return list_once(o, o->gc);
     long count = o->count_given ? o->count : -1;
     int status = HS_OK;
     catch_signals(on_signal);
@@ -567,8 +486,7 @@ static int list_refresh(const hs_opts_t *o)
             strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
             printf("=== %s\n", when);
         }
-        status = list_segments(&each);
-        each.gc = false;
+        status = list_once(o, o->gc && i == 0);
         fflush(stdout);
     }
     return status;

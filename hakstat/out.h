@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "list.h"
 #include "options.h"
 #include "prom.h"
 #include "snap.h"
@@ -39,6 +40,10 @@ void out_json_rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const 
 
 /* Folded stacks (flame graphs), weighted by estimated bytes or, with `live`, live bytes. */
 void out_folded(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, bool live);
+/* hakstat -l: a table with a line per segment, or one JSON array on one line. */
+void out_list_text(FILE *f, const hs_listing_t *l);
+void out_list_json(FILE *f, const hs_listing_t *l);
+
 /* JSON string literal with escapes. */
 void out_json_string(FILE *f, const char *s);
 

@@ -377,3 +377,23 @@ void out_json_rates(FILE *f, const hs_seg_t *seg, const hs_counts_t *now, const 
 {
     rates(f, seg, now, prev, dt, age);
 }
+
+void out_list_json(FILE *f, const hs_listing_t *l)
+{
+    fputc('[', f);
+    for (int i = 0; i < l->n; i++) {
+        const hs_list_row_t *r = &l->rows[i];
+        fprintf(f, "%s{\"pid\":%d,\"user\":", i ? "," : "", (int)r->e.pid);
+        out_json_string(f, r->user);
+        fprintf(f, ",\"state\":\"%s\",\"threads\":%u,\"uptime_s\":", r->state, r->threads);
+        isnan(r->uptime_s) ? fputs("null", f) : fprintf(f, "%.1f", r->uptime_s);
+        fputs(",\"ops_per_s\":", f);
+        isnan(r->ops_rate) ? fputs("null", f) : fprintf(f, "%.0f", r->ops_rate);
+        fputs(",\"command\":", f);
+        out_json_string(f, r->comm);
+        fputs(",\"file\":", f);
+        out_json_string(f, r->e.path);
+        fputc('}', f);
+    }
+    fputs("]\n", f);
+}

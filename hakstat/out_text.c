@@ -2,6 +2,7 @@
  * per interval, plain text. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,4 +43,29 @@ void out_text(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
     }
     hs_table_free(&t);
     fflush(f);
+}
+
+static const char *list_mark(const hs_seg_entry_t *e)
+{
+    return e->stale       ? "[stale]"
+           : e->foreign   ? "[foreign: not this process's user]"
+           : !e->readable ? "[unreadable]"
+                          : "";
+}
+
+void out_list_text(FILE *f, const hs_listing_t *l)
+{
+    fprintf(f, "%7s %-10s %7s %10s %9s  %s\n", "PID", "USER", "THREADS", "UPTIME", "OPS/S",
+            "COMMAND");
+    for (int i = 0; i < l->n; i++) {
+        const hs_list_row_t *r = &l->rows[i];
+        char rate[32], up[32] = "-";
+        hs_table_fmt_count(rate, sizeof(rate), r->ops_rate);
+        if (!isnan(r->uptime_s)) {
+            unsigned long long s = (unsigned long long)r->uptime_s;
+            snprintf(up, sizeof(up), "%llu:%02llu:%02llu", s / 3600, s / 60 % 60, s % 60);
+        }
+        fprintf(f, "%7d %-10.10s %7u %10s %9s  %s%s\n", (int)r->e.pid, r->user, r->threads, up,
+                rate, r->comm, list_mark(&r->e));
+    }
 }
