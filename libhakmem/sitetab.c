@@ -252,14 +252,15 @@ static __thread uint32_t walking __attribute__((tls_model("initial-exec")));
 
 static int walk(hk_heap_t *h, const hk_unwind_ctx_t *at, void **frames, void *ra)
 {
+    /* walking counts first and last: a handler's fork between the two steps still sees
+     * this thread's count in walkers as its own */
+    walking++;
     atomic_fetch_add(&walkers, 1);
     int depth = 0;
-    if (atomic_load(&forking) == 0) {
-        walking++;
+    if (atomic_load(&forking) == 0)
         depth = hk_unwind_from(&h->unwind, at, frames, HK_SITE_FRAMES, ra);
-        walking--;
-    }
     atomic_fetch_sub(&walkers, 1);
+    walking--;
     return depth;
 }
 
