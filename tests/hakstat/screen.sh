@@ -87,8 +87,10 @@ done
 tmux_lc=${utf8:-C}
 
 # No status bar (the pane gets the whole window); panes stay after their command exits,
-# so what hakstat left on screen can still be read.
+# so what hakstat left on screen can still be read. The server stays up between sessions:
+# a new-session sent while it exits after its last session was killed would fail.
 cat >"$tmp/tmux.conf" <<'EOF'
+set -s exit-empty off
 set -g status off
 set -g remain-on-exit on
 set -g default-terminal screen

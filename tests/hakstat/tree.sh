@@ -339,7 +339,7 @@ wait "$B"
 check "the helpers end with status 0" true
 
 # --- the screen of a tree (tmux, 60 columns) --------------------------------------------
-printf 'set -g status off\nset -g remain-on-exit on\nset -g default-terminal screen\nset -g default-shell /bin/sh\n' \
+printf 'set -s exit-empty off\nset -g status off\nset -g remain-on-exit on\nset -g default-terminal screen\nset -g default-shell /bin/sh\n' \
     >"$HK_TMP/tmux.conf"
 tm() { tmux -L "$sock" -f "$HK_TMP/tmux.conf" "$@" 5>&- 6>&- 7>&-; }
 pane_wait() { # pane_wait REGEX: until the pane shows a line matching it (bounded)

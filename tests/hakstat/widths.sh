@@ -76,6 +76,7 @@ HAKMEM_STATS_DIR=$tmp/shm
 export HAKMEM_STATS_DIR
 mkdir "$tmp/shm"
 cat >"$tmp/tmux.conf" <<'EOF'
+set -s exit-empty off
 set -g status off
 set -g remain-on-exit on
 set -g default-terminal screen

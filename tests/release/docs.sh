@@ -46,7 +46,7 @@ check "hakmem(3) tells Python users about PYTHONMALLOC=malloc" grep -q 'PYTHONMA
 check_contains "hakstat --help: -b prints a block of text" "print a text block per interval" \
     "$("$hakstat" --help)"
 err=$("$hakstat" -p 1 -o nope 2>&1)
-check_contains "-o nope lists the formats" "(screen, text, json, openmetrics, prometheus)" "$err"
+check_contains "-o nope lists the formats" "(screen, text, json, openmetrics, prometheus, folded)" "$err"
 err=$("$hakstat" -p 1 -s nope 2>&1)
 check_contains "-s nope lists the columns of the view" "(TID, NAME, MALLOC" "$err"
 err=$(HAKMEM_STATS=maybe LD_PRELOAD=$HAKMEM_SO sh -c : 2>&1)
