@@ -314,115 +314,122 @@ static bool parse_cie(const uint8_t *p, const object_t *o, cie_t *cie)
     return !c.bad && cie->ra_reg == R_RA;
 }
 
+/* A register's rule, for the registers this unwinder tracks (the others are read past). */
+static void set_rule(frame_rules_t *r, uint64_t reg, uint8_t how, int64_t arg)
+{
+    if (reg < NREGS) r->reg[reg].how = how, r->reg[reg].arg = arg;
+}
+
+static void restore_rule(frame_rules_t *r, uint64_t reg, const frame_rules_t *initial)
+{
+    if (reg < NREGS && initial) r->reg[reg] = initial->reg[reg];
+}
+
+/* Whether op is an advance_loc instruction, and by how many code units. */
+static bool advance_of(cursor_t *c, uint8_t op, uint64_t *delta)
+{
+    if (op >> 6 == 1)
+        *delta = op & 0x3f;
+    else if (op >= 0x02 && op <= 0x04) /* advance_loc1, 2 and 4 */
+        *delta = rd_bytes(c, op == 0x02 ? 1 : op == 0x03 ? 2 : 4);
+    else
+        return false;
+    return true;
+}
+
+/* The states remember_state saves for restore_state. */
+typedef struct rule_stack_s {
+    frame_rules_t saved[4];
+    int n;
+} rule_stack_t;
+
+/* One instruction other than an advance. False on one this unwinder does not run
+ * (expressions and the rest): the frame is given up. */
+static bool cfa_op(cursor_t *c, const cie_t *cie, uint8_t op, frame_rules_t *r,
+                   const frame_rules_t *initial, rule_stack_t *st)
+{
+    uint64_t reg;
+    if (op >> 6 == 2) {
+        set_rule(r, op & 0x3f, RULE_OFFSET, (int64_t)rd_uleb(c) * cie->data_align); /* offset */
+        return true;
+    }
+    if (op >> 6 == 3) {
+        restore_rule(r, op & 0x3f, initial); /* restore */
+        return true;
+    }
+    switch (op) {
+    case 0x00: /* nop */
+        return true;
+    case 0x05: /* offset_extended */
+        reg = rd_uleb(c);
+        set_rule(r, reg, RULE_OFFSET, (int64_t)rd_uleb(c) * cie->data_align);
+        return true;
+    case 0x06: /* restore_extended */
+        restore_rule(r, rd_uleb(c), initial);
+        return true;
+    case 0x07: /* undefined */
+        set_rule(r, rd_uleb(c), RULE_UNDEF, 0);
+        return true;
+    case 0x08: /* same_value */
+        set_rule(r, rd_uleb(c), RULE_SAME, 0);
+        return true;
+    case 0x09: /* register */
+        reg = rd_uleb(c);
+        set_rule(r, reg, RULE_REG, (int64_t)rd_uleb(c));
+        return true;
+    case 0x0a: /* remember_state */
+        if (st->n == 4) return false;
+        st->saved[st->n++] = *r;
+        return true;
+    case 0x0b: /* restore_state: the CFA rule too, as GCC's own unwinder has it */
+        if (st->n == 0) return false;
+        *r = st->saved[--st->n];
+        return true;
+    case 0x0c: /* def_cfa */
+        r->cfa_reg = (uint8_t)rd_uleb(c), r->cfa_off = (int64_t)rd_uleb(c);
+        return true;
+    case 0x0d: /* def_cfa_register */
+        r->cfa_reg = (uint8_t)rd_uleb(c);
+        return true;
+    case 0x0e: /* def_cfa_offset */
+        r->cfa_off = (int64_t)rd_uleb(c);
+        return true;
+    case 0x11: /* offset_extended_sf */
+        reg = rd_uleb(c);
+        set_rule(r, reg, RULE_OFFSET, rd_sleb(c) * cie->data_align);
+        return true;
+    case 0x12: /* def_cfa_sf */
+        r->cfa_reg = (uint8_t)rd_uleb(c), r->cfa_off = rd_sleb(c) * cie->data_align;
+        return true;
+    case 0x13: /* def_cfa_offset_sf */
+        r->cfa_off = rd_sleb(c) * cie->data_align;
+        return true;
+    case 0x2e: /* GNU_args_size */
+        rd_uleb(c);
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Run CFA instructions until the row for `pc` (loc starts at `loc`). */
 static bool run_cfa(cursor_t c, const cie_t *cie, uintptr_t loc, uintptr_t pc, frame_rules_t *r,
                     const frame_rules_t *initial)
 {
-    frame_rules_t saved[4];
-    int nsaved = 0;
+    rule_stack_t st = {.n = 0};
     while (c.p < c.end && !c.bad) {
-        uint8_t op = (uint8_t)rd_bytes(&c, 1), low = op & 0x3f;
-        uint64_t reg, delta = 0;
-        switch (op >> 6) {
-        case 1:
-            delta = low;
-            goto advance;
-        case 2:
-            reg = low;
-            if (reg < NREGS)
-                r->reg[reg].how = RULE_OFFSET,
-                r->reg[reg].arg = (int64_t)rd_uleb(&c) * cie->data_align;
-            else
-                rd_uleb(&c);
-            continue;
-        case 3:
-            if (low < NREGS && initial) r->reg[low] = initial->reg[low];
+        uint8_t op = (uint8_t)rd_bytes(&c, 1);
+        uint64_t delta;
+        if (!advance_of(&c, op, &delta)) {
+            if (!cfa_op(&c, cie, op, r, initial, &st)) return false;
             continue;
         }
-        switch (op) {
-        case 0x00:
-            break; /* nop */
-        case 0x02:
-            delta = rd_bytes(&c, 1);
-            goto advance; /* advance_loc1 */
-        case 0x03:
-            delta = rd_bytes(&c, 2);
-            goto advance; /* advance_loc2 */
-        case 0x04:
-            delta = rd_bytes(&c, 4);
-            goto advance; /* advance_loc4 */
-        case 0x05:        /* offset_extended */
-            reg = rd_uleb(&c);
-            if (reg < NREGS)
-                r->reg[reg].how = RULE_OFFSET,
-                r->reg[reg].arg = (int64_t)rd_uleb(&c) * cie->data_align;
-            else
-                rd_uleb(&c);
-            break;
-        case 0x06: /* restore_extended */
-            reg = rd_uleb(&c);
-            if (reg < NREGS && initial) r->reg[reg] = initial->reg[reg];
-            break;
-        case 0x07: /* undefined */
-            reg = rd_uleb(&c);
-            if (reg < NREGS) r->reg[reg].how = RULE_UNDEF;
-            break;
-        case 0x08: /* same_value */
-            reg = rd_uleb(&c);
-            if (reg < NREGS) r->reg[reg].how = RULE_SAME;
-            break;
-        case 0x09: /* register */
-            reg = rd_uleb(&c);
-            if (reg < NREGS)
-                r->reg[reg].how = RULE_REG, r->reg[reg].arg = (int64_t)rd_uleb(&c);
-            else
-                rd_uleb(&c);
-            break;
-        case 0x0a: /* remember_state */
-            if (nsaved == 4) return false;
-            saved[nsaved++] = *r;
-            break;
-        case 0x0b: /* restore_state: the CFA rule too, as GCC's own unwinder has it */
-            if (nsaved == 0) return false;
-            *r = saved[--nsaved];
-            break;
-        case 0x0c:
-            r->cfa_reg = (uint8_t)rd_uleb(&c), r->cfa_off = (int64_t)rd_uleb(&c);
-            break;
-        case 0x0d:
-            r->cfa_reg = (uint8_t)rd_uleb(&c);
-            break;
-        case 0x0e:
-            r->cfa_off = (int64_t)rd_uleb(&c);
-            break;
-        case 0x11: /* offset_extended_sf */
-            reg = rd_uleb(&c);
-            if (reg < NREGS)
-                r->reg[reg].how = RULE_OFFSET, r->reg[reg].arg = rd_sleb(&c) * cie->data_align;
-            else
-                rd_sleb(&c);
-            break;
-        case 0x12:
-            r->cfa_reg = (uint8_t)rd_uleb(&c), r->cfa_off = rd_sleb(&c) * cie->data_align;
-            break;
-        case 0x13:
-            r->cfa_off = rd_sleb(&c) * cie->data_align;
-            break;
-        case 0x2e:
-            rd_uleb(&c);
-            break; /* GNU_args_size */
-        default:
-            return false; /* expressions and the rest: give up on this frame */
-        }
-        continue;
-    advance:
         loc += delta * cie->code_align;
         if (loc > pc) return true;
     }
     return !c.bad;
 }
 
-/* The rules in force at pc, from its FDE. */
 static bool frame_rules(const object_t *o, const uint8_t *fde, uintptr_t pc, frame_rules_t *r)
 {
     cursor_t c = {fde, (const uint8_t *)o->eh_hi, false};
