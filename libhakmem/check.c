@@ -18,25 +18,7 @@
  * ------------------------------------------------------------------------------------- */
 #define REPORT_MAX 16 /* problems a check describes; it counts them all */
 
-typedef struct line_s {
-    char buf[256];
-    size_t len;
-} line_t;
-
-static void put_str(line_t *l, const char *s)
-{
-    while (*s && l->len < sizeof l->buf - 2)
-        l->buf[l->len++] = *s++;
-}
-
-static void put_u64(line_t *l, uint64_t v)
-{
-    char tmp[32];
-    hk_util_fmt_u64(tmp, v, false);
-    put_str(l, tmp);
-}
-
-static void put_ptr(line_t *l, const void *p)
+static void put_ptr(hk_strbuf_t *l, const void *p)
 {
     char tmp[19] = "0x";
     uintptr_t v = (uintptr_t)p;
@@ -44,26 +26,20 @@ static void put_ptr(line_t *l, const void *p)
     for (int shift = 60; shift >= 0; shift -= 4)
         if (v >> shift || shift == 0 || n > 2) tmp[n++] = "0123456789abcdef"[(v >> shift) & 15];
     tmp[n] = '\0';
-    put_str(l, tmp);
-}
-
-static void put_end(line_t *l)
-{
-    l->buf[l->len++] = '\n';
-    l->buf[l->len] = '\0';
-    hk_util_write_str(2, l->buf);
+    hk_strbuf_put(l, tmp);
 }
 
 void hk_check_fail(const char *file, int line, const char *cond)
 {
-    line_t l = {.len = 0};
-    put_str(&l, "hakmem: ");
-    put_str(&l, file);
-    put_str(&l, ":");
-    put_u64(&l, (uint64_t)line);
-    put_str(&l, ": assertion failed: ");
-    put_str(&l, cond);
-    put_end(&l);
+    char buf[256];
+    hk_strbuf_t l = HK_STRBUF(buf);
+    hk_strbuf_put(&l, "hakmem: ");
+    hk_strbuf_put(&l, file);
+    hk_strbuf_put(&l, ":");
+    hk_strbuf_put_u64(&l, (uint64_t)line, false);
+    hk_strbuf_put(&l, ": assertion failed: ");
+    hk_strbuf_put(&l, cond);
+    hk_strbuf_write_line(&l, 2);
     abort();
 }
 
@@ -77,18 +53,19 @@ static void problem(check_t *c, const char *what, const void *at, bool numbers, 
                     uint64_t want)
 {
     if (c->problems++ >= REPORT_MAX) return;
-    line_t l = {.len = 0};
-    put_str(&l, "hakmem: heap check: ");
-    put_str(&l, what);
-    put_str(&l, " at ");
+    char buf[256];
+    hk_strbuf_t l = HK_STRBUF(buf);
+    hk_strbuf_put(&l, "hakmem: heap check: ");
+    hk_strbuf_put(&l, what);
+    hk_strbuf_put(&l, " at ");
     put_ptr(&l, at);
     if (numbers) {
-        put_str(&l, ": ");
-        put_u64(&l, got);
-        put_str(&l, ", expected ");
-        put_u64(&l, want);
+        hk_strbuf_put(&l, ": ");
+        hk_strbuf_put_u64(&l, got, false);
+        hk_strbuf_put(&l, ", expected ");
+        hk_strbuf_put_u64(&l, want, false);
     }
-    put_end(&l);
+    hk_strbuf_write_line(&l, 2);
 }
 
 /* Each expectation is one comparison; the helpers return whether it held. */

@@ -254,5 +254,16 @@ size_t hk_util_fmt_u64(char *buf, uint64_t v, bool grouped);
 void hk_util_write_str(int fd, const char *s);
 uint64_t hk_util_now_ms(void);
 bool hk_util_parse_u64(const char *s, uint64_t *out);
+void hk_util_copy_padded(char *dst, size_t cap, const char *src);
+
+/* A string built in a caller's buffer of cap bytes: always terminated, cut at the end. */
+typedef struct hk_strbuf_s {
+    char *buf;
+    size_t len, cap;
+} hk_strbuf_t;
+#define HK_STRBUF(array) ((hk_strbuf_t){(array), 0, sizeof(array)})
+void hk_strbuf_put(hk_strbuf_t *b, const char *s);
+void hk_strbuf_put_u64(hk_strbuf_t *b, uint64_t v, bool grouped);
+void hk_strbuf_write_line(hk_strbuf_t *b, int fd);
 
 #endif /* HK_INTERNAL_H */

@@ -81,21 +81,20 @@ const char *hk_options_env(const char *name)
 static void warn_bad(const char *name, const char *value, const char *expect, uint64_t min,
                      uint64_t max)
 {
-    char num[32];
-    hk_util_write_str(2, "hakmem: ignoring ");
-    hk_util_write_str(2, name);
-    hk_util_write_str(2, "=");
-    hk_util_write_str(2, value);
-    hk_util_write_str(2, ": expected ");
-    hk_util_write_str(2, expect);
+    char buf[512];
+    hk_strbuf_t l = HK_STRBUF(buf);
+    hk_strbuf_put(&l, "hakmem: ignoring ");
+    hk_strbuf_put(&l, name);
+    hk_strbuf_put(&l, "=");
+    hk_strbuf_put(&l, value);
+    hk_strbuf_put(&l, ": expected ");
+    hk_strbuf_put(&l, expect);
     if (min != max) {
-        hk_util_fmt_u64(num, min, false);
-        hk_util_write_str(2, num);
-        hk_util_write_str(2, " to ");
-        hk_util_fmt_u64(num, max, false);
-        hk_util_write_str(2, num);
+        hk_strbuf_put_u64(&l, min, false);
+        hk_strbuf_put(&l, " to ");
+        hk_strbuf_put_u64(&l, max, false);
     }
-    hk_util_write_str(2, "\n");
+    hk_strbuf_write_line(&l, 2);
 }
 
 static bool word_in(const char *v, const char *const *words)

@@ -1,7 +1,7 @@
-/* report.c: the exit reports ([MALLOC] count=20,480, avg_cycles=2,476 and the rest), written to stderr with write(2) from stack
- * buffers. HAKMEM_TINY_PROFILE=1 prints cycles per operation kind; HAKMEM_TINY_FAST_STATS=1
- * prints cache refills, drains and hit rate, per thread as each thread exits and in
- * total at process exit. */
+/* report.c: the exit reports ([MALLOC] count=20,480, avg_cycles=2,476 and the rest), written to
+ * stderr with write(2) from stack buffers. HAKMEM_TINY_PROFILE=1 prints cycles per operation kind;
+ * HAKMEM_TINY_FAST_STATS=1 prints cache refills, drains and hit rate, per thread as each thread
+ * exits and in total at process exit. */
 #include "config.h"
 
 #include <string.h>
@@ -10,65 +10,37 @@
 
 #include "internal.h"
 
-typedef struct line_s {
-    char buf[256];
-    size_t len;
-} line_t;
-
-static void put(line_t *l, const char *s)
-{
-    while (*s && l->len < sizeof(l->buf) - 1)
-        l->buf[l->len++] = *s++;
-    l->buf[l->len] = '\0';
-}
-
-static void put_u64(line_t *l, uint64_t v)
-{
-    char num[32];
-    hk_util_fmt_u64(num, v, true);
-    put(l, num);
-}
-
 /* num/den as a percentage with two decimals, "n/a" when den is 0. */
-static void put_pct(line_t *l, uint64_t num, uint64_t den)
+static void put_pct(hk_strbuf_t *l, uint64_t num, uint64_t den)
 {
     if (den == 0) {
-        put(l, "n/a");
+        hk_strbuf_put(l, "n/a");
         return;
     }
     uint64_t bp = (uint64_t)((num * 10000.0) / den + 0.5);
-    char num_s[32];
-    hk_util_fmt_u64(num_s, bp / 100, false);
-    put(l, num_s);
-    put(l, ".");
-    put(l, bp % 100 < 10 ? "0" : "");
-    hk_util_fmt_u64(num_s, bp % 100, false);
-    put(l, num_s);
-    put(l, "%");
-}
-
-static void emit(line_t *l)
-{
-    put(l, "\n");
-    hk_util_write_str(2, l->buf);
+    hk_strbuf_put_u64(l, bp / 100, false);
+    hk_strbuf_put(l, bp % 100 < 10 ? ".0" : ".");
+    hk_strbuf_put_u64(l, bp % 100, false);
+    hk_strbuf_put(l, "%");
 }
 
 static void profile_line(const char *tag, uint64_t count, uint64_t samples, uint64_t cycles)
 {
-    line_t l = {.len = 0};
-    put(&l, tag);
-    put(&l, " count=");
-    put_u64(&l, count);
-    put(&l, ", avg_cycles=");
+    char buf[256];
+    hk_strbuf_t l = HK_STRBUF(buf);
+    hk_strbuf_put(&l, tag);
+    hk_strbuf_put(&l, " count=");
+    hk_strbuf_put_u64(&l, count, true);
+    hk_strbuf_put(&l, ", avg_cycles=");
     if (samples)
-        put_u64(&l, (cycles + samples / 2) / samples);
+        hk_strbuf_put_u64(&l, (cycles + samples / 2) / samples, true);
     else
-        put(&l, "n/a");
+        hk_strbuf_put(&l, "n/a");
     if (samples != count) {
-        put(&l, ", timed=");
-        put_u64(&l, samples);
+        hk_strbuf_put(&l, ", timed=");
+        hk_strbuf_put_u64(&l, samples, true);
     }
-    emit(&l);
+    hk_strbuf_write_line(&l, 2);
 }
 
 static void report_profile(const hk_stat_counters_t *t)
@@ -90,32 +62,31 @@ static void fast_stats_line(const char *who, uint64_t tid, const hk_stat_counter
 {
     const uint64_t *c = t->c;
     uint64_t small = c[HK_STAT_malloc] - c[HK_STAT_large_alloc];
-    line_t l = {.len = 0};
-    put(&l, "[FAST_STATS] ");
-    put(&l, who);
+    char buf[256];
+    hk_strbuf_t l = HK_STRBUF(buf);
+    hk_strbuf_put(&l, "[FAST_STATS] ");
+    hk_strbuf_put(&l, who);
     if (tid) {
-        char num[32];
-        hk_util_fmt_u64(num, tid, false);
-        put(&l, "=");
-        put(&l, num);
+        hk_strbuf_put(&l, "=");
+        hk_strbuf_put_u64(&l, tid, false);
     }
-    put(&l, " mallocs=");
-    put_u64(&l, c[HK_STAT_malloc]);
-    put(&l, " frees=");
-    put_u64(&l, c[HK_STAT_free]);
-    put(&l, " refills=");
-    put_u64(&l, c[HK_STAT_refills]);
-    put(&l, " drains=");
-    put_u64(&l, c[HK_STAT_drains]);
-    put(&l, " refill_blocks=");
-    put_u64(&l, c[HK_STAT_refill_blocks]);
-    put(&l, " refill_rate=");
+    hk_strbuf_put(&l, " mallocs=");
+    hk_strbuf_put_u64(&l, c[HK_STAT_malloc], true);
+    hk_strbuf_put(&l, " frees=");
+    hk_strbuf_put_u64(&l, c[HK_STAT_free], true);
+    hk_strbuf_put(&l, " refills=");
+    hk_strbuf_put_u64(&l, c[HK_STAT_refills], true);
+    hk_strbuf_put(&l, " drains=");
+    hk_strbuf_put_u64(&l, c[HK_STAT_drains], true);
+    hk_strbuf_put(&l, " refill_blocks=");
+    hk_strbuf_put_u64(&l, c[HK_STAT_refill_blocks], true);
+    hk_strbuf_put(&l, " refill_rate=");
     put_pct(&l, c[HK_STAT_refills], small);
-    put(&l, " hit_rate=");
+    hk_strbuf_put(&l, " hit_rate=");
     put_pct(&l, small - (c[HK_STAT_fast_miss] < small ? c[HK_STAT_fast_miss] : small), small);
-    put(&l, " remote_frees=");
-    put_u64(&l, c[HK_STAT_remote_free]);
-    emit(&l);
+    hk_strbuf_put(&l, " remote_frees=");
+    hk_strbuf_put_u64(&l, c[HK_STAT_remote_free], true);
+    hk_strbuf_write_line(&l, 2);
 }
 
 void hk_report_thread_exit(const hk_stat_counters_t *t)

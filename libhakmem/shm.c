@@ -58,29 +58,6 @@ static uint64_t start_time_of(const char *stat_path)
     return hk_stats_parse_proc_stat(buf, &st) == 0 ? st.start_time : 0;
 }
 
-static size_t append(char *dst, size_t at, size_t cap, const char *s)
-{
-    while (*s && at + 1 < cap)
-        dst[at++] = *s++;
-    dst[at] = '\0';
-    return at;
-}
-
-static size_t append_u64(char *dst, size_t at, size_t cap, uint64_t v)
-{
-    char num[32];
-    hk_util_fmt_u64(num, v, false);
-    return append(dst, at, cap, num);
-}
-
-static void copy_name(char *dst, size_t cap, const char *src)
-{
-    size_t i = 0;
-    for (; src[i] && i + 1 < cap; i++)
-        dst[i] = src[i];
-    memset(dst + i, 0, cap - i);
-}
-
 static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uint64_t start)
 {
     hd->abi_major = HK_STATS_ABI_MAJOR;
@@ -103,7 +80,7 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
     char comm[HK_STATS_COMM_LEN];
     ssize_t n = read_small("/proc/self/comm", comm, sizeof(comm));
     if (n > 0 && comm[n - 1] == '\n') comm[n - 1] = '\0';
-    copy_name(hd->comm, sizeof(hd->comm), n > 0 ? comm : "");
+    hk_util_copy_padded(hd->comm, sizeof(hd->comm), n > 0 ? comm : "");
 #ifdef HAKMEM_PROF
     hd->flags |= HK_STATS_F_PROF_BUILT;
     hd->start_tsc = hk_tsc_begin();
@@ -118,7 +95,7 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
         hk_align_up(hd->slot_offset + (uint64_t)nslots * sizeof(hk_stat_slot_t), 64);
     hd->sitetab_size = hk_site_table_size();
     if (hk_opt.site_wrappers)
-        copy_name(hd->site_wrappers, sizeof(hd->site_wrappers), hk_opt.site_wrappers);
+        hk_util_copy_padded(hd->site_wrappers, sizeof(hd->site_wrappers), hk_opt.site_wrappers);
 
     static const struct {
         const char *name, *unit, *doc;
@@ -129,9 +106,9 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
     };
     hk_stat_desc_t *dd = (hk_stat_desc_t *)((char *)hd + hd->desc_offset);
     for (int i = 0; i < HK_STAT_NCOUNTERS; i++) {
-        copy_name(dd[i].name, sizeof(dd[i].name), descs[i].name);
-        copy_name(dd[i].unit, sizeof(dd[i].unit), descs[i].unit);
-        copy_name(dd[i].doc, sizeof(dd[i].doc), descs[i].doc);
+        hk_util_copy_padded(dd[i].name, sizeof(dd[i].name), descs[i].name);
+        hk_util_copy_padded(dd[i].unit, sizeof(dd[i].unit), descs[i].unit);
+        hk_util_copy_padded(dd[i].doc, sizeof(dd[i].doc), descs[i].doc);
     }
     /* The magic goes last: a reader that sees it sees a complete header. */
     __atomic_store_n(&hd->magic, HK_STATS_MAGIC, __ATOMIC_RELEASE);
@@ -148,10 +125,11 @@ static void fill_header(hk_stats_header_t *hd, uint32_t nslots, size_t size, uin
  * its name, `created` whether this call made it. */
 static int user_dir_open(char *path, size_t cap, bool *created)
 {
-    size_t at = append(path, 0, cap, hk_opt.stats_dir);
-    at = append(path, at, cap, "/hakmem-");
-    at = append_u64(path, at, cap, geteuid());
-    if (at + 1 >= cap) return -1;
+    hk_strbuf_t b = {path, 0, cap};
+    hk_strbuf_put(&b, hk_opt.stats_dir);
+    hk_strbuf_put(&b, "/hakmem-");
+    hk_strbuf_put_u64(&b, geteuid(), false);
+    if (b.len + 1 >= cap) return -1;
     *created = mkdir(path, 0700) == 0;
     int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0) return -1;
@@ -251,9 +229,10 @@ static void remove_stale(int dfd)
             if (!parse_name(d->name, f) || f[0] == 0 || f[0] > INT32_MAX) continue;
             seen++;
             char path[64];
-            size_t len = append(path, 0, sizeof(path), "/proc/");
-            len = append_u64(path, len, sizeof(path), f[0]);
-            append(path, len, sizeof(path), "/stat");
+            hk_strbuf_t b = HK_STRBUF(path);
+            hk_strbuf_put(&b, "/proc/");
+            hk_strbuf_put_u64(&b, f[0], false);
+            hk_strbuf_put(&b, "/stat");
             bool gone = kill((pid_t)f[0], 0) != 0 && errno == ESRCH;
             uint64_t start = gone ? 0 : start_time_of(path); /* 0: cannot tell */
             if (gone || (start != 0 && start != f[1])) unlinkat(dfd, d->name, 0);
@@ -290,13 +269,13 @@ hk_stats_header_t *hk_shm_create(bool sweep)
     if (sweep && !created && sweep_due(dfd)) remove_stale(dfd);
     shm_dir_len = strlen(shm_path);
     shm_uid = geteuid();
-    char name[48];
-    size_t len = append_u64(name, 0, sizeof(name), (uint64_t)getpid());
-    len = append(name, len, sizeof(name), ".");
-    append_u64(name, len, sizeof(name), start);
-    size_t at = append(shm_path, strlen(shm_path), sizeof(shm_path), "/");
-    at = append(shm_path, at, sizeof(shm_path), name);
-    if (at + 1 >= sizeof(shm_path)) goto fail_dir;
+    hk_strbuf_t b = {shm_path, shm_dir_len, sizeof(shm_path)};
+    hk_strbuf_put(&b, "/");
+    hk_strbuf_put_u64(&b, (uint64_t)getpid(), false);
+    hk_strbuf_put(&b, ".");
+    hk_strbuf_put_u64(&b, start, false);
+    if (b.len + 1 >= sizeof(shm_path)) goto fail_dir;
+    const char *name = shm_path + shm_dir_len + 1; /* the file, in dfd */
 
     uint32_t nslots = (uint32_t)hk_opt.stats_slots;
     size_t size = hk_align_up(sizeof(hk_stats_header_t), 64) +
@@ -408,8 +387,9 @@ static void record_slot(int dfd, char *name, size_t cap, uint64_t now_s)
 {
     for (int i = 0; i <= HK_STATS_RETIRED_PROBES; i++) {
         int k = i < HK_STATS_RETIRED_PROBES ? i : 0; /* every one fresh: the first */
-        append_u64(name, append(name, 0, cap, "retired-"), cap,
-                   ((uint64_t)shm_pid + (uint64_t)k) % HK_STATS_RETIRED_NAMES);
+        hk_strbuf_t b = {name, 0, cap};
+        hk_strbuf_put(&b, "retired-");
+        hk_strbuf_put_u64(&b, ((uint64_t)shm_pid + (uint64_t)k) % HK_STATS_RETIRED_NAMES, false);
         struct stat st;
         if (i == HK_STATS_RETIRED_PROBES || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             (uint64_t)st.st_mtime + HK_STATS_RETIRED_FRESH_S < now_s)
@@ -438,7 +418,9 @@ void hk_shm_retire(const hk_stat_counters_t *total)
     clock_gettime(CLOCK_REALTIME, &ts);
     hd->exit_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     char tmp[48], name[48];
-    append_u64(tmp, append(tmp, 0, sizeof(tmp), "retiring-"), sizeof(tmp), (uint64_t)shm_pid);
+    hk_strbuf_t b = HK_STRBUF(tmp);
+    hk_strbuf_put(&b, "retiring-");
+    hk_strbuf_put_u64(&b, (uint64_t)shm_pid, false);
     int dfd = record_dir_open();
     if (dfd >= 0) {
         record_slot(dfd, name, sizeof(name), hd->exit_ns / 1000000000u);

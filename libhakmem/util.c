@@ -2,6 +2,7 @@
  * malloc or before libc is fully up. */
 #include "config.h"
 
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,39 @@ void hk_util_write_str(int fd, const char *s)
         s += w;
         len -= (size_t)w;
     }
+}
+
+void hk_strbuf_put(hk_strbuf_t *b, const char *s)
+{
+    while (*s && b->len + 1 < b->cap)
+        b->buf[b->len++] = *s++;
+    b->buf[b->len] = '\0';
+}
+
+void hk_strbuf_put_u64(hk_strbuf_t *b, uint64_t v, bool grouped)
+{
+    char num[32];
+    hk_util_fmt_u64(num, v, grouped);
+    hk_strbuf_put(b, num);
+}
+
+/* The line and a newline, in one write: the newline replaces the last byte of a full line. */
+void hk_strbuf_write_line(hk_strbuf_t *b, int fd)
+{
+    if (b->len + 1 >= b->cap) b->len = b->cap - 2;
+    b->buf[b->len++] = '\n';
+    b->buf[b->len] = '\0';
+    hk_util_write_str(fd, b->buf);
+}
+
+/* src into a fixed-size field of the segment, cut to fit, the rest zeroed: a reader sees
+ * no bytes left over from before. */
+void hk_util_copy_padded(char *dst, size_t cap, const char *src)
+{
+    size_t i = 0;
+    for (; src[i] && i + 1 < cap; i++)
+        dst[i] = src[i];
+    memset(dst + i, 0, cap - i);
 }
 
 /* Parse a decimal number; false for anything else (empty, signs, junk, overflow). */
