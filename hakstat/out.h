@@ -46,5 +46,7 @@ void out_list_json(FILE *f, const hs_listing_t *l);
 
 /* JSON string literal with escapes. */
 void out_json_string(FILE *f, const char *s);
+/* A Prometheus label value, quoted and escaped. */
+void out_prom_label_value(FILE *f, const char *s);
 
 #endif /* HS_OUT_H */

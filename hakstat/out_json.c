@@ -243,15 +243,13 @@ static void sites(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_s
         num(f, "avg_size", s->est_allocs ? (double)s->est_bytes / (double)s->est_allocs : NAN);
         fprintf(f, ",\"threads\":%u", s->threads);
         if (dt > 0) {
-            double ds = (double)(s->samples - (p ? p->samples : 0));
-            double da = (double)(s->est_allocs - (p ? p->est_allocs : 0));
-            double db = (double)(s->est_bytes - (p ? p->est_bytes : 0));
+            hs_site_rates_t rate = hs_stack_rates(s, p, dt);
             fputc(',', f);
-            num(f, "samples_per_s", ds / dt);
+            num(f, "samples_per_s", rate.samples);
             fputc(',', f);
-            num(f, "allocs_per_s", da / dt);
+            num(f, "allocs_per_s", rate.allocs);
             fputc(',', f);
-            num(f, "bytes_per_s", db / dt);
+            num(f, "bytes_per_s", rate.bytes);
         }
         if (s->has_live) site_live(f, s, p, dt);
         fputs(",\"stack\":[", f);

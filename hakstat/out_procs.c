@@ -232,20 +232,6 @@ void out_procs_json(FILE *f, const hs_group_t *g, const hs_opts_t *o)
 /* ---------------------------------------------------------------------------------------
  * OpenMetrics
  * ------------------------------------------------------------------------------------- */
-static void label(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            fprintf(f, "\\%c", *s);
-        else if (*s == '\n')
-            fputs("\\n", f);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 void out_procs_prom(FILE *f, const hs_group_t *g, bool openmetrics)
 {
     const hs_seg_t *seg = &g->canon;
@@ -264,7 +250,7 @@ void out_procs_prom(FILE *f, const hs_group_t *g, bool openmetrics)
             const hs_proc_t *p = &g->v[k];
             if (!p->counted) continue;
             fprintf(f, "%s%s{pid=\"%d\",command=", name, gauge ? "" : "_total", (int)p->pid);
-            label(f, p->comm);
+            out_prom_label_value(f, p->comm);
             if (gauge)
                 fprintf(f, "} %lld\n", (long long)(int64_t)p->n.c[i]);
             else

@@ -205,9 +205,9 @@ static const family_t families[] = {
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
 
 /* Label values escape backslash, double quote and newline (both formats). */
-static void label(FILE *f, const char *name, const char *s)
+void out_prom_label_value(FILE *f, const char *s)
 {
-    fprintf(f, "%s=\"", name);
+    fputc('"', f);
     for (; *s; s++) {
         if (*s == '\\' || *s == '"')
             fprintf(f, "\\%c", *s);
@@ -217,6 +217,12 @@ static void label(FILE *f, const char *name, const char *s)
             fputc(*s, f);
     }
     fputc('"', f);
+}
+
+static void label(FILE *f, const char *name, const char *s)
+{
+    fprintf(f, "%s=", name);
+    out_prom_label_value(f, s);
 }
 
 static void number(FILE *f, long double v)

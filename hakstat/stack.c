@@ -135,3 +135,13 @@ double hs_stack_growth(const hs_site_t *s, const hs_site_t *prev, double dt)
     if (isnan(s->first_s) || s->first_s <= 0) return NAN;
     return (double)s->est_live_bytes / s->first_s;
 }
+
+hs_site_rates_t hs_stack_rates(const hs_site_t *s, const hs_site_t *prev, double dt)
+{
+    double div = dt > 0 ? dt : 1;
+    return (hs_site_rates_t){
+        .samples = (double)(s->samples - (prev ? prev->samples : 0)) / div,
+        .allocs = (double)(s->est_allocs - (prev ? prev->est_allocs : 0)) / div,
+        .bytes = (double)(s->est_bytes - (prev ? prev->est_bytes : 0)) / div,
+    };
+}

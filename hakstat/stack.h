@@ -34,4 +34,11 @@ const hs_site_t *hs_stack_find(const hs_site_t *sites, int n, const hs_site_t *s
  * (dt > 0), else on average since its first sample. NaN when unknown. */
 double hs_stack_growth(const hs_site_t *s, const hs_site_t *prev, double dt);
 
+/* What a site did per second over the dt seconds since `prev` (NULL for a site new in
+ * the interval), or in all when dt is 0. */
+typedef struct hs_site_rates_s {
+    double samples, allocs, bytes;
+} hs_site_rates_t;
+hs_site_rates_t hs_stack_rates(const hs_site_t *s, const hs_site_t *prev, double dt);
+
 #endif /* HS_STACK_H */

@@ -93,17 +93,14 @@ static void sites_row(hs_row_t *r, const hs_snap_t *now, const hs_site_t *s, con
                       double dt, const hs_stack_t *st)
 {
     const hs_frame_t *f = &st->frames[st->site];
-    double samples = (double)(s->samples - (p ? p->samples : 0));
-    double allocs = (double)(s->est_allocs - (p ? p->est_allocs : 0));
-    double bytes = (double)(s->est_bytes - (p ? p->est_bytes : 0));
-    double div = dt > 0 ? dt : 1;
+    hs_site_rates_t rate = hs_stack_rates(s, p, dt);
     hs_table_cell_text(r, S_FUNC, f->label);
     hs_table_cell_text(r, S_OBJECT, base_name(f->object));
-    hs_table_cell_num(r, S_SAMPLES, samples / div);
-    hs_table_cell_num(r, S_ALLOCS, allocs / div);
-    r->val[S_BYTES] = bytes / div;
+    hs_table_cell_num(r, S_SAMPLES, rate.samples);
+    hs_table_cell_num(r, S_ALLOCS, rate.allocs);
+    r->val[S_BYTES] = rate.bytes;
     hs_table_fmt_bytes(r->cell[S_BYTES], HS_CELL_LEN, r->val[S_BYTES]);
-    hs_table_cell_num(r, S_AVG, allocs > 0 ? bytes / allocs : NAN);
+    hs_table_cell_num(r, S_AVG, rate.allocs > 0 ? rate.bytes / rate.allocs : NAN);
     hs_table_cell_num(r, S_THREADS, s->threads);
     double age =
         now->tsc_hz && s->first_tsc >= now->start_tsc
