@@ -292,6 +292,43 @@ static void lifetimes(FILE *f, const hs_seg_t *seg, const hs_snap_t *now)
     fputs("]}", f);
 }
 
+/* What each counter is: "counters":[{name, unit, doc}, ...], */
+static void descriptors(FILE *f, const hs_seg_t *seg)
+{
+    fputs("\"counters\":[", f);
+    for (uint32_t i = 0; i < seg->ncounters; i++) {
+        fputs(i ? ",{\"name\":" : "{\"name\":", f);
+        out_json_string(f, seg->desc[i].name);
+        fputs(",\"unit\":", f);
+        out_json_string(f, seg->desc[i].unit);
+        fputs(",\"doc\":", f);
+        out_json_string(f, seg->desc[i].doc);
+        fputc('}', f);
+    }
+    fputs("],", f);
+}
+
+/* "threads":[...]: each slotted thread's counters, and its rates over the interval
+ * when it was there at its start, else since the thread began. */
+static void threads(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_t *prev,
+                    double dt)
+{
+    fputs("\"threads\":[", f);
+    for (uint32_t i = 0; i < now->nthreads; i++) {
+        const hs_thread_t *t = &now->threads[i];
+        const hs_thread_t *p = hs_snap_find(prev, t);
+        double age = now->now_ns > t->start_ns ? (double)(now->now_ns - t->start_ns) / 1e9 : 1;
+        fprintf(f, "%s{\"tid\":%llu,\"name\":", i ? "," : "", (unsigned long long)t->tid);
+        out_json_string(f, t->name);
+        fprintf(f, ",\"slot\":%u,\"gen\":%llu,", t->slot, (unsigned long long)t->gen);
+        counters(f, seg, &t->n);
+        fputc(',', f);
+        rates(f, seg, &t->n, p ? &p->n : NULL, p ? dt : 0, age);
+        fputc('}', f);
+    }
+    fputc(']', f);
+}
+
 void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_t *prev,
               const hs_opts_t *o)
 {
@@ -316,30 +353,9 @@ void out_json(FILE *f, const hs_seg_t *seg, const hs_snap_t *now, const hs_snap_
             (unsigned long long)now->unslotted, now->nspilled);
     memory(f, seg, now);
 
-    fputs("\"counters\":[", f);
-    for (uint32_t i = 0; i < seg->ncounters; i++) {
-        fputs(i ? ",{\"name\":" : "{\"name\":", f);
-        out_json_string(f, seg->desc[i].name);
-        fputs(",\"unit\":", f);
-        out_json_string(f, seg->desc[i].unit);
-        fputs(",\"doc\":", f);
-        out_json_string(f, seg->desc[i].doc);
-        fputc('}', f);
-    }
-    fputs("],\"threads\":[", f);
-    for (uint32_t i = 0; i < now->nthreads; i++) {
-        const hs_thread_t *t = &now->threads[i];
-        const hs_thread_t *p = hs_snap_find(prev, t);
-        double age = now->now_ns > t->start_ns ? (double)(now->now_ns - t->start_ns) / 1e9 : 1;
-        fprintf(f, "%s{\"tid\":%llu,\"name\":", i ? "," : "", (unsigned long long)t->tid);
-        out_json_string(f, t->name);
-        fprintf(f, ",\"slot\":%u,\"gen\":%llu,", t->slot, (unsigned long long)t->gen);
-        counters(f, seg, &t->n);
-        fputc(',', f);
-        rates(f, seg, &t->n, p ? &p->n : NULL, p ? dt : 0, age);
-        fputc('}', f);
-    }
-    fputs("],\"retired\":{", f);
+    descriptors(f, seg);
+    threads(f, seg, now, prev, dt);
+    fputs(",\"retired\":{", f);
     counters(f, seg, &now->retired);
     fputs("},\"totals\":{", f);
     counters(f, seg, &now->total);

@@ -181,9 +181,9 @@ static void sitetab_place(hs_seg_t *seg, const hk_stats_header_t *hd)
         seg->sitetab_offset = t.offset;
 }
 
-/* Check the header against the file and keep validated copies of what later reads
- * rely on. */
-static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
+/* The header against the file: every part it names lies inside, within the bounds a
+ * reader can hold. */
+static int check_layout(hs_seg_t *seg, const hk_stats_header_t *hd)
 {
     uint64_t size = seg->size;
     if (size < sizeof(hd->magic) + 2 * sizeof(uint32_t))
@@ -225,7 +225,33 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
                     seg->path, hd->nslots, hd->slot_size);
     if (hd->pid <= 0 || hd->pid > INT32_MAX)
         return fail(seg, HS_ERR_CORRUPT, "%s: bad pid %lld", seg->path, (long long)hd->pid);
+    return HS_OK;
+}
 
+/* The counters' names, units and docs, each of which must have a name. */
+static int read_descs(hs_seg_t *seg, const hk_stats_header_t *hd)
+{
+    for (uint32_t i = 0; i < hd->ncounters; i++) {
+        hk_stat_desc_t d;
+        if (pread(seg->fd, &d, sizeof(d), (off_t)(hd->desc_offset + i * sizeof(d))) !=
+            (ssize_t)sizeof(d))
+            return fail(seg, HS_ERR_CORRUPT, "%s: cannot read counter descriptors", seg->path);
+        copy_field(seg->desc[i].name, d.name, sizeof(d.name) - 1);
+        copy_field(seg->desc[i].unit, d.unit, sizeof(d.unit) - 1);
+        copy_field(seg->desc[i].doc, d.doc, sizeof(d.doc) - 1);
+        if (seg->desc[i].name[0] == '\0')
+            return fail(seg, HS_ERR_CORRUPT, "%s: counter %u has no name", seg->path, i);
+    }
+    return HS_OK;
+}
+
+/* Check the header against the file and keep validated copies of what later reads
+ * rely on. */
+static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
+{
+    int rc = check_layout(seg, hd);
+    if (rc != HS_OK) return rc;
+    uint64_t counters_bytes = 8ull * (hd->ncounters + 2ull * hd->nclasses);
     seg->pid = (pid_t)hd->pid;
     seg->start_time = hd->start_time;
     seg->nslots = hd->nslots;
@@ -245,19 +271,7 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
     copy_field(seg->comm, hd->comm, sizeof(hd->comm));
     for (uint32_t c = 0; c < HK_STATS_NCLASSES; c++)
         seg->class_size[c] = hd->class_size[c];
-
-    for (uint32_t i = 0; i < hd->ncounters; i++) {
-        hk_stat_desc_t d;
-        if (pread(seg->fd, &d, sizeof(d), (off_t)(hd->desc_offset + i * sizeof(d))) !=
-            (ssize_t)sizeof(d))
-            return fail(seg, HS_ERR_CORRUPT, "%s: cannot read counter descriptors", seg->path);
-        copy_field(seg->desc[i].name, d.name, sizeof(d.name) - 1);
-        copy_field(seg->desc[i].unit, d.unit, sizeof(d.unit) - 1);
-        copy_field(seg->desc[i].doc, d.doc, sizeof(d.doc) - 1);
-        if (seg->desc[i].name[0] == '\0')
-            return fail(seg, HS_ERR_CORRUPT, "%s: counter %u has no name", seg->path, i);
-    }
-    return HS_OK;
+    return read_descs(seg, hd);
 }
 
 /* Close on failure, keeping the message. */

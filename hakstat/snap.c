@@ -264,6 +264,39 @@ static int tail_pass(hs_seg_t *seg, hs_snap_t *snap, unsigned char *a, unsigned 
     return spill_pass(seg, snap, count, a, b);
 }
 
+/* The thread slots, a chunk at a time read twice: each settled slot that is live becomes a
+ * thread of the snapshot (one that will not settle counts as busy). 0, or -1 when the
+ * file shrank, 1 when out of memory. */
+static int slots_pass(hs_seg_t *seg, hs_snap_t *snap, uint32_t *cap, unsigned char *a,
+                      unsigned char *b)
+{
+    uint32_t per_chunk = SNAP_CHUNK / seg->slot_size;
+    for (uint32_t first = 0; first < seg->nslots; first += per_chunk) {
+        uint32_t n = seg->nslots - first < per_chunk ? seg->nslots - first : per_chunk;
+        uint64_t off = seg->slot_offset + (uint64_t)first * seg->slot_size;
+        size_t len = (size_t)n * seg->slot_size;
+        if (!read_at(seg, a, len, off) || !read_at(seg, b, len, off)) return -1;
+        for (uint32_t i = 0; i < n; i++) {
+            const unsigned char *sa = a + (size_t)i * seg->slot_size;
+            int s = slot_settled(seg, sa, b + (size_t)i * seg->slot_size);
+            if (s != SLOT_OK) {
+                /* Copy it aside (a's tail is still needed) and retry it alone. */
+                unsigned char *ra = b + len, *rb = ra + seg->slot_size;
+                s = slot_retry(seg, off + (uint64_t)i * seg->slot_size, ra, rb);
+                if (s < 0) return -1;
+                sa = ra;
+            }
+            if (s == SLOT_BUSY) {
+                snap->busy_slots++;
+                continue;
+            }
+            if (word(sa + offsetof(hk_stat_slot_t, state)) != HK_SLOT_LIVE) continue;
+            if (!add_thread(seg, snap, cap, first + i, sa, s == SLOT_SITES_BUSY)) return 1;
+        }
+    }
+    return 0;
+}
+
 /* One pass: the header's totals, then every slot. The totals and the slots agree when
  * retired_gen is even and the same before and after (no thread moved its counts from a
  * slot into the totals meanwhile). Returns HS_OK (with *settled telling whether they
@@ -298,32 +331,11 @@ static int snap_pass(hs_seg_t *seg, hs_snap_t *snap, uint32_t *cap, unsigned cha
     snap->nthreads = snap->busy_slots = snap->busy_sites = 0;
     memset(&snap->mem, 0, sizeof(snap->mem));
     if (tail_pass(seg, snap, a, b) != 0) goto shrank;
-    uint32_t per_chunk = SNAP_CHUNK / seg->slot_size;
-    for (uint32_t first = 0; first < seg->nslots; first += per_chunk) {
-        uint32_t n = seg->nslots - first < per_chunk ? seg->nslots - first : per_chunk;
-        uint64_t off = seg->slot_offset + (uint64_t)first * seg->slot_size;
-        size_t len = (size_t)n * seg->slot_size;
-        if (!read_at(seg, a, len, off) || !read_at(seg, b, len, off)) goto shrank;
-        for (uint32_t i = 0; i < n; i++) {
-            const unsigned char *sa = a + (size_t)i * seg->slot_size;
-            int s = slot_settled(seg, sa, b + (size_t)i * seg->slot_size);
-            if (s != SLOT_OK) {
-                /* Copy it aside (a's tail is still needed) and retry it alone. */
-                unsigned char *ra = b + len, *rb = ra + seg->slot_size;
-                s = slot_retry(seg, off + (uint64_t)i * seg->slot_size, ra, rb);
-                if (s < 0) goto shrank;
-                sa = ra;
-            }
-            if (s == SLOT_BUSY) {
-                snap->busy_slots++;
-                continue;
-            }
-            if (word(sa + offsetof(hk_stat_slot_t, state)) != HK_SLOT_LIVE) continue;
-            if (!add_thread(seg, snap, cap, first + i, sa, s == SLOT_SITES_BUSY)) {
-                snprintf(seg->error, sizeof(seg->error), "out of memory");
-                return HS_ERR_SYSTEM;
-            }
-        }
+    int rc = slots_pass(seg, snap, cap, a, b);
+    if (rc < 0) goto shrank;
+    if (rc > 0) {
+        snprintf(seg->error, sizeof(seg->error), "out of memory");
+        return HS_ERR_SYSTEM;
     }
     uint64_t g2;
     if (!read_at(seg, &g2, sizeof(g2), gen_at)) goto shrank;

@@ -452,11 +452,10 @@ static void draw_heading(const view_t *v, const hs_table_t *t, const layout_t *l
 }
 
 /* The status line: exit notice, prompt, message, or the state and a key hint. */
-static void draw_status(const view_t *v, const hs_table_t *t, int sort, int shown)
+/* A notice that takes the whole status line: the process's end, the interval prompt,
+ * a message or a failure. False when there is none. */
+static bool draw_notice(const view_t *v, int y, int cols)
 {
-    int lines, cols;
-    getmaxyx(stdscr, lines, cols);
-    int y = lines - 1;
     char buf[512];
     if (v->exited) {
         snprintf(buf, sizeof(buf), " process %d (%s) exited %s press q to quit ", (int)v->seg->pid,
@@ -465,7 +464,7 @@ static void draw_status(const view_t *v, const hs_table_t *t, int sort, int show
         fill_line(y);
         put(y, 0, buf, (int)strlen(buf));
         attroff(A_REVERSE | A_BOLD);
-        return;
+        return true;
     }
     if (v->prompt) {
         snprintf(buf, sizeof(buf), "refresh interval in seconds (%.1f to %.0f): %s", HS_DELAY_MIN,
@@ -474,23 +473,28 @@ static void draw_status(const view_t *v, const hs_table_t *t, int sort, int show
         put(y, 0, buf, cols);
         attroff(A_BOLD);
         move(y, (int)strlen(buf) < cols ? (int)strlen(buf) : cols - 1);
-        return;
+        return true;
     }
     if (v->msg[0] && hs_mono() < v->msg_until) {
         attron(v->msg_error ? A_REVERSE | A_BOLD : A_BOLD);
         put(y, 0, v->msg, cols);
         attroff(A_REVERSE | A_BOLD);
-        return;
+        return true;
     }
     if (v->failure[0]) {
         attron(A_REVERSE | A_BOLD);
         put(y, 0, v->failure, cols);
         attroff(A_REVERSE | A_BOLD);
-        return;
+        return true;
     }
-    /* The views (all when they fit, else the current one), then the state, a piece at a
-     * time while whole pieces fit; the key hint last, when there is room. */
-    char piece[5][96];
+    return false;
+}
+
+/* The views (all when they fit, else the current one), then the state, a piece at a
+ * time while whole pieces fit; the key hint last, when there is room. */
+static void draw_state(const view_t *v, const hs_table_t *t, int sort, int shown, int y, int cols)
+{
+    char buf[512], piece[5][96];
     int np = 0;
     if (v->paused) snprintf(piece[np++], sizeof(piece[0]), "| PAUSED ");
     if (v->totals)
@@ -527,6 +531,13 @@ static void draw_status(const view_t *v, const hs_table_t *t, int sort, int show
         put(y, hx, hint, (int)strlen(hint));
         attroff(A_BOLD);
     }
+}
+
+static void draw_status(const view_t *v, const hs_table_t *t, int sort, int shown)
+{
+    int lines, cols;
+    getmaxyx(stdscr, lines, cols);
+    if (!draw_notice(v, lines - 1, cols)) draw_state(v, t, sort, shown, lines - 1, cols);
 }
 
 /* The help text: every key of keys.h, then the columns of the current view. */
