@@ -249,15 +249,25 @@ check_size() {
         diag "$(cat "$tmp/pane")"
     fi
 
-    # help: page through it when it does not fit, then any other key closes it
+    # help: page through it when it does not fit, then any other key closes it. A page
+    # is read once its footer (the last line drawn) is there, and after PgDn once the
+    # footer names other lines: a capture taken mid-draw holds only the top of a page.
     tm send-keys -t "$s" -l h
-    wait_for "$s" "keys"
+    wait_for "$s" "any other key returns|press any key to return"
     cp "$tmp/pane" "$tmp/help"
-    for _ in 1 2 3; do
-        grep -q 'PgDn scroll' "$tmp/pane" || break
+    for _ in 1 2 3 4 5; do
+        range=$(grep -o 'lines [0-9]*-[0-9]* of [0-9]*' "$tmp/pane") || break # one page
+        last=${range#*-}
+        [ "${last% of *}" -lt "${range##* }" ] || break
         tm send-keys -t "$s" NPage
-        sleep 0.5
-        screen "$s" >"$tmp/pane"
+        i=0
+        while [ "$i" -lt $((HK_TIMEOUT * 5)) ]; do
+            sleep 0.2
+            screen "$s" >"$tmp/pane"
+            now=$(grep -o 'lines [0-9]*-[0-9]* of [0-9]*' "$tmp/pane") && [ "$now" != "$range" ] &&
+                break
+            i=$((i + 1))
+        done
         cat "$tmp/pane" >>"$tmp/help"
     done
     missing=
