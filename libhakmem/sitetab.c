@@ -242,33 +242,40 @@ static void *tab_sample(hk_heap_t *h, void *const *frames, uint32_t depth, void 
 
 /* A fork must not happen while a thread walks its stack: the walk holds the loader's
  * lock (dl_iterate_phdr), which the child would inherit held, and glibc's fork does not
- * release it. So a walk counts itself in `walkers`, and prefork, before it takes any
- * lock of ours (a walker may wait for the loader's lock held by a thread that allocates),
- * raises `forking` and waits for the walks under way to end; none starts meanwhile.
- * A fork from a signal handler that interrupted this thread's walk does not wait for
- * itself, and makes a torn child, which never walks. */
-static _Atomic uint32_t walkers, forking;
-static __thread uint32_t walking __attribute__((tls_model("initial-exec")));
+ * release it. So a walk holds one of the walk slots, which names its thread, and prefork,
+ * before it takes any lock of ours (a walker may wait for the loader's lock held by a
+ * thread that allocates), raises `forking` and waits until no slot names another thread;
+ * a walk claims its slot before it looks at `forking`, so none starts meanwhile. The
+ * slot is one word taken and given back by single atomic instructions, so a fork from a
+ * signal handler on this thread, at any point, sees its own walk exactly: it does not
+ * wait for itself, and makes a torn child, which never walks. A walk that finds every
+ * slot taken records the caller alone. */
+#define WALK_SLOTS 64
+static _Atomic uint32_t walk_slot[WALK_SLOTS], forking; /* a slot: its walker's tid, or 0 */
 
 static int walk(hk_heap_t *h, const hk_unwind_ctx_t *at, void **frames, void *ra)
 {
-    /* walking counts first and last: a handler's fork between the two steps still sees
-     * this thread's count in walkers as its own */
-    walking++;
-    atomic_fetch_add(&walkers, 1);
-    int depth = 0;
-    if (atomic_load(&forking) == 0)
-        depth = hk_unwind_from(&h->unwind, at, frames, HK_SITE_FRAMES, ra);
-    atomic_fetch_sub(&walkers, 1);
-    walking--;
-    return depth;
+    uint32_t me = hk_lock_self();
+    for (uint32_t k = 0; k < WALK_SLOTS; k++) {
+        _Atomic uint32_t *slot = &walk_slot[(me + k) % WALK_SLOTS];
+        uint32_t free_word = 0;
+        if (!atomic_compare_exchange_strong(slot, &free_word, me)) continue;
+        int depth = 0;
+        if (atomic_load(&forking) == 0 && !no_unwind)
+            depth = hk_unwind_from(&h->unwind, at, frames, HK_SITE_FRAMES, ra);
+        atomic_store(slot, 0);
+        return depth;
+    }
+    return 0;
 }
 
 void hk_site_fork_prepare(void)
 {
     atomic_fetch_add(&forking, 1);
-    while (atomic_load(&walkers) > walking)
-        sched_yield();
+    uint32_t me = hk_lock_self();
+    for (int i = 0; i < WALK_SLOTS; i++)
+        for (uint32_t w; (w = atomic_load(&walk_slot[i])) != 0 && w != me;)
+            sched_yield();
 }
 
 void hk_site_fork_parent(void)
@@ -354,9 +361,9 @@ bool hk_site_lock_held_by_me(void)
 void hk_site_fork_child(bool torn)
 {
     hk_lock_reset(&sites_lock);
-    atomic_store(&walkers, 0);
+    for (int i = 0; i < WALK_SLOTS; i++)
+        atomic_store(&walk_slot[i], 0); /* an interrupted walk in this child frees its own */
     atomic_store(&forking, 0);
-    walking = 0;
     if (torn) {
         /* The records are gone, so no block is followed again: a record given out anew
          * could be claimed by the free of an inherited block that still names it. */
