@@ -80,6 +80,7 @@ static void postfork_child(void)
     hk_lock_after_fork_child();
     hk_heap_after_fork_child(torn);
     hk_site_fork_child(torn);
+    hk_large_fork_child(torn);
     hk_stats_after_fork_child();
 }
 

@@ -8,7 +8,13 @@
  * map and an unmap nor takes the page faults again. Expired entries are unmapped on the
  * heap's next large call or refill. realloc grows in place when the kernel can, and
  * otherwise moves the pages instead of copying them, reserving room to grow again
- * (address space only: untouched pages cost no memory). */
+ * (address space only: untouched pages cost no memory).
+ *
+ * Stand-ins (sitetab.c's followed samples of small blocks) are freed by whichever thread
+ * frees the block, often not the one that allocated it, and a short-lived thread's cache
+ * goes with it: so their mappings are kept process-wide instead, a few, under the site
+ * table's lock, and a sampling thread does not map and unmap (an IPI to every CPU the
+ * process runs on) at each sample. */
 #include "config.h"
 
 #include <errno.h>
@@ -96,9 +102,74 @@ static bool cache_put(hk_heap_t *h, char *base, size_t size)
 }
 
 /* ---------------------------------------------------------------------------------------
+ * The stand-ins' spare mappings, process-wide, under hk_site_lock
+ * ------------------------------------------------------------------------------------- */
+#define SPARE_SLOTS 32
+
+static struct spare_s {
+    char *base;
+    size_t size;
+    uint64_t freed_ms;
+} spare[SPARE_SLOTS];
+static uint32_t nspare;
+
+/* A spare mapping of `total` bytes to twice that (a bigger one would keep pages resident
+ * that a small block never uses); NULL if none. */
+static char *spare_take(size_t total, size_t *got)
+{
+    char *base = NULL;
+    hk_site_lock();
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < nspare; i++)
+        if (spare[i].size >= total && spare[i].size / 2 <= total &&
+            (best == UINT32_MAX || spare[i].size < spare[best].size))
+            best = i;
+    if (best != UINT32_MAX) {
+        base = spare[best].base;
+        *got = spare[best].size;
+        spare[best] = spare[--nspare];
+    }
+    hk_site_unlock();
+    return base;
+}
+
+/* Keep a stand-in's mapping; false when the spares are full. One that has waited longer
+ * than HK_LARGE_DECAY_MS makes room, and is unmapped after the lock is let go. */
+static bool spare_put(hk_heap_t *h, char *base, size_t size)
+{
+    uint64_t now = hk_util_now_ms();
+    struct spare_s old = {NULL, 0, 0};
+    bool kept = false;
+    hk_site_lock();
+    uint32_t oldest = 0;
+    for (uint32_t i = 1; i < nspare; i++)
+        if (spare[i].freed_ms < spare[oldest].freed_ms) oldest = i;
+    if (nspare && now - spare[oldest].freed_ms >= HK_LARGE_DECAY_MS) {
+        old = spare[oldest];
+        spare[oldest] = spare[--nspare];
+    }
+    if (nspare < SPARE_SLOTS) {
+        spare[nspare++] = (struct spare_s){base, size, now};
+        kept = true;
+    }
+    hk_site_unlock();
+    if (old.base) {
+        hk_os_unmap(old.base, old.size);
+        h->ctr->c[HK_STAT_mapped] -= old.size;
+    }
+    return kept;
+}
+
+/* A torn fork child (see sitetab.c) may have interrupted an update: it forgets its spares. */
+void hk_large_fork_child(bool torn)
+{
+    if (torn) nspare = 0;
+}
+
+/* ---------------------------------------------------------------------------------------
  * Allocation and free
  * ------------------------------------------------------------------------------------- */
-void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align)
+static void *large_alloc(hk_heap_t *h, size_t size, size_t align, bool stand_in)
 {
     size_t off = block_offset(align);
     size_t map_align = align > HK_SEGMENT_SIZE ? align : HK_SEGMENT_SIZE;
@@ -107,7 +178,11 @@ void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align)
         return NULL;
     }
     size_t total = hk_align_up(off + size, HK_OS_PAGE), have = total;
-    char *base = align <= HK_OS_PAGE && h->large.n ? cache_take(h, total, &have) : NULL;
+    char *base = NULL;
+    if (stand_in)
+        base = spare_take(total, &have);
+    else if (align <= HK_OS_PAGE && h->large.n)
+        base = cache_take(h, total, &have);
     bool fresh = base == NULL;
     if (fresh) {
         if ((base = hk_os_map_aligned(total, map_align)) == NULL) return NULL;
@@ -125,6 +200,16 @@ void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align)
     return p;
 }
 
+void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align)
+{
+    return large_alloc(h, size, align, false);
+}
+
+void *hk_large_alloc_stand_in(hk_heap_t *h, size_t size, size_t align)
+{
+    return large_alloc(h, size, align, true);
+}
+
 /* A sampled block that stood in for a small one (sitetab.c) is counted as a free of
  * its class, where its allocation was counted. */
 void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
@@ -140,7 +225,7 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
     h->ctr->c[HK_STAT_large_bytes] -= seg->usable;
     char *base = seg->map_base;
     size_t size = seg->map_size;
-    if (cache_put(h, base, size)) return;
+    if (cls < HK_NCLASSES ? spare_put(h, base, size) : cache_put(h, base, size)) return;
     h->ctr->c[HK_STAT_mapped] -= size;
     hk_os_unmap(base, size);
 }
@@ -150,7 +235,7 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
 void hk_large_discard(hk_heap_t *h, hk_segment_t *seg)
 {
     h->ctr->c[HK_STAT_large_bytes] -= seg->usable;
-    if (cache_put(h, seg->map_base, seg->map_size)) return;
+    if (spare_put(h, seg->map_base, seg->map_size)) return;
     h->ctr->c[HK_STAT_mapped] -= seg->map_size;
     hk_os_unmap(seg->map_base, seg->map_size);
 }

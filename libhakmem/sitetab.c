@@ -178,7 +178,7 @@ static size_t class_align(uint32_t cls)
  * sites_lock (a map may be a system call). NULL when none can be had. */
 static void *stand_in(hk_heap_t *h, size_t size, uint32_t cls)
 {
-    return hk_large_alloc(h, size, class_align(cls)); /* counted in its class, not as large */
+    return hk_large_alloc_stand_in(h, size, class_align(cls)); /* counted in its class */
 }
 
 /* Whether this sample is followed. Below HK_SITE_TRACK_PERIOD bytes between samples, a
