@@ -1,5 +1,6 @@
-/* keys.h: the screen's key bindings, once. The key dispatch in view.c, the help screen
- * (h or ?) and the INTERACTIVE COMMANDS section of hakstat(1) all follow this table.
+/* keys.h: the screens' key bindings, once. The key lookup (hs_key_action in screen.c,
+ * which both view.c and view_procs.c dispatch on), the help screen (h or ?) and the
+ * INTERACTIVE COMMANDS section of hakstat(1) all follow this table.
  *
  * X(ACTION, key, other key or 0, label shown in help, help text)
  *

@@ -72,37 +72,39 @@ static bool snapshot_wanted(const hs_seg_entry_t *e)
     return !e->stale && !e->foreign && e->readable;
 }
 
+/* The segment both snapshots read through: large, so one, reused. Each snapshot opens
+ * and closes it before it returns, so it is never open twice. */
+static hs_seg_t snapshot_seg;
+
 static void first_snapshot(const hs_seg_entry_t *e, first_t *f)
 {
-    static hs_seg_t seg; /* large: one, reused */
     hs_snap_t snap;
     f->ok = false;
-    if (!snapshot_wanted(e) || hs_seg_open_entry(&seg, e) != HS_OK) return;
-    if (hs_snap_take(&seg, &snap) == HS_OK) {
+    if (!snapshot_wanted(e) || hs_seg_open_entry(&snapshot_seg, e) != HS_OK) return;
+    if (hs_snap_take(&snapshot_seg, &snap) == HS_OK) {
         f->ok = true;
         f->t = snap.t;
         f->total = snap.total;
         hs_snap_free(&snap);
     }
-    hs_seg_close(&seg);
+    hs_seg_close(&snapshot_seg);
 }
 
 /* The row's figures from a second snapshot and the first. */
 static void second_snapshot(hs_list_row_t *r, const first_t *f)
 {
-    static hs_seg_t seg;
     hs_snap_t snap;
-    if (!f->ok || hs_seg_open_entry(&seg, &r->e) != HS_OK) return;
-    if (hs_snap_take(&seg, &snap) == HS_OK) {
+    if (!f->ok || hs_seg_open_entry(&snapshot_seg, &r->e) != HS_OK) return;
+    if (hs_snap_take(&snapshot_seg, &snap) == HS_OK) {
         hs_metrics_t m;
-        hs_snap_metrics(&seg, &snap.total, &f->total, snap.t - f->t, 1, &m);
+        hs_snap_metrics(&snapshot_seg, &snap.total, &f->total, snap.t - f->t, 1, &m);
         r->ops_rate = m.malloc_rate + m.free_rate;
         r->uptime_s = hs_snap_uptime(&snap);
         r->threads = snap.nthreads;
-        snprintf(r->comm, sizeof(r->comm), "%s", seg.comm);
+        snprintf(r->comm, sizeof(r->comm), "%s", snapshot_seg.comm);
         hs_snap_free(&snap);
     }
-    hs_seg_close(&seg);
+    hs_seg_close(&snapshot_seg);
 }
 
 static void describe(hs_list_row_t *r)

@@ -1,7 +1,8 @@
 ## ---- hakstat -----------------------------------------------------------------
-## The reader library knows nothing of curses or HTTP; only the screen (view.c), the
-## exporter's server (serve.c) and main.c use ncursesw and libmicrohttpd (which serve.c
-## loads with dlopen: only its header is needed to build). Tests link the library directly.
+## The reader library knows nothing of curses or HTTP; only the screens (view.c,
+## view_procs.c, screen.c), the exporter's server (serve.c) and main.c use ncursesw and
+## libmicrohttpd (which serve.c loads with dlopen: only its header is needed to build).
+## Tests link the library directly.
 
 noinst_LTLIBRARIES += %D%/libhakstat.la
 %C%_libhakstat_la_CFLAGS = $(AM_CFLAGS) $(LIBELF_CFLAGS) $(LIBDW_CFLAGS) $(HAKSTAT_CFLAGS)

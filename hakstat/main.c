@@ -20,6 +20,7 @@
 #include "out.h"
 #include "out_procs.h"
 #include "procs.h"
+#include "screen.h"
 #include "stack.h"
 #include "seg.h"
 #include "serve.h"
@@ -64,6 +65,12 @@ static void usage(FILE *f)
                "7 process exited, 8 system error, 9 untrusted segment refused.\n");
 }
 
+/* The tail of every usage error. */
+static void try_help(void)
+{
+    fprintf(stderr, "Try 'hakstat --help'.\n");
+}
+
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
     va_list ap;
@@ -71,7 +78,8 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     fprintf(stderr, "hakstat: ");
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'hakstat --help'.\n");
+    fprintf(stderr, "\n");
+    try_help();
     return HS_ERR_USAGE;
 }
 
@@ -103,7 +111,8 @@ static int pick(const char *what, const char *arg, const char *const *names, int
     fprintf(stderr, "hakstat: unknown %s '%s' (", what, arg);
     for (int i = 0; i < n; i++)
         fprintf(stderr, "%s%s", i ? ", " : "", names[i]);
-    fprintf(stderr, ")\nTry 'hakstat --help'.\n");
+    fprintf(stderr, ")\n");
+    try_help();
     return -1;
 }
 
@@ -291,7 +300,8 @@ static int check_sort(const hs_opts_t *o)
     fprintf(stderr, "hakstat: no column '%s' in this view (", o->sort);
     for (int i = 0; i < n; i++)
         fprintf(stderr, "%s%s", i ? ", " : "", cols[i].name);
-    fprintf(stderr, ")\nTry 'hakstat --help'.\n");
+    fprintf(stderr, ")\n");
+    try_help();
     return HS_ERR_USAGE;
 }
 
@@ -354,19 +364,11 @@ static void on_signal(int sig)
     stop = 1;
 }
 
-/* SIGINT, SIGTERM and SIGHUP end the loop: without SA_RESTART a blocked call (a sleep,
- * a write to a full pipe) returns EINTR at once; SA_RESETHAND makes a second signal
- * kill outright, whatever the loop is doing. */
-static void catch_signals(void (*handler)(int))
+/* SIGINT, SIGTERM and SIGHUP end the loop; a second one kills outright (SA_RESETHAND,
+ * hs_catch_signals). The screens install their own, in hs_screen_open. */
+static void catch_signals(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = handler;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    hs_catch_signals(on_signal, SA_RESETHAND);
 }
 
 static void sleep_seconds(double s)
@@ -415,7 +417,7 @@ static int run_batch(hs_seg_t *seg, const hs_opts_t *o)
     hs_snap_t prev, now;
     bool have_prev = false;
     int status = HS_OK;
-    catch_signals(on_signal);
+    catch_signals();
     for (long i = 0; (count < 0 || i < count) && !stop; i++) {
         if (i > 0) sleep_seconds(o->delay);
         if (stop) break;
@@ -474,7 +476,7 @@ static int list_refresh(const hs_opts_t *o)
     if (!o->delay_given && !o->count_given) return list_once(o, o->gc);
     long count = o->count_given ? o->count : -1;
     int status = HS_OK;
-    catch_signals(on_signal);
+    catch_signals();
     for (long i = 0; (count < 0 || i < count) && !stop && status == HS_OK; i++) {
         if (i > 0) sleep_seconds(o->delay);
         if (stop) break;
@@ -518,7 +520,7 @@ static int run_group(const hs_opts_t *o)
     bool prom = o->format == HS_FMT_OPENMETRICS || o->format == HS_FMT_PROMETHEUS;
     bool once = (o->format == HS_FMT_JSON || prom) && !o->count_given && !o->delay_given;
     long count = once ? 1 : o->count_given ? o->count : -1;
-    catch_signals(on_signal);
+    catch_signals();
     for (long i = 0; (count < 0 || i < count) && !stop; i++) {
         if (i > 0) sleep_polling(&g, o->delay);
         if (stop) break;

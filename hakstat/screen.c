@@ -27,6 +27,18 @@ enum hs_key_action hs_key_action(int ch)
     return HS_KEY_NONE;
 }
 
+void hs_catch_signals(void (*handler)(int), int flags)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = handler;
+    sa.sa_flags = flags;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -36,13 +48,7 @@ static void on_signal(int sig)
 SCREEN *hs_screen_open(void)
 {
     setlocale(LC_ALL, "");
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    hs_catch_signals(on_signal, 0);
 
     SCREEN *screen = newterm(NULL, stdout, stdin);
     if (screen == NULL) {

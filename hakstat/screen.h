@@ -11,6 +11,12 @@
 #endif
 #include <curses.h>
 
+/* Install handler for SIGINT, SIGTERM and SIGHUP, with sa_flags flags. Without
+ * SA_RESTART a blocked call (a sleep, a write to a full pipe) returns EINTR at once;
+ * with SA_RESETHAND a second signal kills outright, whatever the loop is doing. Both
+ * the screens and main.c's batch loops use it. */
+void hs_catch_signals(void (*handler)(int), int flags);
+
 /* Set by SIGINT, SIGTERM and SIGHUP once hs_screen_open has run: the loop ends. */
 extern volatile sig_atomic_t hs_screen_stop;
 

@@ -116,6 +116,13 @@ static bool in_file(uint64_t off, uint64_t len, uint64_t size)
     return off <= size && len <= size - off;
 }
 
+/* The bytes of the writer's hk_stat_counters_t: its ncounters counters, then
+ * class_alloc and class_free, one counter per class each. */
+static uint64_t counters_bytes(const hk_stats_header_t *hd)
+{
+    return 8ull * (hd->ncounters + 2ull * hd->nclasses);
+}
+
 /* The ABI 1.1 parts, taken where they are whole and plausible and ignored otherwise (an
  * older writer has none; a writer may lack them and still be read). */
 static void validate_tail(hs_seg_t *seg, const hk_stats_header_t *hd)
@@ -143,10 +150,9 @@ static void validate_tail(hs_seg_t *seg, const hk_stats_header_t *hd)
     memcpy(&seg->exit_ns, TAIL(exit_ns), sizeof(seg->exit_ns));
 #undef TAIL
     seg->ppid = ppid > 0 && ppid <= INT32_MAX ? (pid_t)ppid : 0;
-    uint64_t counters_bytes = 8ull * (hd->ncounters + 2ull * hd->nclasses);
     if (off % 8 || off < hd->slot_offset + (uint64_t)hd->nslots * hd->slot_size || size % 8 ||
-        size > HS_SEG_MAX_SPILL_SIZE || size < offsetof(hk_stat_spill_t, ctr) + counters_bytes ||
-        off > HS_SEG_MAX_SIZE)
+        size > HS_SEG_MAX_SPILL_SIZE ||
+        size < offsetof(hk_stat_spill_t, ctr) + counters_bytes(hd) || off > HS_SEG_MAX_SIZE)
         return;
     seg->spill_offset = off;
     seg->spill_size = size;
@@ -205,8 +211,7 @@ static int check_layout(hs_seg_t *seg, const hk_stats_header_t *hd)
         hd->ncounters > HS_SEG_MAX_COUNTERS)
         return fail(seg, HS_ERR_CORRUPT, "%s: implausible counter layout (%u counters, %u classes)",
                     seg->path, hd->ncounters, hd->nclasses);
-    uint64_t counters_bytes = 8ull * (hd->ncounters + 2ull * hd->nclasses);
-    if (hd->header_size < offsetof(hk_stats_header_t, retired) + counters_bytes ||
+    if (hd->header_size < offsetof(hk_stats_header_t, retired) + counters_bytes(hd) ||
         hd->header_size > size || hd->header_size > HS_SEG_MAX_HEADER)
         return fail(seg, HS_ERR_CORRUPT, "%s: bad header size %u", seg->path, hd->header_size);
     if (hd->desc_size != sizeof(hk_stat_desc_t) || hd->desc_offset < hd->header_size ||
@@ -217,7 +222,7 @@ static int check_layout(hs_seg_t *seg, const hk_stats_header_t *hd)
                     "%s: %u slots of %u bytes: more than a segment holds (%u slots of at most %u "
                     "bytes)",
                     seg->path, hd->nslots, hd->slot_size, HS_SEG_MAX_SLOTS, HS_SEG_MAX_SLOT_SIZE);
-    if (hd->slot_size < offsetof(hk_stat_slot_t, ctr) + counters_bytes || hd->slot_size % 8 ||
+    if (hd->slot_size < offsetof(hk_stat_slot_t, ctr) + counters_bytes(hd) || hd->slot_size % 8 ||
         hd->slot_offset % 8 ||
         hd->slot_offset < hd->desc_offset + (uint64_t)hd->ncounters * hd->desc_size ||
         !in_file(hd->slot_offset, (uint64_t)hd->nslots * hd->slot_size, size))
@@ -251,7 +256,6 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
 {
     int rc = check_layout(seg, hd);
     if (rc != HS_OK) return rc;
-    uint64_t counters_bytes = 8ull * (hd->ncounters + 2ull * hd->nclasses);
     seg->pid = (pid_t)hd->pid;
     seg->start_time = hd->start_time;
     seg->nslots = hd->nslots;
@@ -261,7 +265,7 @@ static int validate(hs_seg_t *seg, const hk_stats_header_t *hd)
     seg->header_size = hd->header_size;
     seg->slot_offset = hd->slot_offset;
     seg->desc_offset = hd->desc_offset;
-    uint64_t sites_at = offsetof(hk_stat_slot_t, ctr) + counters_bytes;
+    uint64_t sites_at = offsetof(hk_stat_slot_t, ctr) + counters_bytes(hd);
     seg->sites_offset =
         hd->slot_size >= sites_at + 8 + sizeof(hk_stat_site_t) * HK_STATS_NSITES ? sites_at : 0;
     seg->site_period = hd->site_period;

@@ -1,7 +1,8 @@
-/* view.c: the interactive screen. The loop samples (hs_snap_take), builds the rows of
- * the current view (hs_table_build, hs_table_sort) and the summary (hs_table_summary), then
- * draws them; drawing never reads the segment and never computes a figure. Keys come
- * from the single table in keys.h.
+/* view.c: the interactive screen. The loop samples (hs_snap_take) and builds the model,
+ * the summary (hs_table_summary) and the current view's sorted rows (hs_table_build,
+ * hs_table_sort), only when a sample arrives or the view, its sort or rates/totals
+ * change; frames only paint the model, never reading the segment or computing a figure.
+ * Keys come from the single table in keys.h.
  *
  * Layout, top to bottom: summary lines, the ops/s sparkline, the column heading
  * (reverse video, sort column marked), the rows, and one status line. When the terminal
@@ -451,7 +452,6 @@ static void draw_heading(const view_t *v, const hs_table_t *t, const layout_t *l
     attroff(A_REVERSE);
 }
 
-/* The status line: exit notice, prompt, message, or the state and a key hint. */
 /* A notice that takes the whole status line: the process's end, the interval prompt,
  * a message or a failure. False when there is none. */
 static bool draw_notice(const view_t *v, int y, int cols)
@@ -533,6 +533,7 @@ static void draw_state(const view_t *v, const hs_table_t *t, int sort, int shown
     }
 }
 
+/* The status line: exit notice, prompt, message, or the state and a key hint. */
 static void draw_status(const view_t *v, const hs_table_t *t, int sort, int shown)
 {
     int lines, cols;

@@ -263,7 +263,15 @@ typedef struct hk_strbuf_s {
     char *buf;
     size_t len, cap;
 } hk_strbuf_t;
-#define HK_STRBUF(array) ((hk_strbuf_t){(array), 0, sizeof(array)})
+/* HK_STRBUF(buf) takes its cap from sizeof, so buf must be an array: a pointer (which
+ * would give the pointer's 8) fails to compile. */
+#define HK_IS_ARRAY(a) (!__builtin_types_compatible_p(__typeof__(a), __typeof__(&(a)[0])))
+#define HK_STRBUF(array)                                                                           \
+    ((hk_strbuf_t){(array), 0, sizeof(array) + 0 * sizeof(struct {                                 \
+                                                   _Static_assert(HK_IS_ARRAY(array),              \
+                                                                  "HK_STRBUF needs an array");     \
+                                                   char c;                                         \
+                                               })})
 void hk_strbuf_put(hk_strbuf_t *b, const char *s);
 void hk_strbuf_put_u64(hk_strbuf_t *b, uint64_t v, bool grouped);
 void hk_strbuf_write_line(hk_strbuf_t *b, int fd);

@@ -337,9 +337,11 @@ static bool advance_of(cursor_t *c, uint8_t op, uint64_t *delta)
     return true;
 }
 
-/* The states remember_state saves for restore_state. */
+/* The states remember_state saves for restore_state, at most RULE_STACK_DEPTH deep: a
+ * program that nests deeper gives up on its frame. */
+#define RULE_STACK_DEPTH 4
 typedef struct rule_stack_s {
-    frame_rules_t saved[4];
+    frame_rules_t saved[RULE_STACK_DEPTH];
     int n;
 } rule_stack_t;
 
@@ -378,7 +380,7 @@ static bool cfa_op(cursor_t *c, const cie_t *cie, uint8_t op, frame_rules_t *r,
         set_rule(r, reg, RULE_REG, (int64_t)rd_uleb(c));
         return true;
     case 0x0a: /* remember_state */
-        if (st->n == 4) return false;
+        if (st->n == RULE_STACK_DEPTH) return false;
         st->saved[st->n++] = *r;
         return true;
     case 0x0b: /* restore_state: the CFA rule too, as GCC's own unwinder has it */
@@ -430,6 +432,7 @@ static bool run_cfa(cursor_t c, const cie_t *cie, uintptr_t loc, uintptr_t pc, f
     return !c.bad;
 }
 
+/* The rules in force at pc, from its FDE. */
 static bool frame_rules(const object_t *o, const uint8_t *fde, uintptr_t pc, frame_rules_t *r)
 {
     cursor_t c = {fde, (const uint8_t *)o->eh_hi, false};

@@ -264,8 +264,9 @@ typedef struct hk_stats_header_s {
 /* A header's start_time, as the writer takes it and a reader checks it: field 22 of the
  * text of /proc/PID/stat, with field 3 (the state, 'Z' or 'X' once the process is dead)
  * and field 4 (the parent). The command name (field 2) may hold spaces and parentheses,
- * so fields are counted from the last ')'. Returns 0, or -1 when the text ends before
- * field 22. */
+ * so fields are counted from the last ')'. Returns 0, or -1 when the text has no ')',
+ * when field 4 or 22 does not start with a digit (an empty field among them), or when
+ * the text ends before field 22. */
 typedef struct hk_proc_stat_s {
     char state;
     int64_t ppid;

@@ -48,7 +48,8 @@ static inline double st_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Field 22 of /proc/PID/stat (start time in clock ticks after boot); 0 on failure. */
+/* Field 22 of /proc/PID/stat (start time in clock ticks after boot), read by the parser
+ * the writer uses (hk_stats_parse_proc_stat); 0 on failure. */
 static inline uint64_t st_start_time(pid_t pid)
 {
     char path[64], buf[1024];
@@ -59,12 +60,8 @@ static inline uint64_t st_start_time(pid_t pid)
     close(fd);
     if (n <= 0) return 0;
     buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
-    if (p == NULL) return 0;
-    int field = 2;
-    for (; *p && field < 22; p++)
-        if (*p == ' ') field++;
-    return strtoull(p, NULL, 10);
+    hk_proc_stat_t st;
+    return hk_stats_parse_proc_stat(buf, &st) == 0 ? st.start_time : 0;
 }
 
 /* The directory this process's segment lives in, as the library reads it. */

@@ -59,6 +59,21 @@ static void check_pid(pid_t pid, char want_state, const char *what)
     tap_ok(got.state == want_state, "%s: state '%c' (want '%c')", what, got.state, want_state);
 }
 
+/* Waits, up to about five seconds, until pid's state is want: a child that has written
+ * to its pipe may not yet be inside pause() on a loaded machine. */
+static void wait_for_state(pid_t pid, char want)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    for (int i = 0; i < 500; i++) {
+        hk_proc_stat_t st;
+        if (read_text(path, text, sizeof(text)) > 0 && hk_stats_parse_proc_stat(text, &st) == 0 &&
+            st.state == want)
+            return;
+        usleep(10000);
+    }
+}
+
 int main(void)
 {
     tap_plan(16);
@@ -77,7 +92,7 @@ int main(void)
     }
     char c;
     (void)!read(ready[0], &c, 1);
-    usleep(100000); /* into pause() */
+    wait_for_state(child, 'S'); /* into pause() */
     check_pid(child, 'S', "a sleeping child named \"x) Z 1 (y\"");
     kill(child, SIGKILL);
     siginfo_t si;
