@@ -111,14 +111,38 @@ static struct spare_s {
     size_t size;
     uint64_t freed_ms;
 } spare[SPARE_SLOTS];
-static uint32_t nspare;
+static _Atomic uint32_t nspare; /* read without the lock only to skip an empty check */
+
+/* Take out the spares that have waited longer than HK_LARGE_DECAY_MS (under the lock);
+ * returns how many went to out. */
+static uint32_t spare_expired(uint64_t now, struct spare_s *out)
+{
+    uint32_t n = 0;
+    for (uint32_t i = nspare; i-- > 0;)
+        if (now - spare[i].freed_ms >= HK_LARGE_DECAY_MS) {
+            out[n++] = spare[i];
+            spare[i] = spare[--nspare];
+        }
+    return n;
+}
+
+static void spare_unmap(hk_heap_t *h, const struct spare_s *v, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        hk_os_unmap(v[i].base, v[i].size);
+        h->ctr->c[HK_STAT_mapped] -= v[i].size;
+    }
+}
 
 /* A spare mapping of `total` bytes to twice that (a bigger one would keep pages resident
- * that a small block never uses); NULL if none. */
-static char *spare_take(size_t total, size_t *got)
+ * that a small block never uses); NULL if none. Expired ones are not handed out but go
+ * back to the OS. */
+static char *spare_take(hk_heap_t *h, size_t total, size_t *got)
 {
     char *base = NULL;
+    struct spare_s old[SPARE_SLOTS];
     hk_site_lock();
+    uint32_t n = spare_expired(hk_util_now_ms(), old);
     uint32_t best = UINT32_MAX;
     for (uint32_t i = 0; i < nspare; i++)
         if (spare[i].size >= total && spare[i].size / 2 <= total &&
@@ -130,34 +154,38 @@ static char *spare_take(size_t total, size_t *got)
         spare[best] = spare[--nspare];
     }
     hk_site_unlock();
+    spare_unmap(h, old, n);
     return base;
 }
 
-/* Keep a stand-in's mapping; false when the spares are full. One that has waited longer
- * than HK_LARGE_DECAY_MS makes room, and is unmapped after the lock is let go. */
+/* Keep a stand-in's mapping; false when the spares are full. Expired ones make room
+ * first, unmapped after the lock is let go. */
 static bool spare_put(hk_heap_t *h, char *base, size_t size)
 {
     uint64_t now = hk_util_now_ms();
-    struct spare_s old = {NULL, 0, 0};
+    struct spare_s old[SPARE_SLOTS];
     bool kept = false;
     hk_site_lock();
-    uint32_t oldest = 0;
-    for (uint32_t i = 1; i < nspare; i++)
-        if (spare[i].freed_ms < spare[oldest].freed_ms) oldest = i;
-    if (nspare && now - spare[oldest].freed_ms >= HK_LARGE_DECAY_MS) {
-        old = spare[oldest];
-        spare[oldest] = spare[--nspare];
-    }
+    uint32_t n = spare_expired(now, old);
     if (nspare < SPARE_SLOTS) {
         spare[nspare++] = (struct spare_s){base, size, now};
         kept = true;
     }
     hk_site_unlock();
-    if (old.base) {
-        hk_os_unmap(old.base, old.size);
-        h->ctr->c[HK_STAT_mapped] -= old.size;
-    }
+    spare_unmap(h, old, n);
     return kept;
+}
+
+/* The expired spares back to the OS (a refill now and then calls it, so that they go
+ * after a burst of samples however few follow). */
+void hk_large_spare_decay(hk_heap_t *h)
+{
+    if (atomic_load_explicit(&nspare, memory_order_relaxed) == 0) return;
+    struct spare_s old[SPARE_SLOTS];
+    hk_site_lock();
+    uint32_t n = spare_expired(hk_util_now_ms(), old);
+    hk_site_unlock();
+    spare_unmap(h, old, n);
 }
 
 /* A torn fork child (see sitetab.c) may have interrupted an update: it forgets its spares. */
@@ -180,7 +208,7 @@ static void *large_alloc(hk_heap_t *h, size_t size, size_t align, bool stand_in)
     size_t total = hk_align_up(off + size, HK_OS_PAGE), have = total;
     char *base = NULL;
     if (stand_in)
-        base = spare_take(total, &have);
+        base = spare_take(h, total, &have);
     else if (align <= HK_OS_PAGE && h->large.n)
         base = cache_take(h, total, &have);
     bool fresh = base == NULL;

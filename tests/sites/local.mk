@@ -13,6 +13,11 @@ check_PROGRAMS += %D%/site-helper
 TESTS += %D%/sites.sh
 EXTRA_DIST += %D%/sites.sh
 
+## Stand-ins' mappings kept for reuse across threads, and given back a second later.
+check_PROGRAMS += %D%/spares-test
+%C%_spares_test_SOURCES = %D%/spares.c
+TESTS += %D%/spares-test
+
 ## Programs for the growth, C++ and stress tests: built without the tests' library and run
 ## with libhakmem preloaded, so the executables are the real files (no libtool wrapper).
 check_PROGRAMS += %D%/leak %D%/cxxsites %D%/stress
