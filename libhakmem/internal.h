@@ -122,7 +122,6 @@ void hk_remote_collect(hk_heap_t *h);
 void *hk_large_alloc(hk_heap_t *h, size_t size, size_t align);
 void *hk_large_alloc_stand_in(hk_heap_t *h, size_t size, size_t align);
 void hk_large_fork_child(bool torn);
-void hk_large_spare_decay(hk_heap_t *h);
 void hk_large_free(hk_heap_t *h, hk_segment_t *seg);
 void hk_large_discard(hk_heap_t *h, hk_segment_t *seg);
 void *hk_large_realloc(hk_heap_t *h, void *p, size_t size);

@@ -50,12 +50,6 @@ static void decay_at(hk_heap_t *h, bool all, uint64_t now)
         if (all || now - h->large.e[i].freed_ms >= HK_LARGE_DECAY_MS) cache_drop(h, i);
 }
 
-/* Unmap what has waited longer than HK_LARGE_DECAY_MS (everything, with `all`). */
-void hk_large_decay(hk_heap_t *h, bool all)
-{
-    decay_at(h, all, all ? 0 : hk_util_now_ms());
-}
-
 /* A cached mapping of at least `total` bytes, trimmed to it when much bigger; NULL if
  * none. The smallest that fits wins. */
 static char *cache_take(hk_heap_t *h, size_t total, size_t *got)
@@ -176,9 +170,8 @@ static bool spare_put(hk_heap_t *h, char *base, size_t size)
     return kept;
 }
 
-/* The expired spares back to the OS (a refill now and then calls it, so that they go
- * after a burst of samples however few follow). */
-void hk_large_spare_decay(hk_heap_t *h)
+/* The expired spares back to the OS. */
+static void spare_decay(hk_heap_t *h)
 {
     if (atomic_load_explicit(&nspare, memory_order_relaxed) == 0) return;
     struct spare_s old[SPARE_SLOTS];
@@ -186,6 +179,15 @@ void hk_large_spare_decay(hk_heap_t *h)
     uint32_t n = spare_expired(hk_util_now_ms(), old);
     hk_site_unlock();
     spare_unmap(h, old, n);
+}
+
+/* Unmap the heap's cached mappings that have waited longer than HK_LARGE_DECAY_MS
+ * (all of them, with `all`), and the process's expired spares: a refill now and then
+ * calls it, so that both go after a burst however few large calls or samples follow. */
+void hk_large_decay(hk_heap_t *h, bool all)
+{
+    if (h->large.n) decay_at(h, all, all ? 0 : hk_util_now_ms());
+    spare_decay(h);
 }
 
 /* A torn fork child (see sitetab.c) may have interrupted an update: it forgets its spares. */

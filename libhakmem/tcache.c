@@ -44,10 +44,7 @@ static void *class_pop(hk_heap_t *h, uint32_t cls)
         h->ctr->c[HK_STAT_refills]++;
         h->ctr->c[HK_STAT_refill_blocks] += got;
         /* Now and then, big blocks freed long ago go back to the OS. */
-        if (hk_unlikely(h->ctr->c[HK_STAT_refills] % 64 == 0)) {
-            if (h->large.n) hk_large_decay(h, false);
-            hk_large_spare_decay(h);
-        }
+        if (hk_unlikely(h->ctr->c[HK_STAT_refills] % 64 == 0)) hk_large_decay(h, false);
     }
     hk_assert(bin->count > 0 && hk_check_block(h, cls, bin->head));
     return hk_bin_pop(bin);
