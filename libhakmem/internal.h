@@ -54,6 +54,14 @@ HK_INLINE hk_block_t *hk_bin_pop(hk_bin_t *bin)
     return b;
 }
 
+/* The malloc fast path's one event threshold (tcache.h), set again whenever site_next,
+ * prof_next or prof_armed change: a threshold above either would miss its event. */
+HK_INLINE void hk_heap_rearm_events(hk_heap_t *h)
+{
+    uint64_t prof = h->prof_period ? h->prof_next : UINT64_MAX;
+    h->event_next = h->prof_armed ? 0 : prof < h->site_next ? prof : h->site_next;
+}
+
 HK_INLINE size_t hk_align_up(size_t n, size_t align)
 {
     return (n + align - 1) & ~(align - 1);
@@ -92,6 +100,7 @@ void hk_thread_key_init(void);
  * ------------------------------------------------------------------------------------- */
 void *hk_tcache_malloc_slow(hk_heap_t *h, size_t size, void *ra);
 void *hk_tcache_malloc_unsampled(size_t size, void *ra);
+void *hk_malloc_event(hk_heap_t *h, size_t size, void *ra);
 void *hk_tcache_malloc_class(hk_heap_t *h, uint32_t cls, size_t size, void *ra);
 void hk_tcache_free_slow(void *p);
 void hk_tcache_drain(hk_heap_t *h, uint32_t cls, uint32_t keep);
@@ -217,6 +226,7 @@ int hk_unwind_from(hk_unwind_cache_t *cache, const hk_unwind_ctx_t *ctx, void **
 void *hk_site_sample(hk_heap_t *h, void *ra, size_t size, void *p, uint32_t cls);
 void *hk_site_sample_ret(hk_heap_t *h, size_t size, void *ret, void *ra);
 void hk_site_heap_start(hk_heap_t *h, hk_stat_site_t *sites, uint64_t *sites_gen);
+double hk_exp_gap(uint64_t *rng);
 
 /* ---------------------------------------------------------------------------------------
  * "sitetab.c"
@@ -241,6 +251,7 @@ uint64_t hk_prof_tsc_hz(void);
 void hk_prof_sync(hk_heap_t *h);
 void hk_prof_heap_start(hk_heap_t *h);
 void *hk_prof_malloc(size_t size, void *ra);
+bool hk_prof_malloc_due(hk_heap_t *h, uint64_t bytes);
 void hk_prof_free(void *p);
 
 /* ---------------------------------------------------------------------------------------

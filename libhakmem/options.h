@@ -40,17 +40,17 @@
       "allocating call in its slot; a block of s bytes is sampled with probability about\n"        \
       "s / N, so big and small allocations are fairly represented.\n"                              \
       "The cost on the fast path is one compare of the running byte count.\n"                      \
-      "A sample also records up to 16 return addresses of the call's stack in the process-wide\n" \
-      "site table and is followed until it is freed, so that each stack has live bytes and\n"     \
-      "lifetimes (see\n.BR \"STATISTICS SEGMENT\" ).\n"                                           \
+      "A sample also records up to 16 return addresses of the call's stack in the process-wide\n"  \
+      "site table and is followed until it is freed, so that each stack has live bytes and\n"      \
+      "lifetimes (see\n.BR \"STATISTICS SEGMENT\" ).\n"                                            \
       ".BR hakstat (1)\n"                                                                          \
       "names the sites with the symbol tables and DWARF of the mapped objects.")                   \
     X(HAKMEM_SITE_WRAPPERS, TEXT, site_wrappers, NULL, 0, 0,                                       \
-      "Names of the program's own allocation wrappers, comma separated (at most 255\n"            \
-      "characters are published); a name ending in\n.B *\nmatches every name that begins with\n" \
+      "Names of the program's own allocation wrappers, comma separated (at most 255\n"             \
+      "characters are published); a name ending in\n.B *\nmatches every name that begins with\n"   \
       "the rest.",                                                                                 \
       "The library only publishes the list in its segment;\n.BR hakstat (1)\n"                     \
-      "names each site by the first frame of its stack that is neither in libhakmem, nor a\n"    \
+      "names each site by the first frame of its stack that is neither in libhakmem, nor a\n"      \
       "known allocation wrapper, nor one of these.")                                               \
     X(HAKMEM_TINY_FAST_STATS, BOOL, fast_stats, 0, 0, 0, "Boolean, default 0.",                    \
       "Print each thread's cache statistics to standard error when it exits, and the process\n"    \

@@ -1,4 +1,6 @@
-/* prof.c: sampled timing of malloc and free, the profiling period (from the
+/* prof.c: sampled timing of malloc and free (which fast-path mallocs are timed: by
+ * bytes, through the fast path's one event test; frees and slow paths: by their class's
+ * count), the profiling period (from the
  * environment or changed live through the stats segment's control word), and the TSC
  * frequency, measured against the monotonic clock so cycles can be shown as time. */
 #include "config.h"
@@ -44,6 +46,38 @@ uint64_t hk_prof_tsc_hz(void)
 #endif
 }
 
+/* The next fast-path malloc to time, by bytes as site samples are chosen (so one test
+ * on the fast path serves both): an exponential gap of mean the period times this
+ * thread's mean request so far, about one call in the period. */
+static void schedule(hk_heap_t *h)
+{
+    const hk_stat_counters_t *ctr = h->ctr;
+    uint64_t mean = ctr->c[HK_STAT_malloc] ? ctr->c[HK_STAT_bytes] / ctr->c[HK_STAT_malloc] : 64;
+    if (mean == 0) mean = 1;
+    if (mean > HK_TINY_MAX) mean = HK_TINY_MAX;
+    if (h->rng == 0) h->rng = 0x9e3779b97f4a7c15ull;
+    double gap = hk_exp_gap(&h->rng) * (double)h->prof_period * (double)mean;
+    h->prof_next = ctr->c[HK_STAT_bytes] + (uint64_t)gap + 1;
+}
+
+/* The fast path's event fired with profiling on (tcache.c:hk_malloc_event): whether this
+ * call, which brings the thread's bytes to `bytes`, is timed. The call after the one
+ * that reaches prof_next is timed, not that one, so that which calls are timed does not
+ * depend on their size; with a period of 1 every call is. */
+bool hk_prof_malloc_due(hk_heap_t *h, uint64_t bytes)
+{
+    if (h->prof_period == 0) return false;
+    bool timed = h->prof_armed;
+    if (h->prof_period == 1) return timed;
+    if (timed) {
+        h->prof_armed = false;
+        schedule(h);
+    } else if (bytes >= h->prof_next) {
+        h->prof_armed = true;
+    }
+    return timed;
+}
+
 /* Pick up a period change a reader wrote into the segment. Called on refills. The
  * period is rounded up to a power of two so that sampling is a mask test. */
 void hk_prof_sync(hk_heap_t *h)
@@ -61,6 +95,9 @@ void hk_prof_sync(hk_heap_t *h)
         h->prof_period = (uint32_t)period;
         h->prof_mask = period ? period - 1 : HK_PROF_OFF;
         h->prof_match = period ? hk_rand(&h->rng) & h->prof_mask : 0;
+        h->prof_armed = period == 1;
+        schedule(h);
+        hk_heap_rearm_events(h);
     }
     /* Apart from the test above: a heap that starts with profiling off changes nothing of
      * its own, but must still tell readers the period that is now in force. */
@@ -74,6 +111,8 @@ void hk_prof_heap_start(hk_heap_t *h)
     h->prof_period = 0;
     h->prof_mask = HK_PROF_OFF;
     h->prof_match = 0;
+    h->prof_armed = false;
+    hk_heap_rearm_events(h);
     hk_prof_sync(h);
 }
 

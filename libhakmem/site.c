@@ -3,7 +3,8 @@
  * hakmem_stats.h for what the figures estimate and how the table makes room), and hands
  * the call's stack to the process-wide table (sitetab.c), which may serve the block from
  * memory of its own so that its free is seen. The fast path pays one compare against the
- * heap's threshold; this file runs only on a sample and allocates nothing. */
+ * heap's event threshold, which it shares with profiling; this file runs only on a sample
+ * and allocates nothing. */
 #include "config.h"
 
 #include <string.h>
@@ -13,7 +14,7 @@
 
 /* -ln(u) for u uniform in (0, 1]: an exponentially distributed gap of mean 1. From u's
  * binary exponent and a short series for the logarithm of the rest, within 1e-6. */
-static double exp_gap(uint64_t *rng)
+double hk_exp_gap(uint64_t *rng)
 {
     double u = ((double)(hk_rand(rng) >> 11) + 1.0) * 0x1p-53;
     int e = 0;
@@ -34,10 +35,12 @@ static void schedule(hk_heap_t *h)
     uint64_t period = hk_opt.site_sample;
     if (period == 0) {
         h->site_next = UINT64_MAX;
+        hk_heap_rearm_events(h);
         return;
     }
     if (h->rng == 0) h->rng = 0x9e3779b97f4a7c15ull;
-    h->site_next = h->ctr->c[HK_STAT_bytes] + (uint64_t)(exp_gap(&h->rng) * (double)period) + 1;
+    h->site_next = h->ctr->c[HK_STAT_bytes] + (uint64_t)(hk_exp_gap(&h->rng) * (double)period) + 1;
+    hk_heap_rearm_events(h);
 }
 
 /* A heap that another thread used before keeps the rest of its countdown (stats.c rebases
@@ -49,6 +52,7 @@ void hk_site_heap_start(hk_heap_t *h, hk_stat_site_t *sites, uint64_t *sites_gen
     memset(sites, 0, sizeof(hk_stat_site_t) * HK_STATS_NSITES);
     if (h->rng == 0) h->rng = (uint64_t)(uintptr_t)h * 0x2545f4914f6cdd1dull;
     if (h->site_next == 0 || h->site_next == UINT64_MAX) schedule(h);
+    hk_heap_rearm_events(h);
 }
 
 /* Called from the fast path with `ret`, the block it just popped: returns the block to

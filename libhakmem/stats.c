@@ -199,8 +199,11 @@ static void fold(hk_heap_t *h, bool release)
     if (gen) gen_end(gen);
     gen_end(&hd->retired_gen);
     hk_unlock(&stats_lock);
-    /* The site threshold counts in this thread's bytes, which just went back to 0. */
+    /* The site and profiling thresholds count in this thread's bytes, which just went back
+     * to 0. */
     if (h->site_next != UINT64_MAX) h->site_next = h->site_next > bytes ? h->site_next - bytes : 0;
+    h->prof_next = h->prof_next > bytes ? h->prof_next - bytes : 0;
+    hk_heap_rearm_events(h);
     if (release) counters_point_home(h);
 }
 

@@ -108,6 +108,16 @@ void *hk_tcache_malloc_unsampled(size_t size, void *ra)
     return hk_malloc_inline(size, false, ra, hk_tcache_malloc_slow);
 }
 
+/* The malloc fast path's event test fired (tcache.h): this call is timed, samples its
+ * site, or both, or (a threshold moved since it was set) neither. The bin has a block. */
+HK_NOINLINE void *hk_malloc_event(hk_heap_t *h, size_t size, void *ra)
+{
+    bool timed = hk_prof_malloc_due(h, h->ctr->c[HK_STAT_bytes] + size);
+    void *p = timed ? hk_prof_malloc(size, ra) : hk_tcache_malloc_unsampled(size, ra);
+    hk_heap_rearm_events(h);
+    return p;
+}
+
 /* A chain of n blocks of class cls back to their slabs. */
 static void chain_to_slabs(hk_heap_t *h, uint32_t cls, hk_block_t *b, uint32_t n)
 {

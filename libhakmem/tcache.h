@@ -1,5 +1,7 @@
 /* tcache.h: the malloc and free fast paths. A hit is a pop from or a push onto the
- * calling thread's per-class list plus three plain counter increments; everything else
+ * calling thread's per-class list plus plain counter
+ * increments: `malloc`, `bytes` and the class's on malloc, `free` and the class's on
+ * free; one event test on malloc. Everything else
  * (empty or full cache, another thread's block, a large block, a thread not yet set up)
  * is one mispredicted branch away in tcache.c. */
 #ifndef HK_TCACHE_H
@@ -16,16 +18,17 @@
 #define HK_RA_CALLER NULL
 #define HK_RA(ra)    ((ra) ? (ra) : __builtin_return_address(0))
 
-/* Allocation sites are sampled by bytes: the running `bytes` count reaching the heap's
- * threshold sends the call's return address to site.c. */
-
-/* Profiling samples by the per-class counts the fast paths keep anyway: a call whose
- * count has the heap's prof_mask bits equal to its prof_match is handed to prof.c, which
- * times the same path (with `sampling` false). Off, the mask is all ones and the match
- * 0, which no count reaches; the cost is two loads and one compare. */
+/* One event test on the malloc path: the running `bytes` count reaching the heap's
+ * event_next sends the call to hk_malloc_event, which samples its site (site.c) or times
+ * it (prof.c), both chosen by bytes. Frees are timed by the per-class counts the fast
+ * path keeps anyway: a free whose count has the heap's prof_mask bits equal to its
+ * prof_match is handed to prof.c, which times the same path (with `sampling` false).
+ * Off, the mask is all ones and the match 0, which no count reaches. */
 /* What the inline path calls when it cannot serve the request itself. */
 typedef void *(*hk_malloc_slow_fn)(hk_heap_t *h, size_t size, void *ra);
 
+/* `sampling` false is the path hk_malloc_event takes: the event's own test is skipped
+ * and a site sample, when due, is taken after the pop. */
 HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra, hk_malloc_slow_fn slow)
 {
     hk_heap_t *h = hk_tls;
@@ -36,18 +39,17 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra, hk_malloc
         if (hk_likely(b != NULL)) {
             hk_assert(bin->count > 0 && hk_check_block(h, cls, b));
             hk_stat_counters_t *ctr = h->ctr;
-            uint64_t n = ctr->class_alloc[cls] + 1;
-            if (sampling && hk_unlikely(hk_prof_sampled(h, n)))
-                return hk_prof_malloc(size, HK_RA(ra));
+            uint64_t bytes = ctr->c[HK_STAT_bytes] + size;
+            if (sampling && hk_unlikely(bytes >= h->event_next))
+                return hk_malloc_event(h, size, HK_RA(ra));
             hk_block_t *next = b->next;
             __builtin_prefetch(next); /* the next pop reads next->next */
             bin->head = next;
             bin->count--;
             ctr->c[HK_STAT_malloc]++;
-            uint64_t bytes = ctr->c[HK_STAT_bytes] + size;
             ctr->c[HK_STAT_bytes] = bytes;
-            ctr->class_alloc[cls] = n;
-            if (hk_unlikely(bytes >= h->site_next))
+            ctr->class_alloc[cls]++;
+            if (!sampling && hk_unlikely(bytes >= h->site_next))
                 return hk_site_sample_ret(h, size, b, HK_RA(ra));
             return b;
         }

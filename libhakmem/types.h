@@ -184,15 +184,22 @@ typedef struct hk_heap_s {
                                             refills: both moves are O(1); `count` 0 =
                                             empty */
     hk_stat_counters_t *ctr;                      /* this thread's counters (its stats slot) */
-    hk_stat_counters_t own;                       /* counters kept here when no slot is free */
-    hk_stat_mem_t *mem;                           /* this thread's memory moves (slot or own) */
+    uint64_t event_next;    /* the malloc fast path's one test: a call whose `bytes` reach this
+                               goes to hk_malloc_event (the nearer of site_next and prof_next,
+                               0 while a timed call is due; hk_heap_rearm_events) */
+    hk_stat_counters_t own; /* counters kept here when no slot is free */
+    hk_stat_mem_t *mem;     /* this thread's memory moves (slot or own) */
     hk_stat_mem_t own_mem;
     uint64_t prof_match;   /* ...these bits equal to this, drawn at random
                               per heap so that a thread that makes
                               fewer calls than the period is timed
                               with the right chance too */
-    uint64_t prof_mask;    /* a call is timed when its class's count has
-                              these bits clear; all ones = off */
+    uint64_t prof_mask;    /* a free or a slow-path call is timed when its
+                              class's count has these bits clear; all ones =
+                              off */
+    uint64_t prof_next;    /* the fast path's mallocs are timed by bytes: the call after the
+                              one whose `bytes` reach this is timed (prof.c) */
+    bool prof_armed;       /* ...and is due now */
     uint32_t prof_period;  /* time one call in this many; 0 = off */
     uint32_t slot;         /* stats slot index, or HK_NO_SLOT */
     uint32_t spill;        /* spill block index, or HK_NO_SLOT */
