@@ -30,17 +30,15 @@
  * i * size * e with e < 1 and i * size < 2^32, so the shift drops only the error term. */
 #define HK_CLASS_RECIP(c) (((uint64_t)1 << 32) / HK_CLASS_SIZE(c) + 1)
 
-/* X(c) for every class, for tables indexed by class. */
+/* X(c) for every class, for tables indexed by class. Left unformatted: clang-format 14
+ * wraps this list differently on every run. */
+/* clang-format off */
 #define HK_CLASSES(X)                                                                              \
-    X(0)                                                                                           \
-    X(1)                                                                                           \
-    X(2)                                                                                           \
-    X(3)                                                                                           \
-    X(4)                                                                                           \
-    X(5)                                                                                           \
-    X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21)    \
-        X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32) X(33) X(34) X(35) X(36)  \
-            X(37) X(38) X(39) X(40) X(41) X(42) X(43) X(44) X(45) X(46) X(47)
+    X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)          \
+    X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30)      \
+    X(31) X(32) X(33) X(34) X(35) X(36) X(37) X(38) X(39) X(40) X(41) X(42) X(43) X(44) X(45)      \
+    X(46) X(47)
+/* clang-format on */
 
 extern const uint8_t hk_tiny_class[HK_TINY_MAX / 16 + 1]; /* index (size + 15) / 16 */
 extern const uint32_t hk_class_size[HK_NCLASSES];
