@@ -7,16 +7,20 @@
  * It runs inside malloc, so it allocates nothing, takes no lock of its own and never
  * faults: objects are found with dl_iterate_phdr (the loader's own list, safe across
  * fork), every read of a stack slot is checked against the bounds of the mapping that
- * holds the stack (read once per thread from /proc/self/maps), every read of unwind
- * tables stays within the object's PT_GNU_EH_FRAME segment and its mapped text, and a
- * frame the interpreter does not understand (a DWARF expression, an unknown opcode) ends
- * the walk. x86-64 only; elsewhere hk_unwind returns what the caller gave it. */
+ * holds the stack (found once per thread, below the thread pointer or in
+ * /proc/self/maps), every read of unwind tables stays within the object's
+ * PT_GNU_EH_FRAME segment and its mapped text, and a frame the interpreter does not
+ * understand (a DWARF expression, an unknown opcode) ends the walk. x86-64 only; elsewhere
+ * hk_unwind returns what the caller gave it. */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -42,9 +46,46 @@ static uintptr_t parse_hex(const char **s)
     }
 }
 
+/* Walks read /proc/self/maps (maps_reads counts them, for tests/unit/unwind.c) only
+ * when a thread's stack is not found below its thread pointer. */
+uint64_t hk_unwind_maps_reads;
+
+/* A thread that glibc or musl started has its descriptor, the thread pointer, at the top
+ * of its stack's mapping, above every frame: from sp's page up to it is the stack. That
+ * holds when every page of it can be read, which process_vm_readv on ourselves checks
+ * (one byte of each page, PROBE_PAGES pages per system call, and it stops at the first
+ * page that cannot be read); the maps file costs a short-lived thread more than its
+ * work. The check is made on every walk, so that a stack of the program's own making (a
+ * coroutine's) below the thread pointer is read only while all of that range is there.
+ * The main thread's descriptor lies below its stack: it reads the maps. */
+#define PROBE_PAGES  128
+#define STACK_TP_MAX ((uintptr_t)16 << 20) /* farther than this: read the maps */
+static bool stack_below_tp(uintptr_t sp, uintptr_t *lo_out, uintptr_t *hi_out)
+{
+    uintptr_t lo = sp & ~(uintptr_t)(HK_OS_PAGE - 1), tp = (uintptr_t)pthread_self();
+    if (tp <= sp || tp - lo > STACK_TP_MAX) return false;
+    char got[PROBE_PAGES];
+    struct iovec into = {got, sizeof got}, from[PROBE_PAGES];
+    pid_t self = getpid();
+    int saved_errno = errno;
+    bool readable = true;
+    for (uintptr_t a = lo; a < tp && readable;) {
+        int n = 0;
+        for (; n < PROBE_PAGES && a < tp; n++, a += HK_OS_PAGE)
+            from[n] = (struct iovec){(void *)a, 1};
+        into.iov_len = (size_t)n;
+        readable = process_vm_readv(self, &into, 1, from, (unsigned long)n, 0) == n;
+    }
+    errno = saved_errno;
+    *lo_out = lo;
+    *hi_out = tp;
+    return readable;
+}
+
 /* The mapping of /proc/self/maps that holds `sp`, read in pieces into a stack buffer. */
 static bool find_stack(uintptr_t sp)
 {
+    __atomic_fetch_add(&hk_unwind_maps_reads, 1, __ATOMIC_RELAXED);
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
     char buf[4096];
@@ -80,6 +121,17 @@ done:
 static bool on_stack(uintptr_t a)
 {
     return a >= stack_lo && a + 8 <= stack_hi && (a & 7) == 0;
+}
+
+/* The bounds of the stack that holds sp, for one walk: below the thread pointer, or the
+ * mapping found in the maps file (kept for the thread's later walks). */
+static bool stack_bounds(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+{
+    if (stack_below_tp(sp, lo, hi)) return true;
+    if (!on_stack(sp) && !find_stack(sp)) return false;
+    *lo = stack_lo;
+    *hi = stack_hi;
+    return true;
 }
 
 static uintptr_t stack_word(uintptr_t a)
@@ -526,7 +578,7 @@ static const hk_unwind_rule_t *rules_at(hk_unwind_cache_t *c, uintptr_t pc, hk_u
 
 /* One step from (pc, sp, bp) to the caller's; false at the end of the stack. `first`:
  * pc is exact (not a return address, which points after its call). */
-/* The stack's bounds, copied from TLS once per walk (on_stack reads TLS each time). */
+/* The stack's bounds, found once per walk (stack_bounds). */
 typedef struct bounds_s {
     uintptr_t lo, hi;
 } bounds_t;
@@ -623,8 +675,8 @@ static int unwind(hk_unwind_cache_t *cache, const hk_unwind_ctx_t *ctx, void **o
     uintptr_t pc = ctx->pc, sp = ctx->sp, bp = ctx->bp, pcs[64];
     int n = 0, from = first_kept ? -1 : 0;
     if (cache) cache_check(cache);
-    if (on_stack(sp) || find_stack(sp)) {
-        bounds_t sb = {stack_lo, stack_hi};
+    bounds_t sb;
+    if (stack_bounds(sp, &sb.lo, &sb.hi)) {
         if (cache && memo_hit(cache, ctx, first_kept, &sb)) {
             int k = (int)cache->memo.npcs < max ? (int)cache->memo.npcs : max;
             for (int i = 0; i < k; i++)

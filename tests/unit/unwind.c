@@ -4,13 +4,16 @@
  * all (machine code mapped at run time, with a frame pointer) passed through by the
  * frame-pointer walk; the cached walk of sampled sites (rule cache and memo) giving the
  * same frames; a deep recursion cut at the limit; and nothing read outside the stack (the
- * walk ends cleanly at the outermost frame). */
+ * walk ends cleanly at the outermost frame); where the stack's bounds come from (the maps
+ * file once in the main thread, the thread pointer in other threads, the maps file again
+ * for a coroutine whose range up to the thread pointer cannot all be read). */
 #include "config.h"
 
 #include <execinfo.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 #include "internal.h"
 
@@ -110,6 +113,56 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* A coroutine's stack (64 KiB) mapped just below a thread's own (256 KiB, given to
+ * pthread_attr_setstack, so glibc puts the thread pointer at its top), with or without
+ * an unreadable page between: the walk from the coroutine must take the coroutine's
+ * mapping from the maps file when the range up to the thread pointer has a hole, and may
+ * take that range when all of it can be read. */
+#define CO_STACK     (64 * 1024)
+#define THREAD_STACK (256 * 1024)
+typedef struct coroutine_s {
+    ucontext_t back, co;
+    result_t r;
+    uint64_t maps_reads; /* how many walks read the maps file meanwhile */
+} coroutine_t;
+
+static coroutine_t *co_now;
+
+static void coroutine_main(void)
+{
+    c1(&co_now->r);
+}
+
+static void *coroutine_thread(void *arg)
+{
+    coroutine_t *co = arg;
+    uint64_t before = __atomic_load_n(&hk_unwind_maps_reads, __ATOMIC_RELAXED);
+    swapcontext(&co->back, &co->co);
+    co->maps_reads = __atomic_load_n(&hk_unwind_maps_reads, __ATOMIC_RELAXED) - before;
+    return NULL;
+}
+
+static bool run_coroutine(bool hole, coroutine_t *co)
+{
+    size_t gap = hole ? 4096 : 0, total = CO_STACK + gap + THREAD_STACK;
+    char *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED || (hole && mprotect(m + CO_STACK, gap, PROT_NONE) != 0)) return false;
+    memset(co, 0, sizeof *co);
+    co_now = co;
+    getcontext(&co->co);
+    co->co.uc_stack.ss_sp = m;
+    co->co.uc_stack.ss_size = CO_STACK;
+    co->co.uc_link = &co->back;
+    makecontext(&co->co, coroutine_main, 0);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstack(&attr, m + CO_STACK + gap, THREAD_STACK);
+    pthread_t th;
+    bool ok = pthread_create(&th, &attr, coroutine_thread, co) == 0 && pthread_join(th, NULL) == 0;
+    munmap(m, total);
+    return ok;
+}
+
 __attribute__((noinline)) static void recurse(int depth, result_t *r)
 {
     if (depth == 0)
@@ -121,7 +174,7 @@ __attribute__((noinline)) static void recurse(int depth, result_t *r)
 
 int main(void)
 {
-    tap_plan(9);
+    tap_plan(13);
     result_t r = {0};
     c1(&r);
     tap_diag("main thread: %d frames ours, %d backtrace()", r.n_ours, r.n_theirs);
@@ -129,6 +182,13 @@ int main(void)
     TAP_EQ_U64((uint64_t)agree(&r, DEPTH), (uint64_t)common - 1,
                "every frame above leaf has backtrace()'s return address (c3, c2, c1, main, libc)");
     TAP_GE_U64((uint64_t)r.n_ours, 5, "the walk reaches main (%d frames)", r.n_ours);
+
+    result_t again = {0};
+    uint64_t main_reads = hk_unwind_maps_reads;
+    c1(&again);
+    tap_ok(main_reads == 1 && hk_unwind_maps_reads == 1 && again.n_ours == r.n_ours,
+           "the main thread reads the maps file once (%" PRIu64 " reads), then keeps its stack",
+           hk_unwind_maps_reads);
 
     result_t t = {0};
     pthread_attr_t attr;
@@ -138,6 +198,19 @@ int main(void)
     pthread_create(&th, &attr, thread_main, &t);
     pthread_join(th, NULL);
     TAP_GE_U64((uint64_t)agree(&t, 5), 4, "in a thread with a 64 KiB stack, the same");
+    TAP_EQ_U64(hk_unwind_maps_reads, 1,
+               "a thread's stack is found below its thread pointer, not in the maps file");
+
+    coroutine_t co;
+    bool ran = run_coroutine(true, &co);
+    tap_ok(ran && agree(&co.r, 4) >= 3 && co.maps_reads == 1,
+           "a coroutine below its thread's stack, an unreadable page between: its own mapping "
+           "from the maps file (%d frames, %" PRIu64 " read)",
+           co.r.n_ours, co.maps_reads);
+    ran = run_coroutine(false, &co);
+    tap_ok(ran && agree(&co.r, 4) >= 3 && co.maps_reads == 0,
+           "the same with every page up to the thread pointer readable: no maps file (%d frames)",
+           co.r.n_ours);
 
     /* first_kept: the walk starts at the frame whose return address that is. */
     void *out[DEPTH];
