@@ -26,9 +26,13 @@
       ".BR hakstat (1).")                                                                          \
     X(HAKMEM_PROFILE_SAMPLE, UINT, profile_sample, 0, 0, 1u << 30,                                 \
       "Cycle profiling period, 0 to 1073741824, default 0 (off).",                                 \
-      "With N > 0, one allocation or free in N of each size class is timed with RDTSC (N is\n"     \
-      "rounded up to a power of two; a timed call costs about 40 to 50 cycles more), and every\n"  \
-      "cache refill is timed.\n"                                                                   \
+      "With N > 0, about one call in N is timed with RDTSC (N is rounded up to a power of\n"       \
+      "two; a timed call costs about 40 to 50 cycles more), and every cache refill is timed.\n"    \
+      "Frees, and allocations that miss the thread cache, are timed one in N of each size\n"       \
+      "class; allocations served from the cache are chosen by bytes, as sites are (see\n"          \
+      ".BR HAKMEM_SITE_SAMPLE ),\n"                                                                \
+      "so that the fast path makes one test for both: the call after the one that reaches an\n"    \
+      "exponentially spaced byte count of mean N times the thread's mean request is timed.\n"      \
       "The cost of reading the TSC is measured at start and taken off each sample.\n"              \
       "Changing the segment's control word changes the period while the process runs.")            \
     X(HAKMEM_TINY_PROFILE, BOOL, tiny_profile, 0, 0, 0, "Boolean, default 0.",                     \
