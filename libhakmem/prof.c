@@ -1,8 +1,8 @@
-/* prof.c: sampled timing of malloc and free (which fast-path mallocs are timed: by
- * bytes, through the fast path's one event test; frees and slow paths: by their class's
- * count), the profiling period (from the
- * environment or changed live through the stats segment's control word), and the TSC
- * frequency, measured against the monotonic clock so cycles can be shown as time. */
+/* prof.c: sampled timing of malloc and free (fast-path mallocs chosen by bytes, through
+ * the fast path's one event test; frees and slow paths by their class's count), the
+ * profiling period (from the environment or changed live through the stats segment's
+ * control word), and the TSC frequency, measured against the monotonic clock so cycles
+ * can be shown as time. */
 #include "config.h"
 
 #include <time.h>
