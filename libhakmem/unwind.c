@@ -7,9 +7,9 @@
  * It runs inside malloc, so it allocates nothing, takes no lock of its own and never
  * faults: objects are found with dl_iterate_phdr (the loader's own list, safe across
  * fork), every read of a stack slot is checked against the bounds of the mapping that
- * holds the stack (found once per thread, below the thread pointer or in
- * /proc/self/maps), every read of unwind tables stays within the object's
- * PT_GNU_EH_FRAME segment and its mapped text, and a frame the interpreter does not
+ * holds the stack (below the thread pointer, checked on every walk, or the mapping
+ * /proc/self/maps names, read once per thread), every read of unwind tables stays within the
+ * object's PT_GNU_EH_FRAME segment and its mapped text, and a frame the interpreter does not
  * understand (a DWARF expression, an unknown opcode) ends the walk. x86-64 only; elsewhere
  * hk_unwind returns what the caller gave it. */
 #include "config.h"
