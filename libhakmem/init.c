@@ -79,6 +79,7 @@ static void postfork_child(void)
     fork_took = 0;
     hk_lock_after_fork_child();
     hk_heap_after_fork_child(torn);
+    hk_unwind_fork_child();
     hk_site_fork_child(torn);
     hk_large_fork_child(torn);
     hk_stats_after_fork_child();

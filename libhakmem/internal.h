@@ -220,6 +220,7 @@ typedef struct hk_unwind_ctx_s {
 int hk_unwind_from(hk_unwind_cache_t *cache, const hk_unwind_ctx_t *ctx, void **out, int max,
                    void *first_kept);
 extern uint64_t hk_unwind_maps_reads; /* walks that read /proc/self/maps */
+void hk_unwind_fork_child(void);
 
 /* ---------------------------------------------------------------------------------------
  * "site.c"

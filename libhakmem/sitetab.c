@@ -249,8 +249,14 @@ static void *tab_sample(hk_heap_t *h, void *const *frames, uint32_t depth, void 
  * slot is one word taken and given back by single atomic instructions, so a fork from a
  * signal handler on this thread, at any point, sees its own walk exactly: it does not
  * wait for itself, and makes a torn child, which never walks. A walk that finds every
- * slot taken records the caller alone. */
-#define WALK_SLOTS 64
+ * slot taken records the caller alone.
+ * The forking thread may itself hold the loader's lock that a walker waits for: a fork
+ * from a signal handler that interrupted its own walk, or any dl_iterate_phdr. So a fork
+ * from inside the allocator (a torn child) does not wait at all, and any other fork waits
+ * at most WALK_WAIT_MS. The child's own walks never take the loader's lock
+ * (hk_unwind_fork_child), so what is left held only stops the child's own calls. */
+#define WALK_SLOTS   64
+#define WALK_WAIT_MS 1000 /* a walk takes microseconds, unless it is stuck */
 static _Atomic uint32_t walk_slot[WALK_SLOTS], forking; /* a slot: its walker's tid, or 0 */
 
 static int walk(hk_heap_t *h, const hk_unwind_ctx_t *at, void **frames, void *ra)
@@ -272,10 +278,16 @@ static int walk(hk_heap_t *h, const hk_unwind_ctx_t *at, void **frames, void *ra
 void hk_site_fork_prepare(void)
 {
     atomic_fetch_add(&forking, 1);
+    if (hk_inside) return; /* a torn child: it never walks, whatever the others hold */
     uint32_t me = hk_lock_self();
+    uint64_t give_up = 0;
     for (int i = 0; i < WALK_SLOTS; i++)
-        for (uint32_t w; (w = atomic_load(&walk_slot[i])) != 0 && w != me;)
+        for (uint32_t w; (w = atomic_load(&walk_slot[i])) != 0 && w != me;) {
+            uint64_t now = hk_util_now_ms();
+            if (give_up == 0) give_up = now + WALK_WAIT_MS;
+            if (now > give_up) return;
             sched_yield();
+        }
 }
 
 void hk_site_fork_parent(void)

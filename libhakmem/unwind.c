@@ -5,15 +5,17 @@
  * information (JIT code, hand-written assembly).
  *
  * It runs inside malloc, so it allocates nothing, takes no lock of its own and never
- * faults: objects are found with dl_iterate_phdr (the loader's own list, safe across
- * fork), every read of a stack slot is checked against the bounds of the mapping that
- * holds the stack (below the thread pointer, checked on every walk, or the mapping
- * /proc/self/maps names, read once per thread), every read of unwind tables stays within the
- * object's PT_GNU_EH_FRAME segment and its mapped text, and a frame the interpreter does not
+ * faults: objects are found with _dl_find_object, which takes no lock (glibc 2.35 on;
+ * dl_iterate_phdr elsewhere, and for the check that none came or went), every read of a
+ * stack slot is checked against the bounds of the mapping that holds the stack (below
+ * the thread pointer, checked on every walk, or the mapping /proc/self/maps names, read
+ * once per thread), every read of unwind tables stays within the object's
+ * PT_GNU_EH_FRAME segment and its mapped text, and a frame the interpreter does not
  * understand (a DWARF expression, an unknown opcode) ends the walk. x86-64 only; elsewhere
  * hk_unwind returns what the caller gave it. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
@@ -278,6 +280,55 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
     return 1;
 }
 
+/* A fork child may have inherited the loader's lock held (by a thread of its parent, or by
+ * the forking thread itself, interrupted inside dl_iterate_phdr): it never calls
+ * dl_iterate_phdr. */
+static bool loader_lock_unsafe;
+
+void hk_unwind_fork_child(void)
+{
+    loader_lock_unsafe = true;
+}
+
+/* Copy n bytes from our own address `from`, failing where a page is not mapped. */
+static bool copy_in(void *to, uintptr_t from, size_t n)
+{
+    struct iovec local = {to, n}, remote = {(void *)from, n};
+    int saved_errno = errno;
+    bool ok = process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n;
+    errno = saved_errno;
+    return ok;
+}
+
+#if HAVE__DL_FIND_OBJECT
+/* The object holding o->pc without the loader's lock (glibc 2.35 on): _dl_find_object
+ * names its first mapping and its load bias, and the program headers are copied from its
+ * ELF header at that mapping's start. */
+#define MAX_PHDRS 32
+static bool lookup_object(object_t *o)
+{
+    struct dl_find_object fo;
+    ElfW(Ehdr) eh;
+    ElfW(Phdr) ph[MAX_PHDRS];
+    if (_dl_find_object((void *)o->pc, &fo) != 0 || fo.dlfo_link_map == NULL) return false;
+    uintptr_t start = (uintptr_t)fo.dlfo_map_start;
+    if (!copy_in(&eh, start, sizeof eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_phentsize != sizeof ph[0] || eh.e_phnum > MAX_PHDRS ||
+        !copy_in(ph, start + eh.e_phoff, eh.e_phnum * sizeof ph[0]))
+        return false;
+    struct dl_phdr_info info = {
+        .dlpi_addr = fo.dlfo_link_map->l_addr, .dlpi_phdr = ph, .dlpi_phnum = eh.e_phnum};
+    return find_object(&info, sizeof info, o) != 0;
+}
+#define LOOKUP_CACHEABLE true
+#else
+static bool lookup_object(object_t *o)
+{
+    return !loader_lock_unsafe && dl_iterate_phdr(find_object, o) != 0;
+}
+#define LOOKUP_CACHEABLE (!loader_lock_unsafe) /* else a pc not looked up reads as C_FP */
+#endif
+
 /* The FDE covering pc, through the sorted table of .eh_frame_hdr; NULL if none. */
 static const uint8_t *find_fde(const object_t *o, uintptr_t pc)
 {
@@ -536,7 +587,7 @@ static int loader_count(struct dl_phdr_info *info, size_t size, void *arg)
 
 static void cache_check(hk_unwind_cache_t *c)
 {
-    if (c->walks++ % HK_UNWIND_RECHECK) return;
+    if (c->walks++ % HK_UNWIND_RECHECK || loader_lock_unsafe) return;
     uint64_t count = 0;
     dl_iterate_phdr(loader_count, &count);
     if (count != c->loader) {
@@ -554,7 +605,7 @@ static const hk_unwind_rule_t *rules_at(hk_unwind_cache_t *c, uintptr_t pc, hk_u
     if (e && e->kind != C_EMPTY && e->pc == pc) return e;
     object_t o = {.pc = pc};
     const uint8_t *fde = NULL;
-    if (dl_iterate_phdr(find_object, &o) != 0 && o.hdr) fde = find_fde(&o, o.pc);
+    if (lookup_object(&o) && o.hdr) fde = find_fde(&o, o.pc);
     frame_rules_t r;
     *out = (hk_unwind_rule_t){.pc = pc, .kind = C_FP};
     if (fde && frame_rules(&o, fde, o.pc, &r)) {
@@ -572,7 +623,7 @@ static const hk_unwind_rule_t *rules_at(hk_unwind_cache_t *c, uintptr_t pc, hk_u
             out->bp_off = (int32_t)r.reg[R_RBP].arg;
         }
     }
-    if (e) *e = *out;
+    if (e && LOOKUP_CACHEABLE) *e = *out;
     return out;
 }
 
@@ -718,6 +769,8 @@ int hk_unwind_from(hk_unwind_cache_t *cache, const hk_unwind_ctx_t *ctx, void **
 }
 
 #else
+void hk_unwind_fork_child(void) {}
+
 int hk_unwind_from(hk_unwind_cache_t *cache, const hk_unwind_ctx_t *ctx, void **out, int max,
                    void *first_kept)
 {

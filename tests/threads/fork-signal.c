@@ -13,11 +13,17 @@
  * SIGUSR1, so alarm() stays the test's watchdog. A child that has not ended 20 s after
  * its round is hung: counted as such, and killed. Sites are sampled at the densest rate,
  * so that the timer often interrupts a stack walk, which a fork waits for unless it is
- * its own thread's (a walk counted in one counter but not yet in the other hung it). */
+ * its own thread's (a walk counted in one counter but not yet in the other hung it).
+ *
+ * A third round forks while this thread holds the loader's lock (inside dl_iterate_phdr's
+ * callback, as a handler that interrupted a dl_iterate_phdr would) and another thread's
+ * walk waits for that lock: the fork must not wait for that walk for good, and both the
+ * child and the walker must go on. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <dirent.h>
+#include <link.h>
 #include <errno.h>
 #include <stdio.h>
 #include <malloc.h>
@@ -258,6 +264,64 @@ static void round_(const char *name, int threaded)
     TAP_EQ_U64((uint64_t)damaged, 0, "%s: the parent's blocks are intact", name);
 }
 
+static _Atomic long walker_calls;
+static _Atomic int walker_stop;
+static void *volatile walker_block; /* so that the compiler keeps each malloc */
+
+static void *walker(void *arg)
+{
+    (void)arg;
+    uint64_t rng = 0x33;
+    while (!atomic_load(&walker_stop)) {
+        walker_block = malloc(1 + tu_rand(&rng) % 512); /* sampled every 256 bytes */
+        free(walker_block);
+        atomic_fetch_add(&walker_calls, 1);
+    }
+    return NULL;
+}
+
+typedef struct loader_fork_s {
+    int walker_blocked;
+    double fork_seconds;
+    pid_t pid;
+} loader_fork_t;
+
+static int fork_holding_loader(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)info;
+    (void)size;
+    loader_fork_t *r = arg;
+    usleep(100000); /* the walker reaches dl_iterate_phdr within a few walks */
+    long before = atomic_load(&walker_calls);
+    usleep(200000);
+    r->walker_blocked = atomic_load(&walker_calls) == before;
+    double start = tu_now();
+    r->pid = fork();
+    if (r->pid == 0) child_work();
+    r->fork_seconds = tu_now() - start;
+    return 1;
+}
+
+static void loader_round(void)
+{
+    pthread_t th;
+    loader_fork_t r = {0};
+    if (pthread_create(&th, NULL, walker, NULL) != 0) tap_bail("pthread_create failed");
+    while (atomic_load(&walker_calls) < 1000)
+        usleep(1000);
+    dl_iterate_phdr(fork_holding_loader, &r);
+    int st = -1;
+    if (r.pid > 0) waitpid(r.pid, &st, 0);
+    atomic_store(&walker_stop, 1);
+    pthread_join(th, NULL);
+    empty_dir(stats_dir, 1);
+    tap_ok(r.walker_blocked, "holding the loader's lock: the other thread's walk waits for it");
+    tap_ok(r.pid > 0 && r.fork_seconds < 5.0,
+           "holding the loader's lock: fork does not wait for that walk (%.3f s)", r.fork_seconds);
+    tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+           "holding the loader's lock: the child allocates, checks and frees (status %d)", st);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -271,13 +335,14 @@ int main(int argc, char **argv)
         tap_bail("execv: %s", strerror(errno));
     }
     snprintf(stats_dir, sizeof stats_dir, "%s", getenv("FORK_SIGNAL_DIR"));
-    tap_plan(8);
-    alarm(110);
+    tap_plan(11);
+    alarm(150); /* each round ends its loop by 40 s and waits at most 20 s for children */
     struct sigaction sa = {.sa_handler = on_timer, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
     round_("single-threaded", 0);
     round_("with short-lived threads", 1);
+    loader_round();
     empty_dir(stats_dir, 1);
     rmdir(stats_dir);
     return tap_done();

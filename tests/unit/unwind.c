@@ -6,14 +6,19 @@
  * same frames; a deep recursion cut at the limit; and nothing read outside the stack (the
  * walk ends cleanly at the outermost frame); where the stack's bounds come from (the maps
  * file once in the main thread, the thread pointer in other threads, the maps file again
- * for a coroutine whose range up to the thread pointer cannot all be read). */
+ * for a coroutine whose range up to the thread pointer cannot all be read); and a fork child
+ * that inherited the loader's lock held (forked inside dl_iterate_phdr's callback) walking
+ * the same frames without waiting for that lock. */
 #include "config.h"
 
 #include <execinfo.h>
+#include <link.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -172,9 +177,34 @@ __attribute__((noinline)) static void recurse(int depth, result_t *r)
     sink++;
 }
 
+/* Inside dl_iterate_phdr, which holds the loader's lock: a child forked here has it held
+ * for good. The child walks from c1 as main did (exit 0 when its frames are main's walk's,
+ * leaf to c1 and main's callers, with this callback and dl_iterate_phdr in place of the
+ * return into main), and an alarm ends it if the walk waits for the lock. */
+static int fork_in_loader(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)info, (void)size;
+    const result_t *parent = arg;
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(10);
+        hk_unwind_fork_child(); /* as libhakmem's own fork handler does */
+        result_t r = {0};
+        c1(&r);
+        int extra = r.n_ours - parent->n_ours; /* this callback and dl_iterate_phdr, at least */
+        bool same = extra >= 2 && parent->n_ours >= 6 && r.n_ours < DEPTH;
+        for (int i = 0; same && i < parent->n_ours; i++)
+            if (i < 4 || i > 4) same = r.ours[i < 4 ? i : i + extra] == parent->ours[i];
+        _exit(same ? 0 : 1);
+    }
+    int st = -1;
+    if (pid > 0) waitpid(pid, &st, 0);
+    return st;
+}
+
 int main(void)
 {
-    tap_plan(13);
+    tap_plan(14);
     result_t r = {0};
     c1(&r);
     tap_diag("main thread: %d frames ours, %d backtrace()", r.n_ours, r.n_theirs);
@@ -246,5 +276,11 @@ int main(void)
     result_t d = {0};
     recurse(100, &d);
     TAP_EQ_U64((uint64_t)d.n_ours, DEPTH, "a deep recursion is cut at the limit");
+
+    int st = dl_iterate_phdr(fork_in_loader, &r);
+    tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+           "a child forked holding the loader's lock walks the same frames, without it "
+           "(status %#x)",
+           (unsigned)st);
     return tap_done();
 }
