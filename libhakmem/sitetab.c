@@ -22,7 +22,7 @@ static hk_stat_sitetab_t *tab = &local_tab;
 static uint16_t free_rec[HK_SITE_TRACKED_MAX];
 static uint32_t nfree, fresh;
 static uint64_t rec_weight[HK_SITE_TRACKED_MAX]; /* each record's estimated bytes */
-static bool no_unwind;        /* a torn fork child: the loader's lock may be held for good */
+static bool no_unwind;        /* a torn fork child: an interrupted walk left its state */
 static bool inherited;        /* local_tab holds a fork child's inherited table */
 static uint32_t entries_used; /* entries are given out first free first: e[0..this) */
 
@@ -240,20 +240,19 @@ static void *tab_sample(hk_heap_t *h, void *const *frames, uint32_t depth, void 
     return p;
 }
 
-/* A fork must not happen while a thread walks its stack: the walk holds the loader's
- * lock (dl_iterate_phdr), which the child would inherit held, and glibc's fork does not
- * release it. So a walk holds one of the walk slots, which names its thread, and prefork,
- * before it takes any lock of ours (a walker may wait for the loader's lock held by a
- * thread that allocates), raises `forking` and waits until no slot names another thread;
- * a walk claims its slot before it looks at `forking`, so none starts meanwhile. The
- * slot is one word taken and given back by single atomic instructions, so a fork from a
- * signal handler on this thread, at any point, sees its own walk exactly: it does not
- * wait for itself, and makes a torn child, which never walks. A walk that finds every
- * slot taken records the caller alone.
- * The forking thread may itself hold the loader's lock that a walker waits for: a fork
- * from a signal handler that interrupted its own walk, or any dl_iterate_phdr. So a fork
- * from inside the allocator (a torn child) does not wait at all, and any other fork waits
- * at most WALK_WAIT_MS. The child's own walks never take the loader's lock
+/* A fork must not happen while a thread walks its stack: a walk may hold the loader's
+ * lock (dl_iterate_phdr, every HK_UNWIND_RECHECK walks, or at each lookup before glibc
+ * 2.35), which the child would inherit held, and glibc's fork does not release it. So a walk holds
+ * one of the walk slots, which names its thread, and prefork, before it takes any lock of ours (a
+ * walker may wait for the loader's lock held by a thread that allocates), raises `forking` and
+ * waits until no slot names another thread; a walk claims its slot before it looks at `forking`, so
+ * none starts meanwhile. The slot is one word taken and given back by single atomic instructions,
+ * so a fork from a signal handler on this thread, at any point, sees its own walk exactly: it does
+ * not wait for itself, and makes a torn child, which never walks. A walk that finds every slot
+ * taken records the caller alone. The forking thread may itself hold the loader's lock that a
+ * walker waits for: a fork from a signal handler that interrupted its own walk, or any
+ * dl_iterate_phdr. So a fork from inside the allocator (a torn child) does not wait at all, and any
+ * other fork waits at most WALK_WAIT_MS. The child's own walks never take the loader's lock
  * (hk_unwind_fork_child), so what is left held only stops the child's own calls. */
 #define WALK_SLOTS   64
 #define WALK_WAIT_MS 1000 /* a walk takes microseconds, unless it is stuck */
@@ -297,7 +296,7 @@ void hk_site_fork_parent(void)
 
 /* p (of class cls, or HK_NCLASSES when large) was sampled: record its stack; returns the
  * block to hand out. The global heap's callers hold hk_heaps_lock, under which the walk
- * (dl_iterate_phdr, the loader's lock) is not taken: their stack is the caller alone. */
+ * (which may take the loader's lock) is not made: their stack is the caller alone. */
 void *hk_site_record(hk_heap_t *h, const hk_unwind_ctx_t *at, void *ra, size_t size, void *p,
                      uint32_t cls)
 {
@@ -368,8 +367,8 @@ bool hk_site_lock_held_by_me(void)
  * puts it into the child's own segment), so the blocks the child inherited are still
  * known at their free. A torn child (forked from a signal handler inside the allocator)
  * may have interrupted an update: it starts from an empty table, and never walks a
- * stack again, since the loader's lock may be held by the interrupted code; its samples
- * are counted but not followed. */
+ * stack again, since the walk it interrupted may have left its state half-written; its
+ * samples are counted but not followed. */
 void hk_site_fork_child(bool torn)
 {
     hk_lock_reset(&sites_lock);

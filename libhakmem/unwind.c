@@ -62,23 +62,32 @@ uint64_t hk_unwind_maps_reads;
  * The main thread's descriptor lies below its stack: it reads the maps. */
 #define PROBE_PAGES  128
 #define STACK_TP_MAX ((uintptr_t)16 << 20) /* farther than this: read the maps */
+
+/* process_vm_readv on ourselves: a read of memory that may not be mapped, which fails
+ * instead of faulting. Bytes read, or -1; errno is left as it was. */
+static ssize_t read_self(const struct iovec *into, unsigned long n_into, const struct iovec *from,
+                         unsigned long n_from)
+{
+    int saved_errno = errno;
+    ssize_t n = process_vm_readv(getpid(), into, n_into, from, n_from, 0);
+    errno = saved_errno;
+    return n;
+}
+
 static bool stack_below_tp(uintptr_t sp, uintptr_t *lo_out, uintptr_t *hi_out)
 {
     uintptr_t lo = sp & ~(uintptr_t)(HK_OS_PAGE - 1), tp = (uintptr_t)pthread_self();
     if (tp <= sp || tp - lo > STACK_TP_MAX) return false;
     char got[PROBE_PAGES];
     struct iovec into = {got, sizeof got}, from[PROBE_PAGES];
-    pid_t self = getpid();
-    int saved_errno = errno;
     bool readable = true;
     for (uintptr_t a = lo; a < tp && readable;) {
         int n = 0;
         for (; n < PROBE_PAGES && a < tp; n++, a += HK_OS_PAGE)
             from[n] = (struct iovec){(void *)a, 1};
         into.iov_len = (size_t)n;
-        readable = process_vm_readv(self, &into, 1, from, (unsigned long)n, 0) == n;
+        readable = read_self(&into, 1, from, (unsigned long)n) == n;
     }
-    errno = saved_errno;
     *lo_out = lo;
     *hi_out = tp;
     return readable;
@@ -250,7 +259,7 @@ typedef struct object_s {
     uintptr_t eh_lo, eh_hi;       /* the readable PT_LOAD segment holding .eh_frame */
 } object_t;
 
-static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
+static int object_from_phdrs(struct dl_phdr_info *info, size_t size, void *arg)
 {
     object_t *o = arg;
     (void)size;
@@ -290,43 +299,49 @@ void hk_unwind_fork_child(void)
     loader_lock_unsafe = true;
 }
 
-/* Copy n bytes from our own address `from`, failing where a page is not mapped. */
-static bool copy_in(void *to, uintptr_t from, size_t n)
+/* The object holding o->pc, from the loader's list (which takes its lock). */
+static bool lookup_locked(object_t *o)
 {
-    struct iovec local = {to, n}, remote = {(void *)from, n};
-    int saved_errno = errno;
-    bool ok = process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n;
-    errno = saved_errno;
-    return ok;
+    return !loader_lock_unsafe && dl_iterate_phdr(object_from_phdrs, o) != 0;
 }
 
 #if HAVE__DL_FIND_OBJECT
 /* The object holding o->pc without the loader's lock (glibc 2.35 on): _dl_find_object
- * names its first mapping and its load bias, and the program headers are copied from its
- * ELF header at that mapping's start. */
-#define MAX_PHDRS 32
+ * names its mapping, load bias and .eh_frame_hdr, and the program headers are copied
+ * from the ELF header at the mapping's start, where the first PT_LOAD of every object a
+ * linker makes puts it. Headers that are not there, or name another .eh_frame_hdr or a
+ * text outside the mapping, send the lookup to the loader's list. */
+#define MAX_PHDRS 32 /* linkers emit about a dozen */
 static bool lookup_object(object_t *o)
 {
     struct dl_find_object fo;
     ElfW(Ehdr) eh;
     ElfW(Phdr) ph[MAX_PHDRS];
     if (_dl_find_object((void *)o->pc, &fo) != 0 || fo.dlfo_link_map == NULL) return false;
-    uintptr_t start = (uintptr_t)fo.dlfo_map_start;
-    if (!copy_in(&eh, start, sizeof eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-        eh.e_phentsize != sizeof ph[0] || eh.e_phnum > MAX_PHDRS ||
-        !copy_in(ph, start + eh.e_phoff, eh.e_phnum * sizeof ph[0]))
-        return false;
+    uintptr_t start = (uintptr_t)fo.dlfo_map_start, end = (uintptr_t)fo.dlfo_map_end;
+    struct iovec into = {&eh, sizeof eh}, from = {(void *)start, sizeof eh};
+    if (read_self(&into, 1, &from, 1) != (ssize_t)sizeof eh ||
+        memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_phentsize != sizeof ph[0] ||
+        eh.e_phnum > MAX_PHDRS || eh.e_phoff > end - start ||
+        eh.e_phnum * sizeof ph[0] > end - start - eh.e_phoff)
+        return lookup_locked(o);
+    into = (struct iovec){ph, eh.e_phnum * sizeof ph[0]};
+    from = (struct iovec){(void *)(start + eh.e_phoff), into.iov_len};
     struct dl_phdr_info info = {
         .dlpi_addr = fo.dlfo_link_map->l_addr, .dlpi_phdr = ph, .dlpi_phnum = eh.e_phnum};
-    return find_object(&info, sizeof info, o) != 0;
+    if (read_self(&into, 1, &from, 1) != (ssize_t)into.iov_len ||
+        !object_from_phdrs(&info, sizeof info, o) || o->text_lo < start || o->text_hi > end ||
+        o->hdr != fo.dlfo_eh_frame) {
+        *o = (object_t){.pc = o->pc};
+        return lookup_locked(o);
+    }
+    return true;
 }
-#define LOOKUP_CACHEABLE true
 #else
 static bool lookup_object(object_t *o)
 {
-    return !loader_lock_unsafe && dl_iterate_phdr(find_object, o) != 0;
+    return lookup_locked(o);
 }
-#define LOOKUP_CACHEABLE (!loader_lock_unsafe) /* else a pc not looked up reads as C_FP */
 #endif
 
 /* The FDE covering pc, through the sorted table of .eh_frame_hdr; NULL if none. */
@@ -565,11 +580,12 @@ static bool frame_rules(const object_t *o, const uint8_t *fde, uintptr_t pc, fra
  * ------------------------------------------------------------------------------------- */
 /* ---------------------------------------------------------------------------------------
  * The rule cache: what step() needs of a pc's rules, kept per heap (hk_unwind_cache_t),
- * so that a stack seen before is walked without dl_iterate_phdr, the FDE search or the
+ * so that a stack seen before is walked without an object lookup, the FDE search or the
  * CFA program: a hash probe and two stack reads a frame. An entry may outlive its object
  * (dlclose): every read it leads to is still bounded by the stack, so it can only name
  * wrong frames, and the cache is emptied when the loader's count of objects loaded and
- * unloaded has moved, which is checked every HK_UNWIND_RECHECK walks.
+ * unloaded has moved, which is checked every HK_UNWIND_RECHECK walks (never in a fork
+ * child, whose entries may then outlive a dlclose for good).
  * ------------------------------------------------------------------------------------- */
 enum { C_EMPTY = 0, C_CFA, C_FP, C_NONE };
 
@@ -605,7 +621,8 @@ static const hk_unwind_rule_t *rules_at(hk_unwind_cache_t *c, uintptr_t pc, hk_u
     if (e && e->kind != C_EMPTY && e->pc == pc) return e;
     object_t o = {.pc = pc};
     const uint8_t *fde = NULL;
-    if (lookup_object(&o) && o.hdr) fde = find_fde(&o, o.pc);
+    bool found = lookup_object(&o);
+    if (found && o.hdr) fde = find_fde(&o, o.pc);
     frame_rules_t r;
     *out = (hk_unwind_rule_t){.pc = pc, .kind = C_FP};
     if (fde && frame_rules(&o, fde, o.pc, &r)) {
@@ -623,7 +640,7 @@ static const hk_unwind_rule_t *rules_at(hk_unwind_cache_t *c, uintptr_t pc, hk_u
             out->bp_off = (int32_t)r.reg[R_RBP].arg;
         }
     }
-    if (e && LOOKUP_CACHEABLE) *e = *out;
+    if (e && (found || !loader_lock_unsafe)) *e = *out; /* else the loader was not asked */
     return out;
 }
 

@@ -23,8 +23,8 @@
 #define _GNU_SOURCE
 #endif
 #include <dirent.h>
-#include <link.h>
 #include <errno.h>
+#include <link.h>
 #include <stdio.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -291,7 +291,7 @@ static int fork_holding_loader(struct dl_phdr_info *info, size_t size, void *arg
     (void)info;
     (void)size;
     loader_fork_t *r = arg;
-    usleep(100000); /* the walker reaches dl_iterate_phdr within a few walks */
+    usleep(100000); /* the walker reaches dl_iterate_phdr within HK_UNWIND_RECHECK walks */
     long before = atomic_load(&walker_calls);
     usleep(200000);
     r->walker_blocked = atomic_load(&walker_calls) == before;
@@ -312,6 +312,10 @@ static void loader_round(void)
     dl_iterate_phdr(fork_holding_loader, &r);
     int st = -1;
     if (r.pid > 0) waitpid(r.pid, &st, 0);
+    long after = atomic_load(&walker_calls);
+    for (int i = 0; i < 5000 && atomic_load(&walker_calls) < after + 1000; i++)
+        usleep(1000);
+    int walker_went_on = atomic_load(&walker_calls) >= after + 1000;
     atomic_store(&walker_stop, 1);
     pthread_join(th, NULL);
     empty_dir(stats_dir, 1);
@@ -320,6 +324,7 @@ static void loader_round(void)
            "holding the loader's lock: fork does not wait for that walk (%.3f s)", r.fork_seconds);
     tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
            "holding the loader's lock: the child allocates, checks and frees (status %d)", st);
+    tap_ok(walker_went_on, "holding the loader's lock: the walker goes on once it is released");
 }
 
 int main(int argc, char **argv)
@@ -335,7 +340,7 @@ int main(int argc, char **argv)
         tap_bail("execv: %s", strerror(errno));
     }
     snprintf(stats_dir, sizeof stats_dir, "%s", getenv("FORK_SIGNAL_DIR"));
-    tap_plan(11);
+    tap_plan(12);
     alarm(150); /* each round ends its loop by 40 s and waits at most 20 s for children */
     struct sigaction sa = {.sa_handler = on_timer, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);

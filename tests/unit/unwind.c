@@ -178,9 +178,10 @@ __attribute__((noinline)) static void recurse(int depth, result_t *r)
 }
 
 /* Inside dl_iterate_phdr, which holds the loader's lock: a child forked here has it held
- * for good. The child walks from c1 as main did (exit 0 when its frames are main's walk's,
- * leaf to c1 and main's callers, with this callback and dl_iterate_phdr in place of the
- * return into main), and an alarm ends it if the walk waits for the lock. */
+ * for good. The child makes cached walks past a recheck of the loader's objects, then
+ * walks from c1 as main did (exit 0 when its frames are main's walk's, leaf to c1 and
+ * main's callers, with this callback and dl_iterate_phdr in place of the return into
+ * main), and an alarm ends it if a walk waits for the lock. */
 static int fork_in_loader(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)info, (void)size;
@@ -189,12 +190,18 @@ static int fork_in_loader(struct dl_phdr_info *info, size_t size, void *arg)
     if (pid == 0) {
         alarm(10);
         hk_unwind_fork_child(); /* as libhakmem's own fork handler does */
+        cached_t ca = {0};
+        for (int i = 0; i < HK_UNWIND_RECHECK; i++) /* cached walks: their recheck comes */
+            via_a(&ca);
+        if (!cached_agree(&ca)) _exit(2);
         result_t r = {0};
         c1(&r);
         int extra = r.n_ours - parent->n_ours; /* this callback and dl_iterate_phdr, at least */
         bool same = extra >= 2 && parent->n_ours >= 6 && r.n_ours < DEPTH;
-        for (int i = 0; same && i < parent->n_ours; i++)
-            if (i < 4 || i > 4) same = r.ours[i < 4 ? i : i + extra] == parent->ours[i];
+        for (int i = 0; same && i < parent->n_ours; i++) {
+            if (i == 4) continue; /* main's return address: the child's callers differ here */
+            same = r.ours[i < 4 ? i : i + extra] == parent->ours[i];
+        }
         _exit(same ? 0 : 1);
     }
     int st = -1;
