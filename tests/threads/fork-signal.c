@@ -18,7 +18,9 @@
  * A third round forks while this thread holds the loader's lock (inside dl_iterate_phdr's
  * callback, as a handler that interrupted a dl_iterate_phdr would) and another thread's
  * walk waits for that lock: the fork must not wait for that walk for good, and both the
- * child and the walker must go on. */
+ * child and the walker must go on. Then the other way round: another thread holds the
+ * loader's lock while this one forks, and the child, which inherits it held, must still
+ * walk (sampled allocations, past a recheck of the loaded objects) and end. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -327,6 +329,51 @@ static void loader_round(void)
     tap_ok(walker_went_on, "holding the loader's lock: the walker goes on once it is released");
 }
 
+static _Atomic int holder_in, holder_release;
+
+static int hold_loader(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)info, (void)size, (void)arg;
+    atomic_store(&holder_in, 1);
+    while (!atomic_load(&holder_release))
+        usleep(1000);
+    return 1;
+}
+
+static void *holder(void *arg)
+{
+    (void)arg;
+    dl_iterate_phdr(hold_loader, NULL);
+    return NULL;
+}
+
+static void held_elsewhere_round(void)
+{
+    pthread_t th;
+    if (pthread_create(&th, NULL, holder, NULL) != 0) tap_bail("pthread_create failed");
+    while (!atomic_load(&holder_in))
+        usleep(1000);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(20); /* a walk waiting for the lock ends the child with SIGALRM */
+        uint64_t rng = 0x44;
+        for (int i = 0; i < 4096; i++) { /* about 1,000 sampled walks, every 256 bytes */
+            walker_block = malloc(1 + tu_rand(&rng) % 512);
+            free(walker_block);
+        }
+        child_work();
+    }
+    int st = -1;
+    if (pid > 0) waitpid(pid, &st, 0);
+    atomic_store(&holder_release, 1);
+    pthread_join(th, NULL);
+    empty_dir(stats_dir, 1);
+    tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+           "another thread holding the loader's lock at the fork: the child samples, walks and "
+           "ends (status %#x)",
+           (unsigned)st);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -340,7 +387,7 @@ int main(int argc, char **argv)
         tap_bail("execv: %s", strerror(errno));
     }
     snprintf(stats_dir, sizeof stats_dir, "%s", getenv("FORK_SIGNAL_DIR"));
-    tap_plan(12);
+    tap_plan(13);
     alarm(150); /* each round ends its loop by 40 s and waits at most 20 s for children */
     struct sigaction sa = {.sa_handler = on_timer, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
@@ -348,6 +395,7 @@ int main(int argc, char **argv)
     round_("single-threaded", 0);
     round_("with short-lived threads", 1);
     loader_round();
+    held_elsewhere_round();
     empty_dir(stats_dir, 1);
     rmdir(stats_dir);
     return tap_done();
