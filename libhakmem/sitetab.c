@@ -242,18 +242,21 @@ static void *tab_sample(hk_heap_t *h, void *const *frames, uint32_t depth, void 
 
 /* A fork must not happen while a thread walks its stack: a walk may hold the loader's
  * lock (dl_iterate_phdr, every HK_UNWIND_RECHECK walks, or at each lookup before glibc
- * 2.35), which the child would inherit held, and glibc's fork does not release it. So a walk holds
- * one of the walk slots, which names its thread, and prefork, before it takes any lock of ours (a
- * walker may wait for the loader's lock held by a thread that allocates), raises `forking` and
- * waits until no slot names another thread; a walk claims its slot before it looks at `forking`, so
- * none starts meanwhile. The slot is one word taken and given back by single atomic instructions,
- * so a fork from a signal handler on this thread, at any point, sees its own walk exactly: it does
- * not wait for itself, and makes a torn child, which never walks. A walk that finds every slot
- * taken records the caller alone. The forking thread may itself hold the loader's lock that a
- * walker waits for: a fork from a signal handler that interrupted its own walk, or any
- * dl_iterate_phdr. So a fork from inside the allocator (a torn child) does not wait at all, and any
- * other fork waits at most WALK_WAIT_MS. The child's own walks never take the loader's lock
- * (hk_unwind_fork_child), so what is left held only stops the child's own calls. */
+ * 2.35), which the child would inherit held, and glibc's fork does not release it. So a
+ * walk holds one of the walk slots, which names its thread, and prefork, before it takes
+ * any lock of ours (a walker may wait for the loader's lock held by a thread that
+ * allocates), raises `forking` and waits until no slot names another thread; a walk
+ * claims its slot before it looks at `forking`, so none starts meanwhile. The slot is one
+ * word taken and given back by single atomic instructions, so a fork from a signal
+ * handler on this thread, at any point, sees its own walk exactly: it does not wait for
+ * itself, and makes a torn child, which never walks. A walk that finds every slot taken
+ * records the caller alone.
+ *
+ * The forking thread may itself hold the loader's lock that a walker waits for: a fork
+ * from a signal handler that interrupted its own walk, or any dl_iterate_phdr. So a fork
+ * from inside the allocator (a torn child) does not wait at all, and any other fork
+ * waits at most WALK_WAIT_MS. The child's own walks never take the loader's lock
+ * (hk_unwind_fork_child), so a lock left held stops only the child's own calls of it. */
 #define WALK_SLOTS   64
 #define WALK_WAIT_MS 1000 /* a walk takes microseconds, unless it is stuck */
 static _Atomic uint32_t walk_slot[WALK_SLOTS], forking; /* a slot: its walker's tid, or 0 */

@@ -270,13 +270,19 @@ static _Atomic long walker_calls;
 static _Atomic int walker_stop;
 static void *volatile walker_block; /* so that the compiler keeps each malloc */
 
+/* One small malloc and its free: sampled every 256 bytes, so a walk every call or two. */
+static void small_pair(uint64_t *rng)
+{
+    walker_block = malloc(1 + tu_rand(rng) % 512);
+    free(walker_block);
+}
+
 static void *walker(void *arg)
 {
     (void)arg;
     uint64_t rng = 0x33;
     while (!atomic_load(&walker_stop)) {
-        walker_block = malloc(1 + tu_rand(&rng) % 512); /* sampled every 256 bytes */
-        free(walker_block);
+        small_pair(&rng);
         atomic_fetch_add(&walker_calls, 1);
     }
     return NULL;
@@ -299,7 +305,10 @@ static int fork_holding_loader(struct dl_phdr_info *info, size_t size, void *arg
     r->walker_blocked = atomic_load(&walker_calls) == before;
     double start = tu_now();
     r->pid = fork();
-    if (r->pid == 0) child_work();
+    if (r->pid == 0) {
+        alarm(20); /* a hung child fails its check rather than the whole test's alarm */
+        child_work();
+    }
     r->fork_seconds = tu_now() - start;
     return 1;
 }
@@ -357,10 +366,8 @@ static void held_elsewhere_round(void)
     if (pid == 0) {
         alarm(20); /* a walk waiting for the lock ends the child with SIGALRM */
         uint64_t rng = 0x44;
-        for (int i = 0; i < 4096; i++) { /* about 1,000 sampled walks, every 256 bytes */
-            walker_block = malloc(1 + tu_rand(&rng) % 512);
-            free(walker_block);
-        }
+        for (int i = 0; i < 4096; i++) /* about 1,000 sampled walks */
+            small_pair(&rng);
         child_work();
     }
     int st = -1;
