@@ -137,6 +137,7 @@ void *hk_large_realloc(hk_heap_t *h, void *p, size_t size);
 size_t hk_large_usable(const void *p);
 bool hk_large_zeroed(const void *p);
 void hk_large_decay(hk_heap_t *h, bool all);
+extern _Atomic int hk_large_span_moves; /* 1/-1: runs of several mappings move or not */
 
 /* ---------------------------------------------------------------------------------------
  * "os.c"
@@ -147,6 +148,8 @@ void hk_os_unmap(void *p, size_t size);
 void hk_os_purge(void *p, size_t size);
 bool hk_os_remap(void *old, size_t old_size, size_t new_size, void *dest);
 bool hk_os_grow_in_place(void *p, size_t old_size, size_t new_size);
+bool hk_os_map_fixed(void *p, size_t size);
+bool hk_os_moves_span_mappings(void);
 
 /* ---------------------------------------------------------------------------------------
  * "init.c"

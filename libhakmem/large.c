@@ -2,13 +2,13 @@
  * mapping is aligned so that hk_segment_of finds its header, whose zeroed page table
  * sends every free of it past the fast path.
  *
- * A freed mapping is kept in the freeing thread's heap (a few, bounded in bytes, each
- * for at most HK_LARGE_DECAY_MS) and handed to the next large allocation it fits, trimmed
- * when much too big: its pages are still resident, so the program neither waits for a
- * map and an unmap nor takes the page faults again. Expired entries are unmapped on the
- * heap's next large call or refill. realloc grows in place when the kernel can, and
- * otherwise moves the pages instead of copying them, reserving room to grow again
- * (address space only: untouched pages cost no memory).
+ * Freed mappings are kept in the freeing thread's heap as runs of resident pages (a few,
+ * bounded in bytes, each for at most HK_LARGE_DECAY_MS) and cut, moved and put together
+ * into the next large blocks (see the cache below): the program neither waits for a map
+ * and an unmap nor takes the page faults again. Expired runs are unmapped on the heap's
+ * next large call or refill. realloc grows in place when the kernel can, and otherwise
+ * moves the pages instead of copying them, reserving room to grow again (address space
+ * only: untouched pages cost no memory).
  *
  * Stand-ins (sitetab.c's followed samples of small blocks) are freed by whichever thread
  * frees the block, often not the one that allocated it, and a short-lived thread's cache
@@ -23,7 +23,22 @@
 #include "internal.h"
 
 #define HEADER_SIZE hk_align_up(sizeof(hk_segment_t), HK_OS_PAGE)
-#define TRIM_SLACK  ((size_t)1 << 20) /* a cached mapping this much too big is trimmed */
+#define MIN_RUN     ((size_t)64 << 10) /* a smaller run is not worth a slot: unmapped */
+
+/* Whether runs that cover several of the kernel's mappings can be moved (os.c probes it
+ * on first need): 1 yes, -1 no, 0 not known yet. Where they cannot, runs are never put
+ * together (no gathering, no merging), so every mapping stays one of the kernel's. */
+_Atomic int hk_large_span_moves;
+
+static bool span_moves(void)
+{
+    int s = atomic_load_explicit(&hk_large_span_moves, memory_order_relaxed);
+    if (s == 0) {
+        s = hk_os_moves_span_mappings() ? 1 : -1;
+        atomic_store_explicit(&hk_large_span_moves, s, memory_order_relaxed);
+    }
+    return s > 0;
+}
 
 /* Offset of the block from the start of its mapping for a given alignment. */
 static size_t block_offset(size_t align)
@@ -33,15 +48,68 @@ static size_t block_offset(size_t align)
 }
 
 /* ---------------------------------------------------------------------------------------
- * The cache of freed mappings
+ * The cache of freed runs
+ *
+ * A run is a freed block's whole mapping, or what is left of one after blocks were cut
+ * from it. A block is served in place by the smallest run that holds it from a segment
+ * boundary on (where hk_segment_of finds a header); else its pages are moved, with mremap, onto a
+ * fresh aligned range: from that run, or, when no run is big enough, from the biggest runs side by
+ * side and the rest of the range left to fault in. Moving pages copies nothing and faults nothing
+ * in, so every byte the cache holds can serve any block: the large pages a heap has resident never
+ * grow past the most its program had in use at once. A freed block next to a run joins it.
  * ------------------------------------------------------------------------------------- */
-static void cache_drop(hk_heap_t *h, uint32_t i)
+static void cache_remove(hk_large_cache_t *c, uint32_t i)
 {
-    hk_large_cache_t *c = &h->large;
-    hk_os_unmap(c->e[i].base, c->e[i].size);
-    h->ctr->c[HK_STAT_mapped] -= c->e[i].size;
     c->bytes -= c->e[i].size;
     c->e[i] = c->e[--c->n];
+}
+
+static void cache_drop(hk_heap_t *h, uint32_t i)
+{
+    hk_os_unmap(h->large.e[i].base, h->large.e[i].size);
+    h->ctr->c[HK_STAT_mapped] -= h->large.e[i].size;
+    cache_remove(&h->large, i);
+}
+
+/* Run i after its first `used` bytes went to a block: what is left stays if worth it. */
+static void cache_cut(hk_heap_t *h, uint32_t i, size_t used)
+{
+    hk_large_cache_t *c = &h->large;
+    c->e[i].base += used;
+    c->e[i].size -= used;
+    c->bytes -= used;
+    if (c->e[i].size == 0)
+        cache_remove(c, i);
+    else if (c->e[i].size < MIN_RUN)
+        cache_drop(h, i);
+}
+
+/* Run i after [at, at + used) inside it went to a block: the part in front of it stays
+ * in slot i, the part behind it takes a slot of its own (if worth one and one is free). */
+static void cache_carve(hk_heap_t *h, uint32_t i, char *at, size_t used)
+{
+    hk_large_cache_t *c = &h->large;
+    char *end = c->e[i].base + c->e[i].size;
+    size_t front = (size_t)(at - c->e[i].base), back = (size_t)(end - at - used);
+    if (front == 0) {
+        cache_cut(h, i, used);
+        return;
+    }
+    c->e[i].size = front;
+    c->bytes -= front + used + back;
+    c->bytes += front;
+    bool keep_back = back >= MIN_RUN && c->n < HK_LARGE_CACHE_SLOTS;
+    if (keep_back) {
+        c->e[c->n] = c->e[i];
+        c->e[c->n].base = at + used;
+        c->e[c->n].size = back;
+        c->n++;
+        c->bytes += back;
+    } else if (back) {
+        hk_os_unmap(at + used, back);
+        h->ctr->c[HK_STAT_mapped] -= back;
+    }
+    if (front < MIN_RUN) cache_drop(h, i);
 }
 
 static void decay_at(hk_heap_t *h, bool all, uint64_t now)
@@ -50,38 +118,120 @@ static void decay_at(hk_heap_t *h, bool all, uint64_t now)
         if (all || now - h->large.e[i].freed_ms >= HK_LARGE_DECAY_MS) cache_drop(h, i);
 }
 
-/* A cached mapping of at least `total` bytes, trimmed to it when much bigger; NULL if
- * none. The smallest that fits wins. */
-static char *cache_take(hk_heap_t *h, size_t total, size_t *got)
+static uint32_t biggest(const hk_large_cache_t *c)
+{
+    uint32_t b = 0;
+    for (uint32_t i = 1; i < c->n; i++)
+        if (c->e[i].size > c->e[b].size) b = i;
+    return b;
+}
+
+/* Move the first `len` bytes of run i onto `to`, inside a range this heap mapped; false
+ * when the kernel refused. Then `to` is fresh pages again, and the run is left as it was
+ * when it is one mapping (such a move fails whole) or else forgotten without unmapping:
+ * a move of several mappings may fail halfway, and the holes it left may already belong
+ * to someone else. */
+static bool move_run(hk_heap_t *h, uint32_t i, size_t len, char *to)
 {
     hk_large_cache_t *c = &h->large;
-    uint32_t best = UINT32_MAX;
-    for (uint32_t i = 0; i < c->n; i++)
-        if (c->e[i].size >= total && (best == UINT32_MAX || c->e[i].size < c->e[best].size))
-            best = i;
-    if (best == UINT32_MAX) return NULL;
-    char *base = c->e[best].base;
-    size_t size = c->e[best].size;
-    c->bytes -= size;
-    c->e[best] = c->e[--c->n];
-    if (size - total > TRIM_SLACK && size - total > total / 4) {
-        hk_os_unmap(base + total, size - total);
-        h->ctr->c[HK_STAT_mapped] -= size - total;
-        size = total;
+    if (hk_os_remap(c->e[i].base, len, len, to)) {
+        h->ctr->c[HK_STAT_mapped] -= len; /* `to` was counted when it was mapped */
+        cache_cut(h, i, len);
+        return true;
     }
-    *got = size;
+    if (c->e[i].spans) {
+        h->ctr->c[HK_STAT_mapped] -= c->e[i].size;
+        cache_remove(c, i);
+    }
+    return false;
+}
+
+/* Pages for a block whose mapping needs `total` bytes, from the cache: a mapping aligned
+ * to HK_SEGMENT_SIZE of *got >= total bytes, its header zeroed, or NULL when the cache
+ * cannot help or nothing could be mapped. *spans: whether the mapping may be several of
+ * the kernel's. */
+static char *cache_take(hk_heap_t *h, size_t total, size_t *got, bool *spans)
+{
+    hk_large_cache_t *c = &h->large;
+    uint32_t best = UINT32_MAX, here = UINT32_MAX;
+    char *at = NULL;
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (c->e[i].size < total) continue;
+        if (best == UINT32_MAX || c->e[i].size < c->e[best].size) best = i;
+        char *b = (char *)hk_align_up((uintptr_t)c->e[i].base, HK_SEGMENT_SIZE);
+        if ((size_t)(b - c->e[i].base) <= c->e[i].size - total &&
+            (here == UINT32_MAX || c->e[i].size < c->e[here].size)) {
+            here = i;
+            at = b;
+        }
+    }
+    if (best == UINT32_MAX && !span_moves()) return NULL;
+    char *base;
+    if (here != UINT32_MAX) {
+        /* In place, at the run's first segment boundary. */
+        base = at;
+        *spans = c->e[here].spans;
+        size_t after = (size_t)(c->e[here].base + c->e[here].size - (at + total));
+        *got = after < MIN_RUN ? total + after : total;
+        cache_carve(h, here, at, *got);
+    } else {
+        if ((base = hk_os_map_aligned(total, HK_SEGMENT_SIZE)) == NULL) return NULL;
+        h->ctr->c[HK_STAT_mapped] += total;
+        *got = total;
+        *spans = false;
+        size_t filled = 0;
+        for (uint32_t moves = 0; filled < total && c->n && moves < HK_LARGE_GATHER; moves++) {
+            uint32_t i = best != UINT32_MAX ? best : biggest(c);
+            size_t len = c->e[i].size < total - filled ? c->e[i].size : total - filled;
+            bool from_spans = c->e[i].spans;
+            if (!move_run(h, i, len, base + filled)) {
+                if (hk_os_map_fixed(base + filled, total - filled)) {
+                    *spans = true;
+                    break;
+                }
+                hk_os_unmap(base, total); /* out of memory: the moved pages go too */
+                h->ctr->c[HK_STAT_mapped] -= total;
+                return NULL;
+            }
+            *spans |= from_spans || len < total || filled > 0;
+            filled += len;
+        }
+    }
+    memset(base, 0, sizeof(hk_segment_t));
     return base;
 }
 
-/* Keep a freed mapping; false when it is too big to keep. Room is made by unmapping the
- * oldest entries. */
-static bool cache_put(hk_heap_t *h, char *base, size_t size)
+/* A freed run to the cache, merged with the runs it touches; unmapped when too small or
+ * too big to keep. Room is made by unmapping the smallest runs when the slots are full and the
+ * oldest when the bytes are. */
+static void cache_put(hk_heap_t *h, char *base, size_t size, bool spans)
 {
     hk_large_cache_t *c = &h->large;
-    if (size > HK_LARGE_CACHE_BYTES / 2) return false;
     uint64_t now = hk_util_now_ms();
     decay_at(h, false, now);
-    while (c->n == HK_LARGE_CACHE_SLOTS || c->bytes + size > HK_LARGE_CACHE_BYTES) {
+    for (uint32_t i = c->n; span_moves() && i-- > 0;) {
+        if (c->e[i].base + c->e[i].size == base) {
+            base = c->e[i].base;
+        } else if (base + size != c->e[i].base) {
+            continue;
+        }
+        size += c->e[i].size;
+        spans = true;
+        cache_remove(c, i);
+        i = c->n; /* the grown run may touch one already passed */
+    }
+    if (size < MIN_RUN || size > HK_LARGE_CACHE_BYTES / 2) {
+        hk_os_unmap(base, size);
+        h->ctr->c[HK_STAT_mapped] -= size;
+        return;
+    }
+    while (c->n == HK_LARGE_CACHE_SLOTS) {
+        uint32_t smallest = 0;
+        for (uint32_t i = 1; i < c->n; i++)
+            if (c->e[i].size < c->e[smallest].size) smallest = i;
+        cache_drop(h, smallest);
+    }
+    while (c->bytes + size > HK_LARGE_CACHE_BYTES) {
         uint32_t oldest = 0;
         for (uint32_t i = 1; i < c->n; i++)
             if (c->e[i].freed_ms < c->e[oldest].freed_ms) oldest = i;
@@ -90,9 +240,9 @@ static bool cache_put(hk_heap_t *h, char *base, size_t size)
     c->e[c->n].base = base;
     c->e[c->n].size = size;
     c->e[c->n].freed_ms = now;
+    c->e[c->n].spans = spans;
     c->n++;
     c->bytes += size;
-    return true;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -209,10 +359,11 @@ static void *large_alloc(hk_heap_t *h, size_t size, size_t align, bool stand_in)
     }
     size_t total = hk_align_up(off + size, HK_OS_PAGE), have = total;
     char *base = NULL;
+    bool spans = false;
     if (stand_in)
         base = spare_take(h, total, &have);
     else if (align <= HK_OS_PAGE && h->large.n)
-        base = cache_take(h, total, &have);
+        base = cache_take(h, total, &have, &spans);
     bool fresh = base == NULL;
     if (fresh) {
         if ((base = hk_os_map_aligned(total, map_align)) == NULL) return NULL;
@@ -225,6 +376,7 @@ static void *large_alloc(hk_heap_t *h, size_t size, size_t align, bool stand_in)
     seg->map_size = have;
     seg->usable = have - off;
     seg->zeroed = fresh;
+    seg->spans = spans;
     seg->track = 0;
     h->ctr->c[HK_STAT_large_bytes] += seg->usable; /* large_alloc: the caller's to count */
     return p;
@@ -255,9 +407,12 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
     h->ctr->c[HK_STAT_large_bytes] -= seg->usable;
     char *base = seg->map_base;
     size_t size = seg->map_size;
-    if (cls < HK_NCLASSES ? spare_put(h, base, size) : cache_put(h, base, size)) return;
-    h->ctr->c[HK_STAT_mapped] -= size;
-    hk_os_unmap(base, size);
+    if (cls >= HK_NCLASSES) {
+        cache_put(h, base, size, seg->spans);
+    } else if (!spare_put(h, base, size)) {
+        h->ctr->c[HK_STAT_mapped] -= size;
+        hk_os_unmap(base, size);
+    }
 }
 
 /* A block hk_large_alloc just mapped for sitetab.c, never handed out: back, uncounted
@@ -280,9 +435,28 @@ bool hk_large_zeroed(const void *p)
     return hk_segment_of(p)->zeroed;
 }
 
+/* Grow a block whose mapping ends at `end` by `need` bytes from the cached run that
+ * starts there, if one is big enough: in place, its pages resident. The run may be
+ * another mapping, so the block may now span several (where those can move at all).
+ * Returns the bytes the mapping grew by, 0 when no run could serve. */
+static size_t absorb_run(hk_heap_t *h, hk_segment_t *seg, char *end, size_t need)
+{
+    hk_large_cache_t *c = &h->large;
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (c->e[i].base != end) continue;
+        if (c->e[i].size < need || !span_moves()) return 0;
+        size_t take = c->e[i].size - need < MIN_RUN ? c->e[i].size : need;
+        cache_cut(h, i, take);
+        seg->spans = true;
+        return take;
+    }
+    return 0;
+}
+
 /* Resize a large block to `size` (> HK_SMALL_MAX). Returns the block, maybe moved, or
  * NULL with the old block untouched. A block keeps its mapping while the new size fits
- * and uses at least half of it. */
+ * and uses at least half of it; a shrunk block's tail goes to the cache, and a block
+ * grows first into the cached run behind it. */
 void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
 {
     hk_segment_t *seg = hk_segment_of(p);
@@ -294,8 +468,11 @@ void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
     }
     size_t old_total = seg->map_size, total = hk_align_up(off + size, HK_OS_PAGE);
     if (total <= old_total && total >= old_total / 2) return p;
+    size_t absorbed = 0;
     if (total < old_total) {
-        hk_os_unmap(base + total, old_total - total);
+        cache_put(h, base + total, old_total - total, seg->spans);
+    } else if ((absorbed = absorb_run(h, seg, base + old_total, total - old_total)) != 0) {
+        total = old_total + absorbed;
     } else {
         /* Room to grow again: half as much again, up to 64 MiB more. */
         size_t room = old_total / 2 < ((size_t)64 << 20) ? old_total / 2 : (size_t)64 << 20;
@@ -303,12 +480,17 @@ void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
         if (hk_os_grow_in_place(base, old_total, roomy)) {
             total = roomy;
         } else if (!hk_os_grow_in_place(base, old_total, total)) {
-            /* Reserve an aligned range, then move the old pages onto it. The header moves
-             * with them, so it only needs its sizes updated. */
+            /* Reserve an aligned range and move the old pages, header first, onto its
+             * front. A mapping that may be several of the kernel's is copied instead: a
+             * move of several may fail halfway, with the block in two places. */
             size_t map_align = off >= HK_SEGMENT_SIZE ? off : HK_SEGMENT_SIZE;
             char *dest = hk_os_map_aligned(roomy, map_align);
             if (dest == NULL) return NULL;
-            if (!hk_os_remap(base, old_total, roomy, dest)) {
+            if (seg->spans) {
+                memcpy(dest, base, old_total);
+                h->ctr->c[HK_STAT_mapped] += old_total; /* cache_put counts the old one */
+                cache_put(h, base, old_total, true);
+            } else if (!hk_os_remap(base, old_total, old_total, dest)) {
                 hk_os_unmap(dest, roomy);
                 errno = ENOMEM;
                 return NULL;
@@ -318,9 +500,10 @@ void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
             p = base + off;
             seg = hk_segment_of(p);
             seg->map_base = base;
+            seg->spans = false;
         }
+        h->ctr->c[HK_STAT_mapped] += total - old_total;
     }
-    h->ctr->c[HK_STAT_mapped] += total - old_total;
     h->ctr->c[HK_STAT_large_bytes] += (total - off) - seg->usable;
     seg->map_size = total;
     seg->usable = total - off;

@@ -59,3 +59,37 @@ bool hk_os_grow_in_place(void *p, size_t old_size, size_t new_size)
 {
     return mremap(p, old_size, new_size, 0) != MAP_FAILED;
 }
+
+/* Map fresh pages over [p, p + size), whatever was there. */
+bool hk_os_map_fixed(void *p, size_t size)
+{
+    return mmap(p, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+           MAP_FAILED;
+}
+
+/* Whether mremap moves, keeping its size, a range that covers several mappings (Linux
+ * 6.17 and later; earlier kernels refuse with EFAULT). Tried on two pages the kernel
+ * cannot merge, each written on a mapping of its own and then put side by side. Only
+ * ranges this call still owns are unmapped: a page moved away leaves a hole that another
+ * thread may map at once. */
+bool hk_os_moves_span_mappings(void)
+{
+    const size_t pg = HK_OS_PAGE;
+    char *a = hk_os_map(2 * pg), *b = hk_os_map(pg), *d = hk_os_map(2 * pg);
+    bool ok = false;
+    if (a && b && d) {
+        a[0] = 1;
+        b[0] = 2;
+        if (mremap(b, pg, pg, MREMAP_MAYMOVE | MREMAP_FIXED, a + pg) != MAP_FAILED) {
+            b = NULL;
+            if (mremap(a, 2 * pg, 2 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, d) != MAP_FAILED) {
+                a = NULL;
+                ok = d[0] == 1 && d[pg] == 2;
+            }
+        }
+    }
+    if (a) munmap(a, 2 * pg);
+    if (b) munmap(b, pg);
+    if (d) munmap(d, 2 * pg);
+    return ok;
+}

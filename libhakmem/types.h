@@ -51,13 +51,14 @@
     16 /* a new thread's cache starts this small and doubles                                       \
           at each refill up to the class's capacity */
 #define HK_REMOTE_BATCH                                                                            \
-    16                         /* remote frees of one class sent with one CAS; at most             \
-                                  16, the count travels in a pointer's low 4 bits */
-#define HK_STASH_CHAINS      4 /* drained chains a heap keeps per class */
-#define HK_LARGE_CACHE_SLOTS 8 /* freed large mappings a heap keeps... */
-#define HK_LARGE_CACHE_BYTES ((size_t)64 << 20) /* ...up to this many bytes in all... */
-#define HK_LARGE_DECAY_MS    1000               /* ...for at most this long */
-#define HK_SLAB_BATCH        32                 /* most blocks a refill walks out of slabs */
+    16                          /* remote frees of one class sent with one CAS; at most            \
+                                   16, the count travels in a pointer's low 4 bits */
+#define HK_STASH_CHAINS      4  /* drained chains a heap keeps per class */
+#define HK_LARGE_CACHE_SLOTS 64 /* freed runs of large pages a heap keeps... */
+#define HK_LARGE_CACHE_BYTES ((size_t)256 << 20) /* ...up to this many bytes in all... */
+#define HK_LARGE_DECAY_MS    1000                /* ...for at most this long */
+#define HK_LARGE_GATHER      8  /* most runs one large block's pages are moved from */
+#define HK_SLAB_BATCH        32 /* most blocks a refill walks out of slabs */
 
 /* ---------------------------------------------------------------------------------------
  * Blocks, bins, slabs
@@ -124,18 +125,21 @@ typedef struct hk_segment_s {
     size_t map_size;
     size_t usable;      /* large: bytes usable from the block's start */
     bool zeroed;        /* large: never written since it was mapped (calloc skips the memset) */
+    bool spans;         /* large: the mapping may be several of the kernel's (large.c) */
     uint32_t track;     /* large: a sampled block's record in the site table + 1; 0 = none */
     uint32_t track_cls; /* ...the size class it stands in for, HK_NCLASSES above them */
 } hk_segment_t;
 
-/* Large mappings freed by a heap's thread, kept for its next large allocations so that a
+/* Runs of pages freed by a heap's thread, kept for its next large allocations so that a
  * program that frees and allocates big blocks in turn reuses resident pages instead of
- * mapping, faulting in and unmapping them each time (large.c). */
+ * mapping, faulting in and unmapping them each time (large.c). Invariant: no two runs
+ * overlap, none is smaller than large.c's MIN_RUN, and `bytes` is their sizes summed. */
 typedef struct hk_large_cache_s {
     struct {
-        char *base; /* the whole mapping, 4 MiB aligned, its header page first */
+        char *base; /* page aligned; a block's whole mapping or what is left of one */
         size_t size;
         uint64_t freed_ms; /* hk_util_now_ms() when it was freed */
+        bool spans;        /* may be several of the kernel's mappings side by side */
     } e[HK_LARGE_CACHE_SLOTS];
     uint32_t n;   /* entries in use, e[0..n) */
     size_t bytes; /* their sizes summed */

@@ -10,7 +10,8 @@ HK_UNIT_TESTS = \
 	%D%/stash-test \
 	%D%/check-test \
 	%D%/unwind-test \
-	%D%/procstat-test
+	%D%/procstat-test \
+	%D%/large-cache-test
 check_PROGRAMS += $(HK_UNIT_TESTS)
 TESTS += $(HK_UNIT_TESTS)
 
@@ -28,3 +29,5 @@ TESTS += $(HK_UNIT_TESTS)
 %C%_unwind_test_LDADD = $(HK_UNIT_LDADD)
 %C%_procstat_test_SOURCES = %D%/procstat.c
 %C%_procstat_test_LDADD = $(HK_UNIT_LDADD)
+%C%_large_cache_test_SOURCES = %D%/large-cache.c %D%/unit.h
+%C%_large_cache_test_LDADD = $(HK_UNIT_LDADD)
