@@ -52,11 +52,13 @@ static size_t block_offset(size_t align)
  *
  * A run is a freed block's whole mapping, or what is left of one after blocks were cut
  * from it. A block is served in place by the smallest run that holds it from a segment
- * boundary on (where hk_segment_of finds a header); else its pages are moved, with mremap, onto a
- * fresh aligned range: from that run, or, when no run is big enough, from the biggest runs side by
- * side and the rest of the range left to fault in. Moving pages copies nothing and faults nothing
- * in, so every byte the cache holds can serve any block: the large pages a heap has resident never
- * grow past the most its program had in use at once. A freed block next to a run joins it.
+ * boundary on (where hk_segment_of finds a header); else its pages are moved, with
+ * mremap, onto a fresh aligned range: from that run, or, when no run is big enough, from
+ * the biggest runs side by side and the rest of the range left to fault in. Moving pages
+ * copies nothing and faults nothing in, so every byte the cache holds can serve any
+ * block: new pages are faulted in only when the cache runs short, and the large pages a
+ * heap has resident stay close to the most it had in use at once (above it only by what
+ * the gather limit leaves unmoved). A freed block next to a run joins it.
  * ------------------------------------------------------------------------------------- */
 static void cache_remove(hk_large_cache_t *c, uint32_t i)
 {
@@ -202,8 +204,8 @@ static char *cache_take(hk_heap_t *h, size_t total, size_t *got, bool *spans)
 }
 
 /* A freed run to the cache, merged with the runs it touches; unmapped when too small or
- * too big to keep. Room is made by unmapping the smallest runs when the slots are full and the
- * oldest when the bytes are. */
+ * too big to keep. Room is made by unmapping the smallest runs when the slots are full
+ * and the oldest when the bytes are. */
 static void cache_put(hk_heap_t *h, char *base, size_t size, bool spans)
 {
     hk_large_cache_t *c = &h->large;
