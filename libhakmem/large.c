@@ -73,45 +73,41 @@ static void cache_drop(hk_heap_t *h, uint32_t i)
     cache_remove(&h->large, i);
 }
 
-/* Run i after its first `used` bytes went to a block: what is left stays if worth it. */
-static void cache_cut(hk_heap_t *h, uint32_t i, size_t used)
+/* Keep a piece of a run that was cut: in a free slot, or in the smallest run's when that
+ * is smaller (it is unmapped), else the piece is unmapped. */
+static void cache_keep(hk_heap_t *h, char *base, size_t size, uint64_t freed_ms, bool spans)
 {
     hk_large_cache_t *c = &h->large;
-    c->e[i].base += used;
-    c->e[i].size -= used;
-    c->bytes -= used;
-    if (c->e[i].size == 0)
-        cache_remove(c, i);
-    else if (c->e[i].size < MIN_RUN)
-        cache_drop(h, i);
+    if (size >= MIN_RUN && c->n == HK_LARGE_CACHE_SLOTS) {
+        uint32_t smallest = 0;
+        for (uint32_t i = 1; i < c->n; i++)
+            if (c->e[i].size < c->e[smallest].size) smallest = i;
+        if (c->e[smallest].size < size) cache_drop(h, smallest);
+    }
+    if (size < MIN_RUN || c->n == HK_LARGE_CACHE_SLOTS) {
+        hk_os_unmap(base, size);
+        h->ctr->c[HK_STAT_mapped] -= size;
+        return;
+    }
+    c->e[c->n].base = base;
+    c->e[c->n].size = size;
+    c->e[c->n].freed_ms = freed_ms;
+    c->e[c->n].spans = spans;
+    c->n++;
+    c->bytes += size;
 }
 
-/* Run i after [at, at + used) inside it went to a block: the part in front of it stays
- * in slot i, the part behind it takes a slot of its own (if worth one and one is free). */
+/* Run i after [at, at + used) inside it went to a block: what is left on either side
+ * stays, if worth it. */
 static void cache_carve(hk_heap_t *h, uint32_t i, char *at, size_t used)
 {
     hk_large_cache_t *c = &h->large;
-    char *end = c->e[i].base + c->e[i].size;
-    size_t front = (size_t)(at - c->e[i].base), back = (size_t)(end - at - used);
-    if (front == 0) {
-        cache_cut(h, i, used);
-        return;
-    }
-    c->e[i].size = front;
-    c->bytes -= front + used + back;
-    c->bytes += front;
-    bool keep_back = back >= MIN_RUN && c->n < HK_LARGE_CACHE_SLOTS;
-    if (keep_back) {
-        c->e[c->n] = c->e[i];
-        c->e[c->n].base = at + used;
-        c->e[c->n].size = back;
-        c->n++;
-        c->bytes += back;
-    } else if (back) {
-        hk_os_unmap(at + used, back);
-        h->ctr->c[HK_STAT_mapped] -= back;
-    }
-    if (front < MIN_RUN) cache_drop(h, i);
+    char *base = c->e[i].base, *end = base + c->e[i].size;
+    uint64_t freed_ms = c->e[i].freed_ms;
+    bool spans = c->e[i].spans;
+    cache_remove(c, i);
+    if (at > base) cache_keep(h, base, (size_t)(at - base), freed_ms, spans);
+    if (end > at + used) cache_keep(h, at + used, (size_t)(end - at - used), freed_ms, spans);
 }
 
 static void decay_at(hk_heap_t *h, bool all, uint64_t now)
@@ -128,17 +124,29 @@ static uint32_t biggest(const hk_large_cache_t *c)
     return b;
 }
 
-/* Move the first `len` bytes of run i onto `to`, inside a range this heap mapped; false
+/* Where in run i to start moving pages bound for `to`: the first address at the same
+ * offset within a 2 MiB page as `to`, when at least `need` bytes follow it, else the
+ * run's start. Between such addresses mremap moves page tables whole, ten times faster
+ * than page by page (16 MiB in 4 us against 46 us here). */
+#define PMD_SIZE ((size_t)2 << 20)
+static char *move_from(const hk_large_cache_t *c, uint32_t i, const char *to, size_t need)
+{
+    char *base = c->e[i].base;
+    size_t skip = ((uintptr_t)to - (uintptr_t)base) & (PMD_SIZE - 1);
+    return skip < c->e[i].size && c->e[i].size - skip >= need ? base + skip : base;
+}
+
+/* Move [from, from + len) of run i onto `to`, inside a range this heap mapped; false
  * when the kernel refused. Then `to` is fresh pages again, and the run is left as it was
  * when it is one mapping (such a move fails whole) or else forgotten without unmapping:
  * a move of several mappings may fail halfway, and the holes it left may already belong
  * to someone else. */
-static bool move_run(hk_heap_t *h, uint32_t i, size_t len, char *to)
+static bool move_run(hk_heap_t *h, uint32_t i, char *from, size_t len, char *to)
 {
     hk_large_cache_t *c = &h->large;
-    if (hk_os_remap(c->e[i].base, len, len, to)) {
+    if (hk_os_remap(from, len, len, to)) {
         h->ctr->c[HK_STAT_mapped] -= len; /* `to` was counted when it was mapped */
-        cache_cut(h, i, len);
+        cache_carve(h, i, from, len);
         return true;
     }
     if (c->e[i].spans) {
@@ -184,9 +192,12 @@ static char *cache_take(hk_heap_t *h, size_t total, size_t *got, bool *spans)
         size_t filled = 0;
         for (uint32_t moves = 0; filled < total && c->n && moves < HK_LARGE_GATHER; moves++) {
             uint32_t i = best != UINT32_MAX ? best : biggest(c);
-            size_t len = c->e[i].size < total - filled ? c->e[i].size : total - filled;
+            size_t want = total - filled;
+            char *from = best != UINT32_MAX ? move_from(c, i, base, want) : c->e[i].base;
+            size_t len = (size_t)(c->e[i].base + c->e[i].size - from);
+            if (len > want) len = want;
             bool from_spans = c->e[i].spans;
-            if (!move_run(h, i, len, base + filled)) {
+            if (!move_run(h, i, from, len, base + filled)) {
                 if (hk_os_map_fixed(base + filled, total - filled)) {
                     *spans = true;
                     break;
@@ -448,7 +459,7 @@ static size_t absorb_run(hk_heap_t *h, hk_segment_t *seg, char *end, size_t need
         if (c->e[i].base != end) continue;
         if (c->e[i].size < need || !span_moves()) return 0;
         size_t take = c->e[i].size - need < MIN_RUN ? c->e[i].size : need;
-        cache_cut(h, i, take);
+        cache_carve(h, i, c->e[i].base, take);
         seg->spans = true;
         return take;
     }
