@@ -138,6 +138,7 @@ size_t hk_large_usable(const void *p);
 bool hk_large_zeroed(const void *p);
 void hk_large_decay(hk_heap_t *h, bool all);
 extern _Atomic int hk_large_span_moves; /* 1/-1: runs of several mappings move or not */
+uint64_t hk_large_edges(void);
 
 /* ---------------------------------------------------------------------------------------
  * "os.c"

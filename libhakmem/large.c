@@ -48,6 +48,73 @@ static size_t block_offset(size_t align)
 }
 
 /* ---------------------------------------------------------------------------------------
+ * Edges: where a block's or a run's range may be split into several of the kernel's
+ * mappings. Every move onto part of a range splits the kernel's mapping there, and the
+ * kernel does not join the pieces again (their pages were faulted in elsewhere), so a
+ * mapping made of moved runs is as many mappings as it has pieces. The edges inside
+ * each range are known exactly, and kept few: at most HK_LARGE_EDGES per block or run,
+ * and HK_LARGE_EDGE_BUDGET in the whole process, so that the process's mappings stay
+ * far from the kernel's limit (vm.max_map_count, 65,530 by default) however long it
+ * runs. Ranges are split only at the edges of blocks and runs, so each adds at most its
+ * edges plus one mapping.
+ * ------------------------------------------------------------------------------------- */
+static _Atomic uint64_t edges_in_process; /* every block's and run's edges, summed */
+
+static void edges_count(int64_t delta)
+{
+    atomic_fetch_add_explicit(&edges_in_process, (uint64_t)delta, memory_order_relaxed);
+}
+
+uint64_t hk_large_edges(void)
+{
+    return atomic_load_explicit(&edges_in_process, memory_order_relaxed);
+}
+
+/* Whether `more` edges fit in one range that has `have`, and in the process. */
+static bool edges_room(uint32_t have, uint32_t more)
+{
+    return have + more <= HK_LARGE_EDGES && hk_large_edges() + more <= HK_LARGE_EDGE_BUDGET;
+}
+
+/* A range just mapped, or moved onto a range of its own: one mapping, ends and all. */
+#define ONE_MAPPING ((hk_edges_t){.n = 0, .lo = true, .hi = true})
+
+/* The edges of [from, from + len) of a range of `size` bytes whose edges are e, from its
+ * own start. */
+static hk_edges_t edges_slice(const hk_edges_t *e, size_t size, size_t from, size_t len)
+{
+    hk_edges_t r = {.n = 0, .lo = from == 0 && e->lo, .hi = from + len == size && e->hi};
+    size_t lo = from / HK_OS_PAGE, hi = (from + len) / HK_OS_PAGE;
+    for (uint32_t i = 0; i < e->n; i++) {
+        if (e->at[i] == lo)
+            r.lo = true;
+        else if (e->at[i] == hi)
+            r.hi = true;
+        else if (e->at[i] > lo && e->at[i] < hi)
+            r.at[r.n++] = (uint32_t)(e->at[i] - lo);
+    }
+    return r;
+}
+
+/* Whether a range with edges a is followed by one with edges b at a mapping's edge (one
+ * of them starts or ends a mapping there) rather than inside one mapping. */
+static uint32_t edges_meet(const hk_edges_t *a, const hk_edges_t *b)
+{
+    return a->hi || b->lo;
+}
+
+/* Append to a range of `len` bytes with edges e another with edges tail: the caller has
+ * checked edges_room(e->n, tail->n + edges_meet(e, tail)). */
+static void edges_append(hk_edges_t *e, size_t len, const hk_edges_t *tail)
+{
+    uint32_t at = (uint32_t)(len / HK_OS_PAGE);
+    if (edges_meet(e, tail)) e->at[e->n++] = at;
+    for (uint32_t i = 0; i < tail->n; i++)
+        e->at[e->n++] = at + tail->at[i];
+    e->hi = tail->hi;
+}
+
+/* ---------------------------------------------------------------------------------------
  * The cache of freed runs
  *
  * A run is a freed block's whole mapping, or what is left of one after blocks were cut
@@ -58,11 +125,12 @@ static size_t block_offset(size_t align)
  * copies nothing and faults nothing in, so every byte the cache holds can serve any
  * block: new pages are faulted in only when the cache runs short, and the large pages a
  * heap has resident stay close to the most it had in use at once (above it only by what
- * the gather limit leaves unmoved). A freed block next to a run joins it.
+ * the gather and edge limits leave unmoved). A freed block next to a run joins it.
  * ------------------------------------------------------------------------------------- */
 static void cache_remove(hk_large_cache_t *c, uint32_t i)
 {
     c->bytes -= c->e[i].size;
+    edges_count(-(int64_t)c->e[i].edges.n);
     c->e[i] = c->e[--c->n];
 }
 
@@ -73,9 +141,22 @@ static void cache_drop(hk_heap_t *h, uint32_t i)
     cache_remove(&h->large, i);
 }
 
+static void cache_add(hk_large_cache_t *c, char *base, size_t size, uint64_t freed_ms,
+                      const hk_edges_t *edges)
+{
+    c->e[c->n].base = base;
+    c->e[c->n].size = size;
+    c->e[c->n].freed_ms = freed_ms;
+    c->e[c->n].edges = *edges;
+    c->n++;
+    c->bytes += size;
+    edges_count(edges->n);
+}
+
 /* Keep a piece of a run that was cut: in a free slot, or in the smallest run's when that
  * is smaller (it is unmapped), else the piece is unmapped. */
-static void cache_keep(hk_heap_t *h, char *base, size_t size, uint64_t freed_ms, bool spans)
+static void cache_keep(hk_heap_t *h, char *base, size_t size, uint64_t freed_ms,
+                       const hk_edges_t *edges)
 {
     hk_large_cache_t *c = &h->large;
     if (size >= MIN_RUN && c->n == HK_LARGE_CACHE_SLOTS) {
@@ -89,25 +170,28 @@ static void cache_keep(hk_heap_t *h, char *base, size_t size, uint64_t freed_ms,
         h->ctr->c[HK_STAT_mapped] -= size;
         return;
     }
-    c->e[c->n].base = base;
-    c->e[c->n].size = size;
-    c->e[c->n].freed_ms = freed_ms;
-    c->e[c->n].spans = spans;
-    c->n++;
-    c->bytes += size;
+    cache_add(c, base, size, freed_ms, edges);
 }
 
-/* Run i after [at, at + used) inside it went to a block: what is left on either side
- * stays, if worth it. */
-static void cache_carve(hk_heap_t *h, uint32_t i, char *at, size_t used)
+/* Run i after [at, at + used) inside it went to a block, whose edges these are: what is
+ * left on either side stays, if worth it. */
+static hk_edges_t cache_carve(hk_heap_t *h, uint32_t i, char *at, size_t used)
 {
     hk_large_cache_t *c = &h->large;
     char *base = c->e[i].base, *end = base + c->e[i].size;
+    size_t size = c->e[i].size, front = (size_t)(at - base), back = (size_t)(end - at - used);
     uint64_t freed_ms = c->e[i].freed_ms;
-    bool spans = c->e[i].spans;
+    hk_edges_t edges = c->e[i].edges;
     cache_remove(c, i);
-    if (at > base) cache_keep(h, base, (size_t)(at - base), freed_ms, spans);
-    if (end > at + used) cache_keep(h, at + used, (size_t)(end - at - used), freed_ms, spans);
+    if (front) {
+        hk_edges_t e = edges_slice(&edges, size, 0, front);
+        cache_keep(h, base, front, freed_ms, &e);
+    }
+    if (back) {
+        hk_edges_t e = edges_slice(&edges, size, front + used, back);
+        cache_keep(h, at + used, back, freed_ms, &e);
+    }
+    return edges_slice(&edges, size, front, used);
 }
 
 static void decay_at(hk_heap_t *h, bool all, uint64_t now)
@@ -140,16 +224,16 @@ static char *move_from(const hk_large_cache_t *c, uint32_t i, const char *to, si
  * when the kernel refused. Then `to` is fresh pages again, and the run is left as it was
  * when it is one mapping (such a move fails whole) or else forgotten without unmapping:
  * a move of several mappings may fail halfway, and the holes it left may already belong
- * to someone else. */
-static bool move_run(hk_heap_t *h, uint32_t i, char *from, size_t len, char *to)
+ * to someone else. *moved: the moved pages' edges. */
+static bool move_run(hk_heap_t *h, uint32_t i, char *from, size_t len, char *to, hk_edges_t *moved)
 {
     hk_large_cache_t *c = &h->large;
     if (hk_os_remap(from, len, len, to)) {
         h->ctr->c[HK_STAT_mapped] -= len; /* `to` was counted when it was mapped */
-        cache_carve(h, i, from, len);
+        *moved = cache_carve(h, i, from, len);
         return true;
     }
-    if (c->e[i].spans) {
+    if (c->e[i].edges.n) {
         h->ctr->c[HK_STAT_mapped] -= c->e[i].size;
         cache_remove(c, i);
     }
@@ -157,10 +241,10 @@ static bool move_run(hk_heap_t *h, uint32_t i, char *from, size_t len, char *to)
 }
 
 /* Pages for a block whose mapping needs `total` bytes, from the cache: a mapping aligned
- * to HK_SEGMENT_SIZE of *got >= total bytes, its header zeroed, or NULL when the cache
- * cannot help or nothing could be mapped. *spans: whether the mapping may be several of
- * the kernel's. */
-static char *cache_take(hk_heap_t *h, size_t total, size_t *got, bool *spans)
+ * to HK_SEGMENT_SIZE of *got >= total bytes, its header zeroed and its edges in *edges
+ * (counted in the process's), or NULL when the cache cannot help or nothing could be
+ * mapped. */
+static char *cache_take(hk_heap_t *h, size_t total, size_t *got, hk_edges_t *edges)
 {
     hk_large_cache_t *c = &h->large;
     uint32_t best = UINT32_MAX, here = UINT32_MAX;
@@ -177,18 +261,18 @@ static char *cache_take(hk_heap_t *h, size_t total, size_t *got, bool *spans)
     }
     if (best == UINT32_MAX && !span_moves()) return NULL;
     char *base;
+    *edges = ONE_MAPPING;
     if (here != UINT32_MAX) {
         /* In place, at the run's first segment boundary. */
         base = at;
-        *spans = c->e[here].spans;
         size_t after = (size_t)(c->e[here].base + c->e[here].size - (at + total));
         *got = after < MIN_RUN ? total + after : total;
-        cache_carve(h, here, at, *got);
+        *edges = cache_carve(h, here, at, *got);
+        edges_count(edges->n);
     } else {
         if ((base = hk_os_map_aligned(total, HK_SEGMENT_SIZE)) == NULL) return NULL;
         h->ctr->c[HK_STAT_mapped] += total;
         *got = total;
-        *spans = false;
         size_t filled = 0;
         for (uint32_t moves = 0; filled < total && c->n && moves < HK_LARGE_GATHER; moves++) {
             uint32_t i = best != UINT32_MAX ? best : biggest(c);
@@ -196,44 +280,70 @@ static char *cache_take(hk_heap_t *h, size_t total, size_t *got, bool *spans)
             char *from = best != UINT32_MAX ? move_from(c, i, base, want) : c->e[i].base;
             size_t len = (size_t)(c->e[i].base + c->e[i].size - from);
             if (len > want) len = want;
-            bool from_spans = c->e[i].spans;
-            if (!move_run(h, i, from, len, base + filled)) {
-                if (hk_os_map_fixed(base + filled, total - filled)) {
-                    *spans = true;
-                    break;
-                }
+            /* Its edges, one where it meets what is in front and one where fresh pages
+             * follow: stop short when they would be too many. */
+            hk_edges_t piece =
+                edges_slice(&c->e[i].edges, c->e[i].size, (size_t)(from - c->e[i].base), len);
+            uint32_t more = piece.n + (filled > 0) + (filled + len < total);
+            if (!edges_room(edges->n, more)) break;
+            if (!move_run(h, i, from, len, base + filled, &piece)) {
+                if (hk_os_map_fixed(base + filled, total - filled)) break;
                 hk_os_unmap(base, total); /* out of memory: the moved pages go too */
                 h->ctr->c[HK_STAT_mapped] -= total;
+                edges_count(-(int64_t)edges->n);
                 return NULL;
             }
-            *spans |= from_spans || len < total || filled > 0;
+            piece.lo = piece.hi = true; /* moved: a mapping of its own */
+            if (filled) {
+                edges_append(edges, filled, &piece);
+            } else {
+                *edges = piece;
+            }
+            edges_count(piece.n + (filled > 0));
             filled += len;
+        }
+        if (filled && filled < total) { /* the fresh pages that follow, room kept above */
+            hk_edges_t fresh = ONE_MAPPING;
+            edges_append(edges, filled, &fresh);
+            edges_count(1);
         }
     }
     memset(base, 0, sizeof(hk_segment_t));
     return base;
 }
 
-/* A freed run to the cache, merged with the runs it touches; unmapped when too small or
- * too big to keep. Room is made by unmapping the smallest runs when the slots are full
- * and the oldest when the bytes are. */
-static void cache_put(hk_heap_t *h, char *base, size_t size, bool spans)
+/* A freed run to the cache, merged with the runs it touches (edges permitting); unmapped
+ * when too small or too big to keep. Room is made by unmapping the smallest runs when
+ * the slots are full and the oldest when the bytes are. The run's edges are not counted
+ * in the process's yet. */
+static void cache_put(hk_heap_t *h, char *base, size_t size, const hk_edges_t *edges)
 {
     hk_large_cache_t *c = &h->large;
     uint64_t now = hk_util_now_ms();
+    hk_edges_t e = *edges;
     decay_at(h, false, now);
     for (uint32_t i = c->n; span_moves() && i-- > 0;) {
-        if (c->e[i].base + c->e[i].size == base) {
+        hk_edges_t joined;
+        if (c->e[i].base + c->e[i].size == base &&
+            edges_room(c->e[i].edges.n, e.n + edges_meet(&c->e[i].edges, &e))) {
+            joined = c->e[i].edges;
+            edges_append(&joined, c->e[i].size, &e);
             base = c->e[i].base;
-        } else if (base + size != c->e[i].base) {
+        } else if (base + size == c->e[i].base &&
+                   edges_room(e.n, c->e[i].edges.n + edges_meet(&e, &c->e[i].edges))) {
+            joined = e;
+            edges_append(&joined, size, &c->e[i].edges);
+        } else {
             continue;
         }
         size += c->e[i].size;
-        spans = true;
+        e = joined;
         cache_remove(c, i);
         i = c->n; /* the grown run may touch one already passed */
     }
-    if (size < MIN_RUN || size > HK_LARGE_CACHE_BYTES / 2) {
+    /* Where runs cannot be put together, a big run serves fewer blocks: keep less. */
+    size_t most = span_moves() ? HK_LARGE_CACHE_BYTES : HK_LARGE_CACHE_BYTES / 4;
+    if (size < MIN_RUN || size > most / 2) {
         hk_os_unmap(base, size);
         h->ctr->c[HK_STAT_mapped] -= size;
         return;
@@ -244,18 +354,13 @@ static void cache_put(hk_heap_t *h, char *base, size_t size, bool spans)
             if (c->e[i].size < c->e[smallest].size) smallest = i;
         cache_drop(h, smallest);
     }
-    while (c->bytes + size > HK_LARGE_CACHE_BYTES) {
+    while (c->bytes + size > most) {
         uint32_t oldest = 0;
         for (uint32_t i = 1; i < c->n; i++)
             if (c->e[i].freed_ms < c->e[oldest].freed_ms) oldest = i;
         cache_drop(h, oldest);
     }
-    c->e[c->n].base = base;
-    c->e[c->n].size = size;
-    c->e[c->n].freed_ms = now;
-    c->e[c->n].spans = spans;
-    c->n++;
-    c->bytes += size;
+    cache_add(c, base, size, now, &e);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -372,11 +477,11 @@ static void *large_alloc(hk_heap_t *h, size_t size, size_t align, bool stand_in)
     }
     size_t total = hk_align_up(off + size, HK_OS_PAGE), have = total;
     char *base = NULL;
-    bool spans = false;
+    hk_edges_t edges = ONE_MAPPING;
     if (stand_in)
         base = spare_take(h, total, &have);
     else if (align <= HK_OS_PAGE && h->large.n)
-        base = cache_take(h, total, &have, &spans);
+        base = cache_take(h, total, &have, &edges);
     bool fresh = base == NULL;
     if (fresh) {
         if ((base = hk_os_map_aligned(total, map_align)) == NULL) return NULL;
@@ -389,7 +494,7 @@ static void *large_alloc(hk_heap_t *h, size_t size, size_t align, bool stand_in)
     seg->map_size = have;
     seg->usable = have - off;
     seg->zeroed = fresh;
-    seg->spans = spans;
+    seg->edges = edges;
     seg->track = 0;
     h->ctr->c[HK_STAT_large_bytes] += seg->usable; /* large_alloc: the caller's to count */
     return p;
@@ -421,7 +526,9 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
     char *base = seg->map_base;
     size_t size = seg->map_size;
     if (cls >= HK_NCLASSES) {
-        cache_put(h, base, size, seg->spans);
+        hk_edges_t edges = seg->edges;
+        edges_count(-(int64_t)edges.n);
+        cache_put(h, base, size, &edges);
     } else if (!spare_put(h, base, size)) {
         h->ctr->c[HK_STAT_mapped] -= size;
         hk_os_unmap(base, size);
@@ -448,19 +555,24 @@ bool hk_large_zeroed(const void *p)
     return hk_segment_of(p)->zeroed;
 }
 
-/* Grow a block whose mapping ends at `end` by `need` bytes from the cached run that
- * starts there, if one is big enough: in place, its pages resident. The run may be
- * another mapping, so the block may now span several (where those can move at all).
- * Returns the bytes the mapping grew by, 0 when no run could serve. */
-static size_t absorb_run(hk_heap_t *h, hk_segment_t *seg, char *end, size_t need)
+/* Grow a block whose mapping is `len` bytes by `need` bytes from the cached run that
+ * starts where it ends, if one is big enough and edges permit: in place, its pages
+ * resident. The run may be another mapping, so an edge is added there. Returns the
+ * bytes the mapping grew by, 0 when no run could serve. */
+static size_t absorb_run(hk_heap_t *h, hk_segment_t *seg, size_t len, size_t need)
 {
     hk_large_cache_t *c = &h->large;
+    char *end = (char *)seg->map_base + len;
     for (uint32_t i = 0; i < c->n; i++) {
         if (c->e[i].base != end) continue;
         if (c->e[i].size < need || !span_moves()) return 0;
         size_t take = c->e[i].size - need < MIN_RUN ? c->e[i].size : need;
-        cache_carve(h, i, c->e[i].base, take);
-        seg->spans = true;
+        hk_edges_t piece = edges_slice(&c->e[i].edges, c->e[i].size, 0, take);
+        uint32_t more = piece.n + edges_meet(&seg->edges, &piece);
+        if (!edges_room(seg->edges.n, more)) return 0;
+        piece = cache_carve(h, i, end, take);
+        edges_append(&seg->edges, len, &piece);
+        edges_count(more);
         return take;
     }
     return 0;
@@ -483,8 +595,12 @@ void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
     if (total <= old_total && total >= old_total / 2) return p;
     size_t absorbed = 0;
     if (total < old_total) {
-        cache_put(h, base + total, old_total - total, seg->spans);
-    } else if ((absorbed = absorb_run(h, seg, base + old_total, total - old_total)) != 0) {
+        hk_edges_t tail = edges_slice(&seg->edges, old_total, total, old_total - total);
+        edges_count(-(int64_t)seg->edges.n);
+        seg->edges = edges_slice(&seg->edges, old_total, 0, total);
+        edges_count(seg->edges.n);
+        cache_put(h, base + total, old_total - total, &tail);
+    } else if ((absorbed = absorb_run(h, seg, old_total, total - old_total)) != 0) {
         total = old_total + absorbed;
     } else {
         /* Room to grow again: half as much again, up to 64 MiB more. */
@@ -492,18 +608,24 @@ void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
         size_t roomy = hk_align_up(total > old_total + room ? total : old_total + room, HK_OS_PAGE);
         if (hk_os_grow_in_place(base, old_total, roomy)) {
             total = roomy;
-        } else if (!hk_os_grow_in_place(base, old_total, total)) {
-            /* Reserve an aligned range and move the old pages, header first, onto its
-             * front. A mapping that may be several of the kernel's is copied instead: a
-             * move of several may fail halfway, with the block in two places. */
+            seg->edges.hi = true;
+        } else if (hk_os_grow_in_place(base, old_total, total)) {
+            seg->edges.hi = true;
+        } else {
+            /* Reserve an aligned range and move the old mapping, header first, onto it,
+             * grown to fill it. A mapping that may be several of the kernel's is copied
+             * instead: those cannot grow, and a move of several may fail halfway, with
+             * the block in two places. */
             size_t map_align = off >= HK_SEGMENT_SIZE ? off : HK_SEGMENT_SIZE;
             char *dest = hk_os_map_aligned(roomy, map_align);
             if (dest == NULL) return NULL;
-            if (seg->spans) {
+            if (seg->edges.n) {
+                hk_edges_t edges = seg->edges;
                 memcpy(dest, base, old_total);
                 h->ctr->c[HK_STAT_mapped] += old_total; /* cache_put counts the old one */
-                cache_put(h, base, old_total, true);
-            } else if (!hk_os_remap(base, old_total, old_total, dest)) {
+                edges_count(-(int64_t)edges.n);
+                cache_put(h, base, old_total, &edges);
+            } else if (!hk_os_remap(base, old_total, roomy, dest)) {
                 hk_os_unmap(dest, roomy);
                 errno = ENOMEM;
                 return NULL;
@@ -513,7 +635,7 @@ void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
             p = base + off;
             seg = hk_segment_of(p);
             seg->map_base = base;
-            seg->spans = false;
+            seg->edges = ONE_MAPPING;
         }
         h->ctr->c[HK_STAT_mapped] += total - old_total;
     }

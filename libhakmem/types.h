@@ -55,10 +55,12 @@
                                    16, the count travels in a pointer's low 4 bits */
 #define HK_STASH_CHAINS      4  /* drained chains a heap keeps per class */
 #define HK_LARGE_CACHE_SLOTS 64 /* freed runs of large pages a heap keeps... */
-#define HK_LARGE_CACHE_BYTES ((size_t)256 << 20) /* ...up to this many bytes in all... */
+#define HK_LARGE_CACHE_BYTES ((size_t)256 << 20) /* ...this many bytes (a quarter: large.c)... */
 #define HK_LARGE_DECAY_MS    1000                /* ...for at most this long */
-#define HK_LARGE_GATHER      8  /* most runs one large block's pages are moved from */
-#define HK_SLAB_BATCH        32 /* most blocks a refill walks out of slabs */
+#define HK_LARGE_GATHER      8    /* most runs one large block's pages are moved from */
+#define HK_LARGE_EDGES       16   /* most mapping edges inside a large block or run... */
+#define HK_LARGE_EDGE_BUDGET 4096 /* ...and inside all of a process's (large.c) */
+#define HK_SLAB_BATCH        32   /* most blocks a refill walks out of slabs */
 
 /* ---------------------------------------------------------------------------------------
  * Blocks, bins, slabs
@@ -110,6 +112,15 @@ _Static_assert(sizeof(hk_page_t) == 64, "page descriptors are indexed by shiftin
 
 enum hk_segment_kind { HK_SEG_SMALL = 1, HK_SEG_LARGE = 2 };
 
+/* Where the kernel's mappings begin and end in a large block's or run's range (large.c):
+ * inside it, at page offsets from its start (ascending); and whether one begins at its
+ * start (`lo`) and one ends at its end (`hi`), rather than going on past them. */
+typedef struct hk_edges_s {
+    uint32_t n;
+    bool lo, hi;
+    uint32_t at[HK_LARGE_EDGES];
+} hk_edges_t;
+
 /* Segment header. For a large block only `pages` (all zero, so every lookup misses the
  * fast path), `kind` and the mapping fields are used. */
 typedef struct hk_segment_s {
@@ -125,7 +136,7 @@ typedef struct hk_segment_s {
     size_t map_size;
     size_t usable;      /* large: bytes usable from the block's start */
     bool zeroed;        /* large: never written since it was mapped (calloc skips the memset) */
-    bool spans;         /* large: the mapping may be several of the kernel's (large.c) */
+    hk_edges_t edges;   /* large: where the mapping may be split into the kernel's */
     uint32_t track;     /* large: a sampled block's record in the site table + 1; 0 = none */
     uint32_t track_cls; /* ...the size class it stands in for, HK_NCLASSES above them */
 } hk_segment_t;
@@ -139,7 +150,7 @@ typedef struct hk_large_cache_s {
         char *base; /* page aligned; a block's whole mapping or what is left of one */
         size_t size;
         uint64_t freed_ms; /* hk_util_now_ms() when it was freed */
-        bool spans;        /* may be several of the kernel's mappings side by side */
+        hk_edges_t edges;  /* where it may be split into several of the kernel's mappings */
     } e[HK_LARGE_CACHE_SLOTS];
     uint32_t n;   /* entries in use, e[0..n) */
     size_t bytes; /* their sizes summed */

@@ -4,10 +4,14 @@
  * it; grown by realloc into the run behind it, and copied when it may span several
  * mappings. After every step the cache keeps its invariants (no overlap, no run under
  * 64 KiB, `bytes` the sum, at most the slots) and every live block keeps its contents.
- * The same random workload runs with runs of several mappings movable (where the kernel
- * moves them) and not (Linux before 6.17): then no block or run ever spans mappings. */
+ * Edges (where the kernel's mappings split a range) are exact: the process's count is
+ * every block's and run's, and /proc/self/maps never holds more than one mapping per
+ * block or run plus the edges. The same random workload runs with runs of several
+ * mappings movable (where the kernel moves them) and not (Linux before 6.17): then no
+ * block or run ever has an edge. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -34,6 +38,16 @@ static void drop(void *p)
     hk_large_free(h, seg_of(p));
 }
 
+/* Whether edges e are well formed for a range of `size` bytes; a diagnostic if not. */
+static int edges_bad(const hk_edges_t *e, size_t size, const char *what)
+{
+    int bad = e->n > HK_LARGE_EDGES;
+    for (uint32_t i = 0; !bad && i < e->n; i++)
+        bad = e->at[i] == 0 || e->at[i] >= size / HK_OS_PAGE || (i && e->at[i] <= e->at[i - 1]);
+    if (bad) tap_diag("%s: %u edges out of order or range", what, e->n);
+    return bad;
+}
+
 /* The cache's invariants; returns how many fail (each with a diagnostic). */
 static int cache_bad(void)
 {
@@ -46,6 +60,7 @@ static int cache_bad(void)
         if (c->e[i].size < ((size_t)64 << 10) || (uintptr_t)c->e[i].base % HK_OS_PAGE ||
             c->e[i].size % HK_OS_PAGE)
             bad++, tap_diag("run %u: %p + %zu", i, (void *)c->e[i].base, c->e[i].size);
+        bad += edges_bad(&c->e[i].edges, c->e[i].size, "run");
         for (uint32_t j = 0; j < i; j++)
             if (c->e[i].base < c->e[j].base + c->e[j].size &&
                 c->e[j].base < c->e[i].base + c->e[i].size)
@@ -56,11 +71,24 @@ static int cache_bad(void)
     return bad;
 }
 
-static int cache_has_spans(void)
+static uint64_t cache_edges(void)
 {
+    uint64_t n = 0;
     for (uint32_t i = 0; i < h->large.n; i++)
-        if (h->large.e[i].spans) return 1;
-    return 0;
+        n += h->large.e[i].edges.n;
+    return n;
+}
+
+/* Lines of /proc/self/maps: the kernel's mappings of this process. */
+static long mappings(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (f == NULL) tap_bail("cannot read /proc/self/maps");
+    long n = 0;
+    for (int ch; (ch = getc(f)) != EOF;)
+        n += ch == '\n';
+    fclose(f);
+    return n;
 }
 
 static long minflt(void)
@@ -115,13 +143,13 @@ static void placements(bool movable)
     TAP_EQ_U64((uintptr_t)b2 == (uintptr_t)b, movable,
                "realloc grows into the cached run behind it where runs move, else moves");
     TAP_EQ_U64(check(b2, 1 * MIB, 2), SIZE_MAX, "...keeping the contents");
-    TAP_EQ_U64(seg_of(b2)->spans, movable, "...and may span mappings only where they move");
+    TAP_EQ_U64(seg_of(b2)->edges.n, 0, "...and, its own run being the same mapping, no edge");
     /* Past what is cached behind it: moved or copied, contents kept. */
     fill(b2, 2 * MIB, 3);
     char *b3 = hk_large_realloc(h, b2, 12 * MIB);
     TAP_EQ_U64(b3 != NULL && check(b3, 2 * MIB, 3) == SIZE_MAX, 1,
                "realloc past the cached run keeps the contents");
-    TAP_EQ_U64(seg_of(b3)->spans, 0, "a moved or copied block is one mapping");
+    TAP_EQ_U64(seg_of(b3)->edges.n, 0, "a moved or copied block is one mapping");
     fill(b3, 12 * MIB, 4);
     char *b4 = hk_large_realloc(h, b3, 3 * MIB);
     TAP_EQ_U64((uintptr_t)b4, (uintptr_t)b3, "realloc shrinks in place");
@@ -146,12 +174,12 @@ static void placements(bool movable)
         TAP_EQ_U64(cached - h->large.bytes, seg_of(z)->map_size,
                    "a block no run holds takes all its pages from the runs");
         TAP_LE_U64((uint64_t)faults, 64, "...so writing it faults almost nothing in (%ld)", faults);
-        TAP_EQ_U64(seg_of(z)->spans, 1, "...and it may span mappings");
+        TAP_EQ_U64(seg_of(z)->edges.n, 1, "...and is two mappings, with one edge between");
     } else {
         TAP_EQ_U64(h->large.bytes, cached, "no run is put together with another");
         TAP_GE_U64((uint64_t)faults, 5 * MIB / HK_OS_PAGE - 8, "...the block is fresh (%ld faults)",
                    faults);
-        TAP_EQ_U64(seg_of(z)->spans, 0, "...and one mapping");
+        TAP_EQ_U64(seg_of(z)->edges.n, 0, "...and one mapping");
     }
     TAP_EQ_U64(((char *)z)[0] == 3 && ((char *)z)[5 * MIB - 1] == 3, 1, "the block is usable");
     drop(z);
@@ -168,7 +196,8 @@ static void workload(bool movable, uint64_t seed)
     char *live[LIVE] = {0};
     size_t size[LIVE] = {0};
     uint64_t rng = seed;
-    int bad = 0, inv = 0, spans = 0;
+    int bad = 0, inv = 0, edges = 0, counted = 0;
+    long maps = 0, bound = 0, base = mappings();
     for (int i = 0; i < 3000; i++) {
         uint32_t k = (uint32_t)(hk_rand(&rng) % LIVE);
         if (live[k] && check(live[k], size[k], (unsigned)size[k]) != SIZE_MAX) bad++;
@@ -185,8 +214,16 @@ static void workload(bool movable, uint64_t seed)
         }
         size[k] = s;
         fill(live[k], s, (unsigned)s);
-        spans |= seg_of(live[k])->spans | cache_has_spans();
-        inv += cache_bad();
+        inv += cache_bad() + edges_bad(&seg_of(live[k])->edges, seg_of(live[k])->map_size, "block");
+        uint64_t sum = cache_edges();
+        for (int j = 0; j < LIVE; j++)
+            sum += live[j] ? seg_of(live[j])->edges.n : 0;
+        edges |= sum != 0;
+        counted += sum != hk_large_edges();
+        if (i % 500 == 499) { /* each block and run adds at most its edges plus one */
+            long now = mappings(), most = base + LIVE + (long)h->large.n + (long)sum;
+            if (maps == 0 || now - most > maps - bound) maps = now, bound = most;
+        }
     }
     for (int k = 0; k < LIVE; k++) {
         if (check(live[k], size[k], (unsigned)size[k]) != SIZE_MAX) bad++;
@@ -195,7 +232,12 @@ static void workload(bool movable, uint64_t seed)
     inv += cache_bad();
     TAP_EQ_U64(bad, 0, "3,000 random large mallocs, reallocs and frees keep every block intact");
     TAP_EQ_U64(inv, 0, "...and the cache its invariants at every step");
-    if (!movable) TAP_EQ_U64(spans, 0, "...and no block or run spans mappings");
+    TAP_EQ_U64(counted, 0, "...and the process's edge count is every block's and run's summed");
+    TAP_LE_U64((uint64_t)maps, (uint64_t)bound,
+               "...and the kernel's mappings stay within one per block or run plus the edges "
+               "(%ld, at most %ld)",
+               maps, bound);
+    if (!movable) TAP_EQ_U64(edges, 0, "...and no block or run has an edge");
     hk_large_decay(h, true);
 }
 
@@ -204,7 +246,7 @@ int main(void)
     h = unit_heap();
     bool can = hk_os_moves_span_mappings();
     tap_diag("this kernel %s runs of several mappings", can ? "moves" : "does not move");
-    tap_plan((can ? 2 : 1) * 21 + 1);
+    tap_plan((can ? 2 : 1) * 23 + 1);
     for (int mode = can ? 1 : 0; mode >= 0; mode--) {
         atomic_store(&hk_large_span_moves, mode ? 1 : -1);
         tap_diag("runs of several mappings %s", mode ? "movable" : "not movable");
