@@ -200,11 +200,12 @@ static void decay_at(hk_heap_t *h, bool all, uint64_t now)
         if (all || now - h->large.e[i].freed_ms >= HK_LARGE_DECAY_MS) cache_drop(h, i);
 }
 
-static uint32_t biggest(const hk_large_cache_t *c)
+/* The biggest run with at most `edges` edges; UINT32_MAX if none. */
+static uint32_t biggest(const hk_large_cache_t *c, uint32_t edges)
 {
-    uint32_t b = 0;
-    for (uint32_t i = 1; i < c->n; i++)
-        if (c->e[i].size > c->e[b].size) b = i;
+    uint32_t b = UINT32_MAX;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->e[i].edges.n <= edges && (b == UINT32_MAX || c->e[i].size > c->e[b].size)) b = i;
     return b;
 }
 
@@ -275,13 +276,15 @@ static char *cache_take(hk_heap_t *h, size_t total, size_t *got, hk_edges_t *edg
         *got = total;
         size_t filled = 0;
         for (uint32_t moves = 0; filled < total && c->n && moves < HK_LARGE_GATHER; moves++) {
-            uint32_t i = best != UINT32_MAX ? best : biggest(c);
+            /* The piece's own edges, one where it meets what is in front and one where
+             * fresh pages may follow: stop short when they would be too many. */
+            if (edges->n + 2 > HK_LARGE_EDGES) break;
+            uint32_t i = best != UINT32_MAX ? best : biggest(c, HK_LARGE_EDGES - edges->n - 2);
+            if (i == UINT32_MAX) break;
             size_t want = total - filled;
             char *from = best != UINT32_MAX ? move_from(c, i, base, want) : c->e[i].base;
             size_t len = (size_t)(c->e[i].base + c->e[i].size - from);
             if (len > want) len = want;
-            /* Its edges, one where it meets what is in front and one where fresh pages
-             * follow: stop short when they would be too many. */
             hk_edges_t piece =
                 edges_slice(&c->e[i].edges, c->e[i].size, (size_t)(from - c->e[i].base), len);
             uint32_t more = piece.n + (filled > 0) + (filled + len < total);

@@ -58,7 +58,7 @@
 #define HK_LARGE_CACHE_BYTES ((size_t)256 << 20) /* ...this many bytes (a quarter: large.c)... */
 #define HK_LARGE_DECAY_MS    1000                /* ...for at most this long */
 #define HK_LARGE_GATHER      8    /* most runs one large block's pages are moved from */
-#define HK_LARGE_EDGES       16   /* most mapping edges inside a large block or run... */
+#define HK_LARGE_EDGES       32   /* most mapping edges inside a large block or run... */
 #define HK_LARGE_EDGE_BUDGET 4096 /* ...and inside all of a process's (large.c) */
 #define HK_SLAB_BATCH        32   /* most blocks a refill walks out of slabs */
 
