@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "lock.h"
 
 #define HEADER_SIZE hk_align_up(sizeof(hk_segment_t), HK_OS_PAGE)
 #define MIN_RUN     ((size_t)64 << 10) /* a smaller run is not worth a slot: unmapped */
@@ -127,6 +128,22 @@ static void edges_append(hk_edges_t *e, size_t len, const hk_edges_t *tail)
  * heap has resident stay close to the most it had in use at once (above it only by what
  * the gather and edge limits leave unmoved). A freed block next to a run joins it.
  * ------------------------------------------------------------------------------------- */
+/* The runs are the owner's but for a sweep (below) by another thread. Neither waits for
+ * the other: a call that finds them held does without them (maps fresh pages, unmaps
+ * what it frees), so no sweep, and no signal handler interrupting its own thread's
+ * call, can stall a call. */
+static bool cache_hold(hk_heap_t *h)
+{
+    uint32_t free_ = 0;
+    return atomic_compare_exchange_strong_explicit(&h->large.held, &free_, 1,
+                                                   memory_order_acquire, memory_order_relaxed);
+}
+
+static void cache_release(hk_heap_t *h)
+{
+    atomic_store_explicit(&h->large.held, 0, memory_order_release);
+}
+
 static void cache_remove(hk_large_cache_t *c, uint32_t i)
 {
     c->bytes -= c->e[i].size;
@@ -344,8 +361,11 @@ static void cache_put(hk_heap_t *h, char *base, size_t size, const hk_edges_t *e
         cache_remove(c, i);
         i = c->n; /* the grown run may touch one already passed */
     }
-    /* Where runs cannot be put together, a big run serves fewer blocks: keep less. */
+    /* Where runs cannot be put together, a big run serves fewer blocks: keep less. The
+     * global heap, which serves threads past their teardown, keeps nothing: no later
+     * call of theirs would let its runs decay. */
     size_t most = span_moves() ? HK_LARGE_CACHE_BYTES : HK_LARGE_CACHE_BYTES / 4;
+    if (h == &hk_heap_global) most = 0;
     if (size < MIN_RUN || size > most / 2) {
         hk_os_unmap(base, size);
         h->ctr->c[HK_STAT_mapped] -= size;
@@ -364,6 +384,33 @@ static void cache_put(hk_heap_t *h, char *base, size_t size, const hk_edges_t *e
         cache_drop(h, oldest);
     }
     cache_add(c, base, size, now, &e);
+    c->purged = false;
+    atomic_store_explicit(&c->used_ms, now, memory_order_relaxed);
+}
+
+/* A freed range to the cache when the caller holds it, else back to the OS. */
+static void give_back(hk_heap_t *h, char *base, size_t size, const hk_edges_t *edges, bool held)
+{
+    if (held) {
+        cache_put(h, base, size, edges);
+    } else {
+        hk_os_unmap(base, size);
+        h->ctr->c[HK_STAT_mapped] -= size;
+    }
+}
+
+/* A fresh mapping for large pages; when the address space or the commit limit is spent,
+ * the heap's cached runs (if the caller holds them) go back first and it is tried
+ * again. */
+static char *map_fresh(hk_heap_t *h, size_t size, size_t align, bool held)
+{
+    char *p = hk_os_map_aligned(size, align);
+    if (p == NULL && held && h->large.n) {
+        decay_at(h, true, 0);
+        p = hk_os_map_aligned(size, align);
+    }
+    if (p) h->ctr->c[HK_STAT_mapped] += size;
+    return p;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -452,19 +499,66 @@ static void spare_decay(hk_heap_t *h)
     spare_unmap(h, old, n);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Sweeps: a thread that stops calling the allocator never lets its runs decay, so once a
+ * decay period any thread's decay tick gives back the pages of every other heap whose
+ * owner has made no large call for that long (madvise: the runs stay, as address space,
+ * for the owner to unmap or reuse). The heaps are picked under the heaps' lock and swept
+ * after it is let go, each only while its runs can be held.
+ * ------------------------------------------------------------------------------------- */
+#define SWEEP_HEAPS 64 /* most heaps one sweep looks at */
+
+static _Atomic uint64_t sweep_due_ms;
+
+static void sweep_idle(hk_heap_t *self, uint64_t now)
+{
+    uint64_t due = atomic_load_explicit(&sweep_due_ms, memory_order_relaxed);
+    if (now < due || !atomic_compare_exchange_strong_explicit(&sweep_due_ms, &due,
+                                                              now + HK_LARGE_DECAY_MS,
+                                                              memory_order_relaxed,
+                                                              memory_order_relaxed))
+        return;
+    if (!hk_trylock(&hk_heaps_lock)) return; /* self may be the global heap, under it */
+    hk_heap_t *idle[SWEEP_HEAPS];
+    uint32_t n = 0;
+    for (hk_heap_t *o = hk_heaps_first(); o && n < SWEEP_HEAPS; o = o->next_all)
+        if (o != self) {
+            uint64_t used = atomic_load_explicit(&o->large.used_ms, memory_order_relaxed);
+            if (used && now - used >= HK_LARGE_DECAY_MS) idle[n++] = o;
+        }
+    hk_unlock(&hk_heaps_lock);
+    for (uint32_t k = 0; k < n; k++) {
+        hk_large_cache_t *c = &idle[k]->large;
+        if (!cache_hold(idle[k])) continue;
+        for (uint32_t i = 0; !c->purged && i < c->n; i++)
+            hk_os_purge(c->e[i].base, c->e[i].size);
+        c->purged = true;
+        atomic_store_explicit(&c->used_ms, 0, memory_order_relaxed); /* swept: off the list */
+        cache_release(idle[k]);
+    }
+}
+
 /* Unmap the heap's cached mappings that have waited longer than HK_LARGE_DECAY_MS
  * (all of them, with `all`), and the process's expired spares: a refill now and then
  * calls it, so that both go after a burst however few large calls or samples follow. */
 void hk_large_decay(hk_heap_t *h, bool all)
 {
-    if (h->large.n) decay_at(h, all, all ? 0 : hk_util_now_ms());
+    uint64_t now = hk_util_now_ms();
+    if (h->large.n && cache_hold(h)) {
+        decay_at(h, all, all ? 0 : now);
+        cache_release(h);
+    }
     spare_decay(h);
+    if (!all) sweep_idle(h, now);
 }
 
-/* A torn fork child (see sitetab.c) may have interrupted an update: it forgets its spares. */
+/* A torn fork child (see sitetab.c) may have interrupted an update: it forgets its
+ * spares. A sweep that held a heap's runs went with its thread. */
 void hk_large_fork_child(bool torn)
 {
     if (torn) nspare = 0;
+    for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all)
+        atomic_store_explicit(&h->large.held, 0, memory_order_relaxed);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -481,15 +575,15 @@ static void *large_alloc(hk_heap_t *h, size_t size, size_t align, bool stand_in)
     size_t total = hk_align_up(off + size, HK_OS_PAGE), have = total;
     char *base = NULL;
     hk_edges_t edges = ONE_MAPPING;
+    bool held = !stand_in && cache_hold(h);
     if (stand_in)
         base = spare_take(h, total, &have);
-    else if (align <= HK_OS_PAGE && h->large.n)
+    else if (held && align <= HK_OS_PAGE && h->large.n)
         base = cache_take(h, total, &have, &edges);
     bool fresh = base == NULL;
-    if (fresh) {
-        if ((base = hk_os_map_aligned(total, map_align)) == NULL) return NULL;
-        h->ctr->c[HK_STAT_mapped] += total;
-    }
+    if (fresh) base = map_fresh(h, total, map_align, held);
+    if (held) cache_release(h);
+    if (base == NULL) return NULL;
     char *p = base + off;
     hk_segment_t *seg = hk_segment_of(p);
     seg->kind = HK_SEG_LARGE;
@@ -531,7 +625,9 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
     if (cls >= HK_NCLASSES) {
         hk_edges_t edges = seg->edges;
         edges_count(-(int64_t)edges.n);
-        cache_put(h, base, size, &edges);
+        bool held = cache_hold(h);
+        give_back(h, base, size, &edges, held);
+        if (held) cache_release(h);
     } else if (!spare_put(h, base, size)) {
         h->ctr->c[HK_STAT_mapped] -= size;
         hk_os_unmap(base, size);
@@ -581,11 +677,8 @@ static size_t absorb_run(hk_heap_t *h, hk_segment_t *seg, size_t len, size_t nee
     return 0;
 }
 
-/* Resize a large block to `size` (> HK_SMALL_MAX). Returns the block, maybe moved, or
- * NULL with the old block untouched. A block keeps its mapping while the new size fits
- * and uses at least half of it; a shrunk block's tail goes to the cache, and a block
- * grows first into the cached run behind it. */
-void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
+/* hk_large_realloc, `held`: whether it holds the heap's runs. */
+static void *large_realloc(hk_heap_t *h, void *p, size_t size, bool held)
 {
     hk_segment_t *seg = hk_segment_of(p);
     char *base = seg->map_base;
@@ -602,8 +695,8 @@ void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
         edges_count(-(int64_t)seg->edges.n);
         seg->edges = edges_slice(&seg->edges, old_total, 0, total);
         edges_count(seg->edges.n);
-        cache_put(h, base + total, old_total - total, &tail);
-    } else if ((absorbed = absorb_run(h, seg, old_total, total - old_total)) != 0) {
+        give_back(h, base + total, old_total - total, &tail, held);
+    } else if (held && (absorbed = absorb_run(h, seg, old_total, total - old_total)) != 0) {
         total = old_total + absorbed;
     } else {
         /* Room to grow again: half as much again, up to 64 MiB more. */
@@ -620,14 +713,15 @@ void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
              * instead: those cannot grow, and a move of several may fail halfway, with
              * the block in two places. */
             size_t map_align = off >= HK_SEGMENT_SIZE ? off : HK_SEGMENT_SIZE;
-            char *dest = hk_os_map_aligned(roomy, map_align);
+            char *dest = map_fresh(h, roomy, map_align, held);
             if (dest == NULL) return NULL;
+            h->ctr->c[HK_STAT_mapped] -= roomy; /* counted below */
             if (seg->edges.n) {
                 hk_edges_t edges = seg->edges;
                 memcpy(dest, base, old_total);
                 h->ctr->c[HK_STAT_mapped] += old_total; /* cache_put counts the old one */
                 edges_count(-(int64_t)edges.n);
-                cache_put(h, base, old_total, &edges);
+                give_back(h, base, old_total, &edges, held);
             } else if (!hk_os_remap(base, old_total, roomy, dest)) {
                 hk_os_unmap(dest, roomy);
                 errno = ENOMEM;
@@ -646,4 +740,16 @@ void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
     seg->map_size = total;
     seg->usable = total - off;
     return p;
+}
+
+/* Resize a large block to `size` (> HK_SMALL_MAX). Returns the block, maybe moved, or
+ * NULL with the old block untouched. A block keeps its mapping while the new size fits
+ * and uses at least half of it; a shrunk block's tail goes to the cache, and a block
+ * grows first into the cached run behind it. */
+void *hk_large_realloc(hk_heap_t *h, void *p, size_t size)
+{
+    bool held = cache_hold(h);
+    void *q = large_realloc(h, p, size, held);
+    if (held) cache_release(h);
+    return q;
 }

@@ -144,7 +144,8 @@ typedef struct hk_segment_s {
 /* Runs of pages freed by a heap's thread, kept for its next large allocations so that a
  * program that frees and allocates big blocks in turn reuses resident pages instead of
  * mapping, faulting in and unmapping them each time (large.c). Invariant: no two runs
- * overlap, none is smaller than large.c's MIN_RUN, and `bytes` is their sizes summed. */
+ * overlap, none is smaller than large.c's MIN_RUN, and `bytes` is their sizes summed.
+ * Only whoever holds `held` reads or writes the runs. */
 typedef struct hk_large_cache_s {
     struct {
         char *base; /* page aligned; a block's whole mapping or what is left of one */
@@ -152,8 +153,11 @@ typedef struct hk_large_cache_s {
         uint64_t freed_ms; /* hk_util_now_ms() when it was freed */
         hk_edges_t edges;  /* where it may be split into several of the kernel's mappings */
     } e[HK_LARGE_CACHE_SLOTS];
-    uint32_t n;   /* entries in use, e[0..n) */
-    size_t bytes; /* their sizes summed */
+    uint32_t n;               /* entries in use, e[0..n) */
+    size_t bytes;             /* their sizes summed */
+    bool purged;              /* their pages were given back by another thread's sweep */
+    _Atomic uint32_t held;    /* 1 while the owner or a sweep works on the cache */
+    _Atomic uint64_t used_ms; /* hk_util_now_ms() at the owner's last large call */
 } hk_large_cache_t;
 
 /* What a stack walk needs of one pc's unwind rules (unwind.c), cached per heap. */
