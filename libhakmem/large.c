@@ -135,8 +135,8 @@ static void edges_append(hk_edges_t *e, size_t len, const hk_edges_t *tail)
 static bool cache_hold(hk_heap_t *h)
 {
     uint32_t free_ = 0;
-    return atomic_compare_exchange_strong_explicit(&h->large.held, &free_, 1,
-                                                   memory_order_acquire, memory_order_relaxed);
+    return atomic_compare_exchange_strong_explicit(&h->large.held, &free_, 1, memory_order_acquire,
+                                                   memory_order_relaxed);
 }
 
 static void cache_release(hk_heap_t *h)
@@ -513,10 +513,9 @@ static _Atomic uint64_t sweep_due_ms;
 static void sweep_idle(hk_heap_t *self, uint64_t now)
 {
     uint64_t due = atomic_load_explicit(&sweep_due_ms, memory_order_relaxed);
-    if (now < due || !atomic_compare_exchange_strong_explicit(&sweep_due_ms, &due,
-                                                              now + HK_LARGE_DECAY_MS,
-                                                              memory_order_relaxed,
-                                                              memory_order_relaxed))
+    if (now < due ||
+        !atomic_compare_exchange_strong_explicit(&sweep_due_ms, &due, now + HK_LARGE_DECAY_MS,
+                                                 memory_order_relaxed, memory_order_relaxed))
         return;
     if (!hk_trylock(&hk_heaps_lock)) return; /* self may be the global heap, under it */
     hk_heap_t *idle[SWEEP_HEAPS];
