@@ -399,20 +399,6 @@ static void give_back(hk_heap_t *h, char *base, size_t size, const hk_edges_t *e
     }
 }
 
-/* A fresh mapping for large pages; when the address space or the commit limit is spent,
- * the heap's cached runs (if the caller holds them) go back first and it is tried
- * again. */
-static char *map_fresh(hk_heap_t *h, size_t size, size_t align, bool held)
-{
-    char *p = hk_os_map_aligned(size, align);
-    if (p == NULL && held && h->large.n) {
-        decay_at(h, true, 0);
-        p = hk_os_map_aligned(size, align);
-    }
-    if (p) h->ctr->c[HK_STAT_mapped] += size;
-    return p;
-}
-
 /* ---------------------------------------------------------------------------------------
  * The stand-ins' spare mappings, process-wide, under hk_site_lock
  * ------------------------------------------------------------------------------------- */
@@ -488,13 +474,13 @@ static bool spare_put(hk_heap_t *h, char *base, size_t size)
     return kept;
 }
 
-/* The expired spares back to the OS. */
-static void spare_decay(hk_heap_t *h)
+/* The expired spares (all of them, with `all`) back to the OS. */
+static void spare_decay(hk_heap_t *h, bool all)
 {
     if (atomic_load_explicit(&nspare, memory_order_relaxed) == 0) return;
     struct spare_s old[SPARE_SLOTS];
     hk_site_lock();
-    uint32_t n = spare_expired(hk_util_now_ms(), old);
+    uint32_t n = spare_expired(all ? UINT64_MAX : hk_util_now_ms(), old);
     hk_site_unlock();
     spare_unmap(h, old, n);
 }
@@ -547,7 +533,7 @@ void hk_large_decay(hk_heap_t *h, bool all)
         decay_at(h, all, all ? 0 : now);
         cache_release(h);
     }
-    spare_decay(h);
+    spare_decay(h, false);
     if (!all) sweep_idle(h, now);
 }
 
@@ -563,6 +549,21 @@ void hk_large_fork_child(bool torn)
 /* ---------------------------------------------------------------------------------------
  * Allocation and free
  * ------------------------------------------------------------------------------------- */
+/* A fresh mapping for large pages; when the address space or the commit limit is spent,
+ * the heap's cached runs (if the caller holds them) and the spares go back first and it
+ * is tried again. */
+static char *map_fresh(hk_heap_t *h, size_t size, size_t align, bool held)
+{
+    char *p = hk_os_map_aligned(size, align);
+    if (p == NULL) {
+        if (held) decay_at(h, true, 0);
+        if (!hk_site_lock_held_by_me()) spare_decay(h, true);
+        p = hk_os_map_aligned(size, align);
+    }
+    if (p) h->ctr->c[HK_STAT_mapped] += size;
+    return p;
+}
+
 static void *large_alloc(hk_heap_t *h, size_t size, size_t align, bool stand_in)
 {
     size_t off = block_offset(align);
@@ -715,13 +716,24 @@ static void *large_realloc(hk_heap_t *h, void *p, size_t size, bool held)
             char *dest = map_fresh(h, roomy, map_align, held);
             if (dest == NULL) return NULL;
             h->ctr->c[HK_STAT_mapped] -= roomy; /* counted below */
+            hk_edges_t edges = seg->edges;
             if (seg->edges.n) {
-                hk_edges_t edges = seg->edges;
                 memcpy(dest, base, old_total);
                 h->ctr->c[HK_STAT_mapped] += old_total; /* cache_put counts the old one */
                 edges_count(-(int64_t)edges.n);
                 give_back(h, base, old_total, &edges, held);
-            } else if (!hk_os_remap(base, old_total, roomy, dest)) {
+                edges = ONE_MAPPING;
+            } else if (hk_os_remap(base, old_total, roomy, dest)) {
+                edges = ONE_MAPPING;
+            } else if (edges_room(0, 1) && hk_os_remap(base, old_total, old_total, dest)) {
+                /* Growing while moving counts both ranges against an address-space
+                 * limit; a move of the old size does not, and leaves the rest of the
+                 * range after it, another mapping. */
+                hk_edges_t fresh = ONE_MAPPING;
+                edges = ONE_MAPPING;
+                edges_append(&edges, old_total, &fresh);
+                edges_count(1);
+            } else {
                 hk_os_unmap(dest, roomy);
                 errno = ENOMEM;
                 return NULL;
@@ -731,7 +743,7 @@ static void *large_realloc(hk_heap_t *h, void *p, size_t size, bool held)
             p = base + off;
             seg = hk_segment_of(p);
             seg->map_base = base;
-            seg->edges = ONE_MAPPING;
+            seg->edges = edges;
         }
         h->ctr->c[HK_STAT_mapped] += total - old_total;
     }
