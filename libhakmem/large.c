@@ -1,14 +1,15 @@
-/* large.c: blocks bigger than the largest size class, each in a mapping of its own. The
- * mapping is aligned so that hk_segment_of finds its header, whose zeroed page table
- * sends every free of it past the fast path.
+/* large.c: blocks bigger than the largest size class, each in a range of pages of its
+ * own, which starts on a segment boundary so that hk_segment_of finds its header, whose
+ * zeroed page table sends every free of it past the fast path.
  *
- * Freed mappings are kept in the freeing thread's heap as runs of resident pages (a few,
- * bounded in bytes, each for at most HK_LARGE_DECAY_MS) and cut, moved and put together
- * into the next large blocks (see the cache below): the program neither waits for a map
- * and an unmap nor takes the page faults again. Expired runs are unmapped on the heap's
- * next large call or refill. realloc grows in place when the kernel can, and otherwise
- * moves the pages instead of copying them, reserving room to grow again (address space
- * only: untouched pages cost no memory).
+ * Freed ranges are kept in the freeing thread's heap as runs of resident pages (a few,
+ * bounded in bytes, each until HK_LARGE_DECAY_MS after a block last joined it) and cut,
+ * moved and put together into the next large blocks (see the cache below): the program
+ * neither waits for a map and an unmap nor takes the page faults again. Expired runs
+ * are unmapped on the heap's next large free or decay tick (one refill in 64); sweeps
+ * give back the pages of heaps whose threads went quiet. realloc grows in place when
+ * the kernel can, and otherwise moves the pages instead of copying them, reserving room
+ * to grow again (address space only: untouched pages cost no memory).
  *
  * Stand-ins (sitetab.c's followed samples of small blocks) are freed by whichever thread
  * frees the block, often not the one that allocated it, and a short-lived thread's cache
@@ -18,6 +19,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "internal.h"
@@ -71,10 +73,18 @@ uint64_t hk_large_edges(void)
     return atomic_load_explicit(&edges_in_process, memory_order_relaxed);
 }
 
-/* Whether `more` edges fit in one range that has `have`, and in the process. */
+/* Whether `more` edges fit in one range that has `have`, and in the process (checked,
+ * then counted: threads at the same moment may pass it by a few edges each). */
 static bool edges_room(uint32_t have, uint32_t more)
 {
     return have + more <= HK_LARGE_EDGES && hk_large_edges() + more <= HK_LARGE_EDGE_BUDGET;
+}
+
+/* Whether a range of `size` bytes may be put together with another: its edges' page
+ * offsets must fit in 32 bits (16 TiB). */
+static bool edges_span(size_t size)
+{
+    return size / HK_OS_PAGE < UINT32_MAX / 2;
 }
 
 /* A range just mapped, or moved onto a range of its own: one mapping, ends and all. */
@@ -108,6 +118,8 @@ static uint32_t edges_meet(const hk_edges_t *a, const hk_edges_t *b)
  * checked edges_room(e->n, tail->n + edges_meet(e, tail)). */
 static void edges_append(hk_edges_t *e, size_t len, const hk_edges_t *tail)
 {
+    hk_assert(e->n + edges_meet(e, tail) + tail->n <= HK_LARGE_EDGES);
+    hk_assert(len / HK_OS_PAGE < UINT32_MAX - HK_SEGMENT_SIZE);
     uint32_t at = (uint32_t)(len / HK_OS_PAGE);
     if (edges_meet(e, tail)) e->at[e->n++] = at;
     for (uint32_t i = 0; i < tail->n; i++)
@@ -238,11 +250,12 @@ static char *move_from(const hk_large_cache_t *c, uint32_t i, const char *to, si
     return skip < c->e[i].size && c->e[i].size - skip >= need ? base + skip : base;
 }
 
-/* Move [from, from + len) of run i onto `to`, inside a range this heap mapped; false
- * when the kernel refused. Then `to` is fresh pages again, and the run is left as it was
- * when it is one mapping (such a move fails whole) or else forgotten without unmapping:
- * a move of several mappings may fail halfway, and the holes it left may already belong
- * to someone else. *moved: the moved pages' edges. */
+/* Move [from, from + len) of run i, whose edges there are *moved, onto `to`, inside a
+ * range this heap mapped; false when the kernel refused. Then the caller maps `to`
+ * afresh, and the run is left as it was when the pages were one mapping (such a move
+ * fails whole) or else forgotten without unmapping: a move of several mappings may fail
+ * halfway, and the holes it left may already belong to someone else. On success *moved
+ * is what cache_carve says the moved pages' edges are. */
 static bool move_run(hk_heap_t *h, uint32_t i, char *from, size_t len, char *to, hk_edges_t *moved)
 {
     hk_large_cache_t *c = &h->large;
@@ -251,7 +264,7 @@ static bool move_run(hk_heap_t *h, uint32_t i, char *from, size_t len, char *to,
         *moved = cache_carve(h, i, from, len);
         return true;
     }
-    if (c->e[i].edges.n) {
+    if (moved->n) {
         h->ctr->c[HK_STAT_mapped] -= c->e[i].size;
         cache_remove(c, i);
     }
@@ -311,6 +324,7 @@ static char *cache_take(hk_heap_t *h, size_t total, size_t *got, hk_edges_t *edg
                 hk_os_unmap(base, total); /* out of memory: the moved pages go too */
                 h->ctr->c[HK_STAT_mapped] -= total;
                 edges_count(-(int64_t)edges->n);
+                *edges = ONE_MAPPING;
                 return NULL;
             }
             piece.lo = piece.hi = true; /* moved: a mapping of its own */
@@ -343,6 +357,7 @@ static void cache_put(hk_heap_t *h, char *base, size_t size, const hk_edges_t *e
     hk_edges_t e = *edges;
     decay_at(h, false, now);
     for (uint32_t i = c->n; span_moves() && i-- > 0;) {
+        if (!edges_span(size + c->e[i].size)) continue;
         hk_edges_t joined;
         if (c->e[i].base + c->e[i].size == base &&
             edges_room(c->e[i].edges.n, e.n + edges_meet(&c->e[i].edges, &e))) {
@@ -503,18 +518,26 @@ static void sweep_idle(hk_heap_t *self, uint64_t now)
         !atomic_compare_exchange_strong_explicit(&sweep_due_ms, &due, now + HK_LARGE_DECAY_MS,
                                                  memory_order_relaxed, memory_order_relaxed))
         return;
-    if (!hk_trylock(&hk_heaps_lock)) return; /* self may be the global heap, under it */
+    if (!hk_trylock(&hk_heaps_lock)) { /* self may be the global heap, under it */
+        atomic_store_explicit(&sweep_due_ms, due, memory_order_relaxed);
+        return;
+    }
     hk_heap_t *idle[SWEEP_HEAPS];
     uint32_t n = 0;
     for (hk_heap_t *o = hk_heaps_first(); o && n < SWEEP_HEAPS; o = o->next_all)
         if (o != self) {
             uint64_t used = atomic_load_explicit(&o->large.used_ms, memory_order_relaxed);
-            if (used && now - used >= HK_LARGE_DECAY_MS) idle[n++] = o;
+            if (used && used + HK_LARGE_DECAY_MS <= now) idle[n++] = o;
         }
     hk_unlock(&hk_heaps_lock);
     for (uint32_t k = 0; k < n; k++) {
         hk_large_cache_t *c = &idle[k]->large;
         if (!cache_hold(idle[k])) continue;
+        uint64_t used = atomic_load_explicit(&c->used_ms, memory_order_relaxed);
+        if (used == 0 || used + HK_LARGE_DECAY_MS > now) { /* its owner came back */
+            cache_release(idle[k]);
+            continue;
+        }
         for (uint32_t i = 0; !c->purged && i < c->n; i++)
             hk_os_purge(c->e[i].base, c->e[i].size);
         c->purged = true;
@@ -523,27 +546,42 @@ static void sweep_idle(hk_heap_t *self, uint64_t now)
     }
 }
 
-/* Unmap the heap's cached mappings that have waited longer than HK_LARGE_DECAY_MS
- * (all of them, with `all`), and the process's expired spares: a refill now and then
- * calls it, so that both go after a burst however few large calls or samples follow. */
+/* Unmap the heap's cached runs that have waited longer than HK_LARGE_DECAY_MS (all of
+ * them, with `all`) and the process's expired spares, and sweep the quiet heaps: a
+ * refill now and then calls it, so that all go after a burst however few large calls
+ * or samples follow. */
 void hk_large_decay(hk_heap_t *h, bool all)
 {
     uint64_t now = hk_util_now_ms();
-    if (h->large.n && cache_hold(h)) {
-        decay_at(h, all, all ? 0 : now);
-        cache_release(h);
+    if (h->large.n) { /* read unheld only to skip: only a holder writes it, and only the
+                         owner, which is here, takes runs out or puts them in */
+        bool held = cache_hold(h);
+        /* A sweep holds the runs for a madvise at most and waits for nothing: a
+         * teardown (`all`) may wait it out. */
+        for (int tries = 0; all && !held && tries < 1000; tries++) {
+            sched_yield();
+            held = cache_hold(h);
+        }
+        if (held) {
+            decay_at(h, all, all ? 0 : now);
+            cache_release(h);
+        }
     }
     spare_decay(h, false);
     if (!all) sweep_idle(h, now);
 }
 
 /* A torn fork child (see sitetab.c) may have interrupted an update: it forgets its
- * spares. A sweep that held a heap's runs went with its thread. */
+ * spares. The other threads' heaps, which the child leaves alone (heap.c), stay held for
+ * good, so that no sweep reads their runs, which may be torn; its own heap may have
+ * been held by a sweep, whose thread is gone. */
 void hk_large_fork_child(bool torn)
 {
     if (torn) nspare = 0;
-    for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all)
-        atomic_store_explicit(&h->large.held, 0, memory_order_relaxed);
+    for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all) {
+        atomic_store_explicit(&h->large.held, h != hk_tls, memory_order_relaxed);
+        if (h != hk_tls) atomic_store_explicit(&h->large.used_ms, 0, memory_order_relaxed);
+    }
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -576,12 +614,17 @@ static void *large_alloc(hk_heap_t *h, size_t size, size_t align, bool stand_in)
     char *base = NULL;
     hk_edges_t edges = ONE_MAPPING;
     bool held = !stand_in && cache_hold(h);
+    if (held && h->large.n)
+        atomic_store_explicit(&h->large.used_ms, hk_util_now_ms(), memory_order_relaxed);
     if (stand_in)
         base = spare_take(h, total, &have);
     else if (held && align <= HK_OS_PAGE && h->large.n)
         base = cache_take(h, total, &have, &edges);
     bool fresh = base == NULL;
-    if (fresh) base = map_fresh(h, total, map_align, held);
+    if (fresh) {
+        edges = ONE_MAPPING;
+        base = map_fresh(h, total, map_align, held);
+    }
     if (held) cache_release(h);
     if (base == NULL) return NULL;
     char *p = base + off;
@@ -664,7 +707,7 @@ static size_t absorb_run(hk_heap_t *h, hk_segment_t *seg, size_t len, size_t nee
     char *end = (char *)seg->map_base + len;
     for (uint32_t i = 0; i < c->n; i++) {
         if (c->e[i].base != end) continue;
-        if (c->e[i].size < need || !span_moves()) return 0;
+        if (c->e[i].size < need || !span_moves() || !edges_span(len + c->e[i].size)) return 0;
         size_t take = c->e[i].size - need < MIN_RUN ? c->e[i].size : need;
         hk_edges_t piece = edges_slice(&c->e[i].edges, c->e[i].size, 0, take);
         uint32_t more = piece.n + edges_meet(&seg->edges, &piece);
@@ -725,7 +768,8 @@ static void *large_realloc(hk_heap_t *h, void *p, size_t size, bool held)
                 edges = ONE_MAPPING;
             } else if (hk_os_remap(base, old_total, roomy, dest)) {
                 edges = ONE_MAPPING;
-            } else if (edges_room(0, 1) && hk_os_remap(base, old_total, old_total, dest)) {
+            } else if (span_moves() && edges_room(0, 1) && edges_span(roomy) &&
+                       hk_os_remap(base, old_total, old_total, dest)) {
                 /* Growing while moving counts both ranges against an address-space
                  * limit; a move of the old size does not, and leaves the rest of the
                  * range after it, another mapping. */

@@ -55,8 +55,9 @@
                                    16, the count travels in a pointer's low 4 bits */
 #define HK_STASH_CHAINS      4  /* drained chains a heap keeps per class */
 #define HK_LARGE_CACHE_SLOTS 64 /* freed runs of large pages a heap keeps... */
-#define HK_LARGE_CACHE_BYTES ((size_t)256 << 20) /* ...this many bytes (a quarter: large.c)... */
-#define HK_LARGE_DECAY_MS    1000                /* ...for at most this long */
+/* ...up to this many bytes (a quarter where runs of several mappings cannot move)... */
+#define HK_LARGE_CACHE_BYTES ((size_t)256 << 20)
+#define HK_LARGE_DECAY_MS    1000 /* ...each until this long after a block last joined it */
 #define HK_LARGE_GATHER      8    /* most runs one large block's pages are moved from */
 #define HK_LARGE_EDGES       32   /* most mapping edges inside a large block or run... */
 #define HK_LARGE_EDGE_BUDGET 4096 /* ...and inside all of a process's (large.c) */
@@ -132,7 +133,7 @@ typedef struct hk_segment_s {
     struct hk_heap_s *heap;    /* small: owner */
     struct hk_segment_s *next; /* small: the heap's segment list */
     struct hk_segment_s *prev;
-    void *map_base; /* large: the whole mapping */
+    void *map_base; /* large: the block's whole range of pages, header first */
     size_t map_size;
     size_t usable;      /* large: bytes usable from the block's start */
     bool zeroed;        /* large: never written since it was mapped (calloc skips the memset) */
@@ -157,7 +158,8 @@ typedef struct hk_large_cache_s {
     size_t bytes;             /* their sizes summed */
     bool purged;              /* their pages were given back by another thread's sweep */
     _Atomic uint32_t held;    /* 1 while the owner or a sweep works on the cache */
-    _Atomic uint64_t used_ms; /* hk_util_now_ms() at the owner's last large call */
+    _Atomic uint64_t used_ms; /* hk_util_now_ms() at the owner's last use of its runs; 0:
+                                 none to sweep */
 } hk_large_cache_t;
 
 /* What a stack walk needs of one pc's unwind rules (unwind.c), cached per heap. */

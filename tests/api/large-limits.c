@@ -4,7 +4,7 @@
  * allocator's own teardown of a thread (from a pthread key's destructor) are not kept
  * where no later call would give them back; and a thread that frees a burst and then
  * waits forever has the burst's pages given back by the other threads' calls within a
- * couple of decay periods (1 s each). */
+ * couple of decay periods (1 s each; the test allows 10 s on a loaded machine). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -22,9 +22,9 @@
 #define MIB ((size_t)1 << 20)
 
 /* In a child, under RLIMIT_AS of the present size plus 300 MiB: free 200 MiB of large
- * blocks (all cached: under the cache's bound), then ask for more than the limit leaves
- * unless the cache gives its share back. Exit status 0 when the request succeeded with
- * the contents it must keep. */
+ * blocks (cached where they fit the cache's bound), then ask for more than the limit
+ * leaves unless the cache gives its share back. Exit status 0 when the request
+ * succeeded with the contents it must keep. */
 static int under_as_limit(int shape)
 {
     long size = tu_status_kib("VmSize");
@@ -71,7 +71,9 @@ static int child_status(int shape)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Blocks freed by a key destructor that runs after the allocator's thread teardown. */
+/* Blocks freed by a key destructor that runs after the allocator's thread teardown
+ * (libhakmem's key is made in its constructor, before this one, so glibc runs its
+ * destructor first). */
 static pthread_key_t key;
 
 static void free_blocks(void *v)
@@ -85,27 +87,29 @@ static void free_blocks(void *v)
 static void *late_freer(void *arg)
 {
     char **b = malloc(3 * sizeof *b);
+    if (b == NULL) tap_bail("malloc failed");
     for (int i = 0; i < 3; i++) {
-        b[i] = malloc(20 * MIB);
+        if ((b[i] = malloc(20 * MIB)) == NULL) tap_bail("malloc of 20 MiB failed");
         memset(b[i], 1, 20 * MIB);
     }
     pthread_setspecific(key, b);
     return arg;
 }
 
-/* A thread that frees a burst and then waits until told to end. */
+/* A thread that frees a burst (within the smallest cache bound, 64 MiB) and then waits
+ * until told to end. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int state; /* 1: burst freed; 2: may end */
 
 static void *idle_after_burst(void *arg)
 {
-    char *b[12];
-    for (int i = 0; i < 12; i++) {
-        b[i] = malloc(10 * MIB);
-        memset(b[i], 1, 10 * MIB);
+    char *b[6];
+    for (int i = 0; i < 6; i++) {
+        if ((b[i] = malloc(8 * MIB)) == NULL) tap_bail("malloc of 8 MiB failed");
+        memset(b[i], 1, 8 * MIB);
     }
-    for (int i = 0; i < 12; i++)
+    for (int i = 0; i < 6; i++)
         free(b[i]);
     pthread_mutex_lock(&mu);
     state = 1;
@@ -153,21 +157,25 @@ int main(void)
                "blocks freed past a thread's teardown go back to the OS");
 
     pthread_t t;
+    small_calls(0.25); /* the small blocks' own pages, in the baseline */
     before = tu_rss_kib();
     pthread_create(&t, NULL, idle_after_burst, NULL);
     pthread_mutex_lock(&mu);
     while (state != 1)
         pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
-    long burst = tu_rss_kib();
-    small_calls(2.5);
-    long swept = tu_rss_kib();
-    tap_diag("VmRSS before %ld KiB, after an idle thread's 120 MiB burst %ld KiB, 2.5 s of "
+    long burst = tu_rss_kib(), swept = burst;
+    double start = tu_now();
+    while (burst - swept < 40 * 1024 && tu_now() - start < 10) { /* two periods, or so */
+        small_calls(0.25);
+        swept = tu_rss_kib();
+    }
+    tap_diag("VmRSS before %ld KiB, after an idle thread's 48 MiB burst %ld KiB, %.1f s of "
              "small calls later %ld KiB",
-             before, burst, swept);
-    TAP_GE_U64((uint64_t)(burst > before ? burst - before : 0), 100 * 1024,
+             before, burst, tu_now() - start, swept);
+    TAP_GE_U64((uint64_t)(burst > before ? burst - before : 0), 40 * 1024,
                "the idle thread's freed burst was kept at first");
-    TAP_LE_U64((uint64_t)(swept > before ? swept - before : 0), 16 * 1024,
+    TAP_GE_U64((uint64_t)(burst > swept ? burst - swept : 0), 40 * 1024,
                "another thread's calls give its pages back while it waits");
     pthread_mutex_lock(&mu);
     state = 2;
