@@ -140,14 +140,21 @@ static void edges_append(hk_edges_t *e, size_t len, const hk_edges_t *tail)
  * heap has resident stay close to the most it had in use at once (above it only by what
  * the gather and edge limits leave unmoved). A freed block next to a run joins it.
  * ------------------------------------------------------------------------------------- */
+/* Unmap a range of large pages and count it. */
+static void unmap_counted(hk_heap_t *h, void *base, size_t size)
+{
+    hk_os_unmap(base, size);
+    h->ctr->c[HK_STAT_mapped] -= size;
+}
+
 /* The runs are the owner's but for a sweep (below) by another thread. Neither waits for
  * the other: a call that finds them held does without them (maps fresh pages, unmaps
  * what it frees), so no sweep, and no signal handler interrupting its own thread's
  * call, can stall a call. */
 static bool cache_hold(hk_heap_t *h)
 {
-    uint32_t free_ = 0;
-    return atomic_compare_exchange_strong_explicit(&h->large.held, &free_, 1, memory_order_acquire,
+    uint32_t unheld = 0;
+    return atomic_compare_exchange_strong_explicit(&h->large.held, &unheld, 1, memory_order_acquire,
                                                    memory_order_relaxed);
 }
 
@@ -165,9 +172,16 @@ static void cache_remove(hk_large_cache_t *c, uint32_t i)
 
 static void cache_drop(hk_heap_t *h, uint32_t i)
 {
-    hk_os_unmap(h->large.e[i].base, h->large.e[i].size);
-    h->ctr->c[HK_STAT_mapped] -= h->large.e[i].size;
+    unmap_counted(h, h->large.e[i].base, h->large.e[i].size);
     cache_remove(&h->large, i);
+}
+
+static uint32_t smallest(const hk_large_cache_t *c)
+{
+    uint32_t s = 0;
+    for (uint32_t i = 1; i < c->n; i++)
+        if (c->e[i].size < c->e[s].size) s = i;
+    return s;
 }
 
 static void cache_add(hk_large_cache_t *c, char *base, size_t size, uint64_t freed_ms,
@@ -188,15 +202,10 @@ static void cache_keep(hk_heap_t *h, char *base, size_t size, uint64_t freed_ms,
                        const hk_edges_t *edges)
 {
     hk_large_cache_t *c = &h->large;
-    if (size >= MIN_RUN && c->n == HK_LARGE_CACHE_SLOTS) {
-        uint32_t smallest = 0;
-        for (uint32_t i = 1; i < c->n; i++)
-            if (c->e[i].size < c->e[smallest].size) smallest = i;
-        if (c->e[smallest].size < size) cache_drop(h, smallest);
-    }
+    if (size >= MIN_RUN && c->n == HK_LARGE_CACHE_SLOTS && c->e[smallest(c)].size < size)
+        cache_drop(h, smallest(c));
     if (size < MIN_RUN || c->n == HK_LARGE_CACHE_SLOTS) {
-        hk_os_unmap(base, size);
-        h->ctr->c[HK_STAT_mapped] -= size;
+        unmap_counted(h, base, size);
         return;
     }
     cache_add(c, base, size, freed_ms, edges);
@@ -239,14 +248,14 @@ static uint32_t biggest(const hk_large_cache_t *c, uint32_t edges)
 }
 
 /* Where in run i to start moving pages bound for `to`: the first address at the same
- * offset within a 2 MiB page as `to`, when at least `need` bytes follow it, else the
- * run's start. Between such addresses mremap moves page tables whole, ten times faster
- * than page by page (16 MiB in 4 us against 46 us here). */
-#define PMD_SIZE ((size_t)2 << 20)
+ * offset within the 2 MiB one page table maps as `to`, when at least `need` bytes
+ * follow it, else the run's start. Between such addresses mremap moves page tables
+ * whole, about ten times faster than page by page. */
+#define TABLE_SPAN ((size_t)2 << 20)
 static char *move_from(const hk_large_cache_t *c, uint32_t i, const char *to, size_t need)
 {
     char *base = c->e[i].base;
-    size_t skip = ((uintptr_t)to - (uintptr_t)base) & (PMD_SIZE - 1);
+    size_t skip = ((uintptr_t)to - (uintptr_t)base) & (TABLE_SPAN - 1);
     return skip < c->e[i].size && c->e[i].size - skip >= need ? base + skip : base;
 }
 
@@ -321,8 +330,7 @@ static char *cache_take(hk_heap_t *h, size_t total, size_t *got, hk_edges_t *edg
             if (!edges_room(edges->n, more)) break;
             if (!move_run(h, i, from, len, base + filled, &piece)) {
                 if (hk_os_map_fixed(base + filled, total - filled)) break;
-                hk_os_unmap(base, total); /* out of memory: the moved pages go too */
-                h->ctr->c[HK_STAT_mapped] -= total;
+                unmap_counted(h, base, total); /* out of memory: the moved pages go too */
                 edges_count(-(int64_t)edges->n);
                 *edges = ONE_MAPPING;
                 return NULL;
@@ -382,16 +390,11 @@ static void cache_put(hk_heap_t *h, char *base, size_t size, const hk_edges_t *e
     size_t most = span_moves() ? HK_LARGE_CACHE_BYTES : HK_LARGE_CACHE_BYTES / 4;
     if (h == &hk_heap_global) most = 0;
     if (size < MIN_RUN || size > most / 2) {
-        hk_os_unmap(base, size);
-        h->ctr->c[HK_STAT_mapped] -= size;
+        unmap_counted(h, base, size);
         return;
     }
-    while (c->n == HK_LARGE_CACHE_SLOTS) {
-        uint32_t smallest = 0;
-        for (uint32_t i = 1; i < c->n; i++)
-            if (c->e[i].size < c->e[smallest].size) smallest = i;
-        cache_drop(h, smallest);
-    }
+    while (c->n == HK_LARGE_CACHE_SLOTS)
+        cache_drop(h, smallest(c));
     while (c->bytes + size > most) {
         uint32_t oldest = 0;
         for (uint32_t i = 1; i < c->n; i++)
@@ -409,8 +412,7 @@ static void give_back(hk_heap_t *h, char *base, size_t size, const hk_edges_t *e
     if (held) {
         cache_put(h, base, size, edges);
     } else {
-        hk_os_unmap(base, size);
-        h->ctr->c[HK_STAT_mapped] -= size;
+        unmap_counted(h, base, size);
     }
 }
 
@@ -441,10 +443,8 @@ static uint32_t spare_expired(uint64_t now, struct spare_s *out)
 
 static void spare_unmap(hk_heap_t *h, const struct spare_s *v, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        hk_os_unmap(v[i].base, v[i].size);
-        h->ctr->c[HK_STAT_mapped] -= v[i].size;
-    }
+    for (uint32_t i = 0; i < n; i++)
+        unmap_counted(h, v[i].base, v[i].size);
 }
 
 /* A spare mapping of `total` bytes to twice that (a bigger one would keep pages resident
@@ -672,8 +672,7 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
         give_back(h, base, size, &edges, held);
         if (held) cache_release(h);
     } else if (!spare_put(h, base, size)) {
-        h->ctr->c[HK_STAT_mapped] -= size;
-        hk_os_unmap(base, size);
+        unmap_counted(h, base, size);
     }
 }
 
@@ -683,8 +682,7 @@ void hk_large_discard(hk_heap_t *h, hk_segment_t *seg)
 {
     h->ctr->c[HK_STAT_large_bytes] -= seg->usable;
     if (spare_put(h, seg->map_base, seg->map_size)) return;
-    h->ctr->c[HK_STAT_mapped] -= seg->map_size;
-    hk_os_unmap(seg->map_base, seg->map_size);
+    unmap_counted(h, seg->map_base, seg->map_size);
 }
 
 size_t hk_large_usable(const void *p)
