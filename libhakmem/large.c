@@ -572,15 +572,17 @@ void hk_large_decay(hk_heap_t *h, bool all)
 }
 
 /* A torn fork child (see sitetab.c) may have interrupted an update: it forgets its
- * spares. The other threads' heaps, which the child leaves alone (heap.c), stay held for
- * good, so that no sweep reads their runs, which may be torn; its own heap may have
- * been held by a sweep, whose thread is gone. */
+ * spares. The heaps of the other threads, which the child leaves alone (heap.c), stay
+ * held for good, so that no sweep reads their runs, which may be torn. Its own heap and
+ * the abandoned ones, which its new threads adopt (unless it is torn), may have been
+ * held by a sweep, whose thread is gone: a sweep only purges, so they are whole. */
 void hk_large_fork_child(bool torn)
 {
     if (torn) nspare = 0;
     for (hk_heap_t *h = hk_heaps_first(); h; h = h->next_all) {
-        atomic_store_explicit(&h->large.held, h != hk_tls, memory_order_relaxed);
-        if (h != hk_tls) atomic_store_explicit(&h->large.used_ms, 0, memory_order_relaxed);
+        bool usable = h == hk_tls || (!torn && __atomic_load_n(&h->abandoned, __ATOMIC_RELAXED));
+        atomic_store_explicit(&h->large.held, !usable, memory_order_relaxed);
+        if (!usable) atomic_store_explicit(&h->large.used_ms, 0, memory_order_relaxed);
     }
 }
 
