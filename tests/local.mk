@@ -25,7 +25,8 @@ HK_API_TESTS = \
 	%D%/api/libc-alias-test \
 	%D%/api/identity-test \
 	%D%/api/large-test \
-	%D%/api/large-limits-test
+	%D%/api/large-limits-test \
+	%D%/api/large-fork-test
 check_PROGRAMS += $(HK_API_TESTS)
 TESTS += $(HK_API_TESTS)
 
@@ -42,6 +43,7 @@ TESTS += $(HK_API_TESTS)
 %C%_api_identity_test_LDADD = $(LDADD) -ldl
 %C%_api_large_test_SOURCES = %D%/api/large.c
 %C%_api_large_limits_test_SOURCES = %D%/api/large-limits.c
+%C%_api_large_fork_test_SOURCES = %D%/api/large-fork.c
 
 ## errno-table runs under glibc's malloc and under libhakmem (errno.sh), so it links to
 ## neither. -fno-builtin: GCC assumes its built-in malloc leaves errno alone, and would
