@@ -123,15 +123,14 @@ static uint64_t counters_bytes(const hk_stats_header_t *hd)
     return 8ull * (hd->ncounters + 2ull * hd->nclasses);
 }
 
-/* The ABI 1.1 parts, taken where they are whole and plausible and ignored otherwise (an
- * older writer has none; a writer may lack them and still be read). */
+/* The parts appended in ABI 1.1 (part of every ABI 2 writer's), taken where they are
+ * whole and plausible and ignored otherwise: a short header still reads without them. */
 static void validate_tail(hs_seg_t *seg, const hk_stats_header_t *hd)
 {
     seg->shift = 8 * ((int64_t)hd->ncounters - HK_STAT_NCOUNTERS);
     seg->has_tail = seg->slot_has_tail = false;
     seg->ppid = 0;
     seg->exit_ns = 0;
-    if (hd->abi_minor < 1) return;
     uint64_t tail_end = (uint64_t)((int64_t)sizeof(hk_stats_header_t) + seg->shift);
     uint64_t slot_end = (uint64_t)((int64_t)sizeof(hk_stat_slot_t) + seg->shift);
     seg->slot_has_tail = hd->slot_size >= slot_end;
@@ -171,7 +170,7 @@ static void sitetab_place(hs_seg_t *seg, const hk_stats_header_t *hd)
     } t;
     seg->sitetab_offset = 0;
     seg->site_wrappers[0] = '\0';
-    if (hd->abi_minor < 1 || hd->header_size < tail + sizeof(t) ||
+    if (hd->header_size < tail + sizeof(t) ||
         pread(seg->fd, &t, sizeof(t), (off_t)tail) != (ssize_t)sizeof(t))
         return;
     copy_field(seg->site_wrappers, t.wrappers, sizeof(t.wrappers) - 1);

@@ -45,8 +45,21 @@ uint64_t hs_snap_get(const hs_seg_t *seg, const hs_counts_t *n, enum hk_stat_id 
     return pos < 0 ? 0 : n->c[pos];
 }
 
+/* The sum of a large-block counter and a per-class array, into the writer's word for
+ * `total` (which writers of ABI 2 do not store). */
+static void derive(const hs_seg_t *seg, hs_counts_t *n, enum hk_stat_id total,
+                   enum hk_stat_id large, const uint64_t *per_class)
+{
+    int at = hs_snap_counter_pos(seg, total), from = hs_snap_counter_pos(seg, large);
+    if (at < 0) return;
+    uint64_t sum = from < 0 ? 0 : n->c[from];
+    for (int i = 0; i < HK_STATS_NCLASSES; i++)
+        sum += per_class[i];
+    n->c[at] = sum;
+}
+
 /* Unpack counters laid out as the writer's hk_stat_counters_t: ncounters words, then
- * allocations and frees per class. */
+ * allocations and frees per class; the totals filled in. */
 static void unpack(const hs_seg_t *seg, const unsigned char *p, hs_counts_t *n)
 {
     memset(n, 0, sizeof(*n));
@@ -54,6 +67,8 @@ static void unpack(const hs_seg_t *seg, const unsigned char *p, hs_counts_t *n)
     p += 8u * seg->ncounters;
     memcpy(n->class_alloc, p, 8u * seg->nclasses);
     memcpy(n->class_free, p + 8u * seg->nclasses, 8u * seg->nclasses);
+    derive(seg, n, HK_STAT_malloc, HK_STAT_large_alloc, n->class_alloc);
+    derive(seg, n, HK_STAT_free, HK_STAT_large_free, n->class_free);
 }
 
 static void counts_add(hs_counts_t *dst, const hs_counts_t *src)

@@ -662,7 +662,6 @@ void hk_large_free(hk_heap_t *h, hk_segment_t *seg)
         h->ctr->class_free[cls]++;
     else
         h->ctr->c[HK_STAT_large_free]++;
-    h->ctr->c[HK_STAT_free]++;
     h->ctr->c[HK_STAT_free_slow]++;
     h->ctr->c[HK_STAT_large_bytes] -= seg->usable;
     char *base = seg->map_base;

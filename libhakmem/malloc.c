@@ -44,7 +44,6 @@ void *hk_malloc_aligned(size_t align, size_t size, void *ra)
     void *p = hk_large_alloc(h, size, align);
     if (p) {
         h->ctr->c[HK_STAT_large_alloc]++;
-        h->ctr->c[HK_STAT_malloc]++;
         h->ctr->c[HK_STAT_bytes] += size;
     }
     hk_heap_release(h);

@@ -52,7 +52,8 @@ uint64_t hk_prof_tsc_hz(void)
 static void schedule(hk_heap_t *h)
 {
     const hk_stat_counters_t *ctr = h->ctr;
-    uint64_t mean = ctr->c[HK_STAT_malloc] ? ctr->c[HK_STAT_bytes] / ctr->c[HK_STAT_malloc] : 64;
+    uint64_t mallocs = hk_stats_mallocs(ctr);
+    uint64_t mean = mallocs ? ctr->c[HK_STAT_bytes] / mallocs : 64;
     if (mean == 0) mean = 1;
     if (mean > HK_TINY_MAX) mean = HK_TINY_MAX;
     if (h->rng == 0) h->rng = 0x9e3779b97f4a7c15ull;

@@ -46,9 +46,9 @@ static void profile_line(const char *tag, uint64_t count, uint64_t samples, uint
 static void report_profile(const hk_stat_counters_t *t)
 {
     const uint64_t *c = t->c;
-    profile_line("[MALLOC]", c[HK_STAT_malloc], c[HK_STAT_prof_malloc_n],
+    profile_line("[MALLOC]", hk_stats_mallocs(t), c[HK_STAT_prof_malloc_n],
                  c[HK_STAT_prof_malloc_cyc]);
-    profile_line("[FREE]", c[HK_STAT_free], c[HK_STAT_prof_free_n], c[HK_STAT_prof_free_cyc]);
+    profile_line("[FREE]", hk_stats_frees(t), c[HK_STAT_prof_free_n], c[HK_STAT_prof_free_cyc]);
     profile_line("[REFILL]", c[HK_STAT_refills], c[HK_STAT_prof_refill_n],
                  c[HK_STAT_prof_refill_cyc]);
     profile_line("[REMOTE]", c[HK_STAT_remote_free], c[HK_STAT_prof_remote_n],
@@ -61,7 +61,7 @@ static void report_profile(const hk_stat_counters_t *t)
 static void fast_stats_line(const char *who, uint64_t tid, const hk_stat_counters_t *t)
 {
     const uint64_t *c = t->c;
-    uint64_t small = c[HK_STAT_malloc] - c[HK_STAT_large_alloc];
+    uint64_t mallocs = hk_stats_mallocs(t), small = mallocs - c[HK_STAT_large_alloc];
     char buf[256];
     hk_strbuf_t l = HK_STRBUF(buf);
     hk_strbuf_put(&l, "[FAST_STATS] ");
@@ -71,9 +71,9 @@ static void fast_stats_line(const char *who, uint64_t tid, const hk_stat_counter
         hk_strbuf_put_u64(&l, tid, false);
     }
     hk_strbuf_put(&l, " mallocs=");
-    hk_strbuf_put_u64(&l, c[HK_STAT_malloc], true);
+    hk_strbuf_put_u64(&l, mallocs, true);
     hk_strbuf_put(&l, " frees=");
-    hk_strbuf_put_u64(&l, c[HK_STAT_free], true);
+    hk_strbuf_put_u64(&l, hk_stats_frees(t), true);
     hk_strbuf_put(&l, " refills=");
     hk_strbuf_put_u64(&l, c[HK_STAT_refills], true);
     hk_strbuf_put(&l, " drains=");

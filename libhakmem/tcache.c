@@ -70,7 +70,6 @@ static void *heap_malloc(hk_heap_t *h, uint32_t cls, size_t size, void *ra)
         if (miss) ctr->c[HK_STAT_fast_miss]++;
         ctr->class_alloc[cls]++;
     }
-    ctr->c[HK_STAT_malloc]++;
     ctr->c[HK_STAT_bytes] += size;
     if (hk_unlikely(ctr->c[HK_STAT_bytes] >= h->site_next)) {
         uint32_t at = size > HK_SMALL_MAX ? HK_NCLASSES : cls;
@@ -179,7 +178,6 @@ void hk_tcache_flush(hk_heap_t *h)
 
 static void count_free(hk_heap_t *h, uint32_t cls)
 {
-    h->ctr->c[HK_STAT_free]++;
     h->ctr->c[HK_STAT_free_slow]++;
     h->ctr->class_free[cls]++;
 }

@@ -1,7 +1,7 @@
 /* tcache.h: the malloc and free fast paths. A hit is a pop from or a push onto the
- * calling thread's per-class list plus plain counter
- * increments: `malloc`, `bytes` and the class's on malloc, `free` and the class's on
- * free; one event test on malloc. Everything else
+ * calling thread's per-class list plus plain counter increments: `bytes` and the
+ * class's on malloc, the class's on free (the totals are the classes' sums, so they cost
+ * no store here); one event test on malloc. Everything else
  * (empty or full cache, another thread's block, a large block, a thread not yet set up)
  * is one mispredicted branch away in tcache.c. */
 #ifndef HK_TCACHE_H
@@ -46,7 +46,6 @@ HK_INLINE void *hk_malloc_inline(size_t size, bool sampling, void *ra, hk_malloc
             __builtin_prefetch(next); /* the next pop reads next->next */
             bin->head = next;
             bin->count--;
-            ctr->c[HK_STAT_malloc]++;
             ctr->c[HK_STAT_bytes] = bytes;
             ctr->class_alloc[cls]++;
             if (!sampling && hk_unlikely(bytes >= h->site_next))
@@ -75,7 +74,6 @@ HK_INLINE void hk_free_inline(void *p, bool sampling)
                 return;
             }
             hk_bin_push(bin, p);
-            ctr->c[HK_STAT_free]++;
             ctr->class_free[cls] = n;
             return;
         }

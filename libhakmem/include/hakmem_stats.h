@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #define HK_STATS_MAGIC     0x54534b4d4b4148ULL /* "HAKMKST" little-endian */
-#define HK_STATS_ABI_MAJOR 1                   /* bumped on any incompatible change */
-#define HK_STATS_ABI_MINOR 1                   /* bumped when fields are only appended */
+#define HK_STATS_ABI_MAJOR 2                   /* bumped on any incompatible change */
+#define HK_STATS_ABI_MINOR 0                   /* bumped when fields are only appended */
 #define HK_STATS_NCLASSES  48                  /* size classes counted per slot */
 #define HK_STATS_NAME_LEN  16                  /* thread and counter names, NUL padded */
 #define HK_STATS_COMM_LEN  64                  /* command name, NUL padded */
@@ -23,8 +23,8 @@
 /* Every per-thread counter, once: X(name, unit, doc). The same list yields the slot
  * struct, the descriptor table in the segment, hakstat's columns and the man page. */
 #define HK_STAT_COUNTERS(X)                                                                        \
-    X(malloc, "blocks", "blocks allocated through any entry point")                                \
-    X(free, "blocks", "blocks freed through any entry point")                                      \
+    X(malloc, "blocks", "blocks allocated (not stored: class_alloc summed, plus large_alloc)")     \
+    X(free, "blocks", "blocks freed (not stored: class_free summed, plus large_free)")             \
     X(bytes, "bytes", "bytes requested by allocations")                                            \
     X(calloc, "calls", "calls to calloc")                                                          \
     X(realloc, "calls", "calls to realloc and reallocarray")                                       \
@@ -38,7 +38,7 @@
     X(remote_free, "blocks", "frees of blocks another thread owns")                                \
     X(remote_collect, "blocks", "blocks other threads freed, collected by this owner")             \
     X(large_alloc, "blocks", "allocations served by mmap")                                         \
-    X(large_free, "blocks", "large blocks unmapped")                                               \
+    X(large_free, "blocks", "large blocks freed")                                                  \
     X(slab_new, "events", "slabs carved from segments")                                            \
     X(slab_empty, "events", "slabs that became empty and went back to their segment")              \
     X(mapped, "bytes", "net bytes this thread mapped minus unmapped; summed: process total")       \
@@ -65,6 +65,25 @@ typedef struct hk_stat_counters_s {
     uint64_t class_alloc[HK_STATS_NCLASSES]; /* blocks allocated per size class */
     uint64_t class_free[HK_STATS_NCLASSES];  /* blocks freed per size class */
 } hk_stat_counters_t;
+
+/* `malloc` and `free` are not stored (ABI 2): every block is counted once, in its class
+ * or as a large block, and a writer leaves these two words 0, so that the fast path pays
+ * no store for them. Readers add them up, as these do. */
+static inline uint64_t hk_stats_mallocs(const hk_stat_counters_t *n)
+{
+    uint64_t sum = n->c[HK_STAT_large_alloc];
+    for (int i = 0; i < HK_STATS_NCLASSES; i++)
+        sum += n->class_alloc[i];
+    return sum;
+}
+
+static inline uint64_t hk_stats_frees(const hk_stat_counters_t *n)
+{
+    uint64_t sum = n->c[HK_STAT_large_free];
+    for (int i = 0; i < HK_STATS_NCLASSES; i++)
+        sum += n->class_free[i];
+    return sum;
+}
 
 /* Memory a thread's heap moved, per size class, as net changes (two's complement: a
  * thread that empties slabs another carved has negative figures). Summed over the

@@ -491,21 +491,21 @@ fi
 fake=$HK_TMP/fake
 mkdir -p -m 700 "$fake/hakmem-$(id -u)"
 fake_seg=$fake/hakmem-$(id -u)/$E.$(start_time "$E")
-# plant HOW: copy the segment, then patch it (HOW: abi2, magic, truncate, intact), or
+# plant HOW: copy the segment, then patch it (HOW: abi3, magic, truncate, intact), or
 # put a FIFO there (fifo)
 plant() {
     rm -f "$fake_seg"
     cp "$seg_a" "$fake_seg"
     case $1 in
     fifo) rm -f "$fake_seg" && mkfifo "$fake_seg" ;;
-    abi2) printf '\002\000\000\000' | dd of="$fake_seg" bs=1 seek=8 conv=notrunc 2>/dev/null ;;
+    abi3) printf '\003\000\000\000' | dd of="$fake_seg" bs=1 seek=8 conv=notrunc 2>/dev/null ;;
     magic) printf 'X' | dd of="$fake_seg" bs=1 seek=0 conv=notrunc 2>/dev/null ;;
     truncate) dd if="$seg_a" of="$fake_seg" bs=1000 count=1 2>/dev/null ;;
     esac
     run env HAKMEM_STATS_DIR="$fake" "$hakstat" -p "$E" -j
 }
-plant abi2
-error_check "a segment of ABI version 2" 5 "version 2\.[0-9]+.*version 1"
+plant abi3
+error_check "a segment of ABI version 3" 5 "version 3\.[0-9]+.*version 2"
 plant magic
 error_check "a segment with a bad magic number" 6 "bad magic"
 plant truncate

@@ -46,7 +46,7 @@ for name in sorted(os.listdir(d)):
     nslots, = struct.unpack_from("<I", data, 28)
     pid, = struct.unpack_from("<q", data, o_pid)
     ppid, = struct.unpack_from("<q", data, o_ppid)
-    malloc, = struct.unpack_from("<Q", data, o_malloc)
+    malloc = sum(struct.unpack_from("<48Q", data, o_malloc))  # small mallocs: class_alloc
     flags, = struct.unpack_from("<Q", data, o_flags)
     print(name, pid, ppid, malloc, flags, nslots, "%o" % (st.st_mode & 0o777), st.st_size)
 EOF

@@ -9,8 +9,8 @@
  *                         exits; do the same M pairs; wait for it; exit 0. Both last a few
  *                         milliseconds, so a watcher polling /proc rarely sees them run.
  *   tree-helper offsets   print the byte offsets in a segment header of pid, start_time,
- *                         ppid, the retired malloc counter and flags, for tests that read
- *                         or forge records.
+ *                         ppid, the retired class_alloc counters (48 words, summed: the
+ *                         mallocs) and flags, for tests that read or forge records.
  * Every exit is a normal one (exit(3)), so each process leaves a retired record. */
 #include "config.h"
 
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "offsets") == 0) {
         printf("%zu %zu %zu %zu %zu\n", offsetof(hk_stats_header_t, pid),
                offsetof(hk_stats_header_t, start_time), offsetof(hk_stats_header_t, ppid),
-               offsetof(hk_stats_header_t, retired) + sizeof(uint64_t) * HK_STAT_malloc,
+               offsetof(hk_stats_header_t, retired) + offsetof(hk_stat_counters_t, class_alloc),
                offsetof(hk_stats_header_t, flags));
         return 0;
     }

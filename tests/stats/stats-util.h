@@ -186,6 +186,14 @@ static inline void st_load_words(void *dst, const void *src, size_t bytes)
         d[i] = __atomic_load_n(&w[i], __ATOMIC_RELAXED);
 }
 
+/* The malloc and free totals, which writers do not store (ABI 2), added up as every
+ * reader does: the copies below fill them in. */
+static inline void st_fill_totals(hk_stat_counters_t *n)
+{
+    n->c[HK_STAT_malloc] = hk_stats_mallocs(n);
+    n->c[HK_STAT_free] = hk_stats_frees(n);
+}
+
 /* Copy slot i: gen even and unchanged across the copy. False if that never happened. */
 static inline bool st_copy_slot(const st_seg_t *s, uint32_t i, hk_stat_slot_t *out)
 {
@@ -200,6 +208,7 @@ static inline bool st_copy_slot(const st_seg_t *s, uint32_t i, hk_stat_slot_t *o
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&sl->gen, __ATOMIC_RELAXED) == g1) {
             out->gen = g1;
+            st_fill_totals(&out->ctr);
             return true;
         }
     }
@@ -242,7 +251,10 @@ static inline bool st_copy_retired(const st_seg_t *s, hk_stat_counters_t *out)
         }
         st_load_words(out, &hd->retired, sizeof *out);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&hd->retired_gen, __ATOMIC_RELAXED) == g1) return true;
+        if (__atomic_load_n(&hd->retired_gen, __ATOMIC_RELAXED) == g1) {
+            st_fill_totals(out);
+            return true;
+        }
     }
     return false;
 }
@@ -256,8 +268,10 @@ static inline bool st_read_spill(int fd, const hk_stats_header_t *hd, uint32_t i
     for (int tries = 0; tries < 10000; tries++) {
         uint64_t g2;
         if (pread(fd, out, sizeof *out, off) == (ssize_t)sizeof *out && !(out->gen & 1) &&
-            pread(fd, &g2, sizeof g2, off) == (ssize_t)sizeof g2 && g2 == out->gen)
+            pread(fd, &g2, sizeof g2, off) == (ssize_t)sizeof g2 && g2 == out->gen) {
+            st_fill_totals(&out->ctr);
             return true;
+        }
         if (tries > 100) sched_yield();
     }
     return false;
@@ -301,7 +315,10 @@ static inline bool st_totals(const st_seg_t *s, hk_stat_counters_t *out)
         }
         if (fd >= 0) close(fd);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (ok && __atomic_load_n(&hd->retired_gen, __ATOMIC_RELAXED) == g1) return true;
+        if (ok && __atomic_load_n(&hd->retired_gen, __ATOMIC_RELAXED) == g1) {
+            st_fill_totals(out);
+            return true;
+        }
     }
     return false;
 }
