@@ -18,13 +18,14 @@
 #define HK_CLASS_PAGES(c)                                                                          \
     ((HK_CLASS_SIZE(c) * HK_SLAB_MIN_BLOCKS + HK_PAGE_SIZE - 1) / HK_PAGE_SIZE)
 
-/* Thread-cache capacity: about 64 KiB per class, within [8, 512] blocks, and only a few
- * blocks of the big classes so that a cache cannot pin many slabs. */
+/* Thread-cache capacity: about 128 KiB per class (a bin grows to it only as refills
+ * show the need), within [8, 512] blocks, and only a few blocks of the big classes so
+ * that a cache cannot pin many slabs. */
 #define HK_CLASS_BIN_MAX(c)                                                                        \
-    (HK_CLASS_SIZE(c) > 16384         ? 4u                                                         \
-     : 65536 / HK_CLASS_SIZE(c) > 512 ? 512u                                                       \
-     : 65536 / HK_CLASS_SIZE(c) < 8   ? 8u                                                         \
-                                      : 65536 / HK_CLASS_SIZE(c))
+    (HK_CLASS_SIZE(c) > 16384          ? 4u                                                        \
+     : 131072 / HK_CLASS_SIZE(c) > 512 ? 512u                                                      \
+     : 131072 / HK_CLASS_SIZE(c) < 8   ? 8u                                                        \
+                                       : 131072 / HK_CLASS_SIZE(c))
 
 /* ceil(2^32 / size), exact for every block start: i * size * recip = i * 2^32 +
  * i * size * e with e < 1 and i * size < 2^32, so the shift drops only the error term. */
