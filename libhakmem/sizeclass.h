@@ -1,6 +1,8 @@
 /* sizeclass.h: the one place size classes are defined. Classes are 16 bytes apart up to
- * 128 bytes, then four per power of two up to HK_SMALL_MAX: at most 25% internal waste,
- * and every class size is a multiple of 16, so every block is 16-byte aligned.
+ * 128 bytes, then four per power of two up to 1 KiB, eight up to 8 KiB and four again up
+ * to HK_SMALL_MAX: at most 25% internal waste, 12.5% between 1 and 8 KiB, where requests
+ * of a page or a kilobyte plus a small header (sqlite's 4,104 and 1,032 bytes) are
+ * common. Every class size is a multiple of 16, so every block is 16-byte aligned.
  *
  * Every table is a compile-time constant: a malloc made by another library's constructor,
  * before libhakmem's own initialisation has run, sees the same classes as any later one. */
@@ -9,10 +11,22 @@
 
 #include "types.h"
 
-/* Size of class c: 16 * (c + 1) for the first eight, then four steps per doubling. */
+/* Classes of the doublings from 2^lo, `per` (4 or 8) to each, the first numbered `first`:
+ * size of class c, and the class of a size s with 2^b < s <= 2^(b+1). */
+#define HK_STEP_SIZE(c, first, lo, per)                                                            \
+    ((1u << ((lo) + ((c) - (first)) / (per))) +                                                    \
+     (((c) - (first)) % (per) + 1u) *                                                              \
+         (1u << ((lo) - ((per) == 8 ? 3 : 2) + ((c) - (first)) / (per))))
+#define HK_STEP_CLASS(s, b, first, lo, per)                                                        \
+    ((first) + ((b) - (lo)) * (per) + (((s)-1) >> ((b) - ((per) == 8 ? 3 : 2)) & ((per)-1)))
+
+/* Size of class c: 16 * (c + 1) for the first eight, then the steps above: classes 8-19
+ * up to 1 KiB, 20-43 up to 8 KiB, 44-59 up to 128 KiB. */
 #define HK_CLASS_SIZE(c)                                                                           \
-    ((c) < 8 ? 16u * ((c) + 1u)                                                                    \
-             : (1u << (7 + ((c)-8) / 4)) + (((c)-8) % 4 + 1u) * (1u << (5 + ((c)-8) / 4)))
+    ((c) < 8    ? 16u * ((c) + 1u)                                                                 \
+     : (c) < 20 ? HK_STEP_SIZE(c, 8, 7, 4)                                                         \
+     : (c) < 44 ? HK_STEP_SIZE(c, 20, 10, 8)                                                       \
+                : HK_STEP_SIZE(c, 44, 13, 4))
 
 /* Pages per slab: enough for HK_SLAB_MIN_BLOCKS blocks. */
 #define HK_CLASS_PAGES(c)                                                                          \
@@ -38,7 +52,7 @@
     X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)          \
     X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30)      \
     X(31) X(32) X(33) X(34) X(35) X(36) X(37) X(38) X(39) X(40) X(41) X(42) X(43) X(44) X(45)      \
-    X(46) X(47)
+    X(46) X(47) X(48) X(49) X(50) X(51) X(52) X(53) X(54) X(55) X(56) X(57) X(58) X(59)
 /* clang-format on */
 
 extern const uint8_t hk_tiny_class[HK_TINY_MAX / 16 + 1]; /* index (size + 15) / 16 */
@@ -47,10 +61,13 @@ extern const uint32_t hk_class_pages[HK_NCLASSES];   /* pages per slab */
 extern const uint32_t hk_class_bin_max[HK_NCLASSES]; /* thread-cache capacity */
 extern const uint64_t hk_class_recip[HK_NCLASSES];   /* offset -> block index */
 
-/* Class of a size from 129 to HK_SMALL_MAX: four classes per power of two, from the two
- * bits below the leading one of size - 1. A constant expression for constant sizes. */
+/* Class of a size from 129 to HK_SMALL_MAX, from the bits below the leading one of
+ * size - 1. A constant expression for constant sizes. */
+#define HK_LOG2_BELOW(s) (63 - __builtin_clzl((s)-1)) /* b with 2^b < s <= 2^(b+1) */
 #define HK_CLASS_ABOVE_128(s)                                                                      \
-    (8 + (63 - __builtin_clzl((s)-1) - 7) * 4 + (((s)-1) >> (63 - __builtin_clzl((s)-1) - 2) & 3))
+    (HK_LOG2_BELOW(s) < 10   ? HK_STEP_CLASS(s, HK_LOG2_BELOW(s), 8, 7, 4)                         \
+     : HK_LOG2_BELOW(s) < 13 ? HK_STEP_CLASS(s, HK_LOG2_BELOW(s), 20, 10, 8)                       \
+                             : HK_STEP_CLASS(s, HK_LOG2_BELOW(s), 44, 13, 4))
 
 /* Blocks in one slab of class c: what a slab's capacity is, and what the segment's header
  * tells readers, from the same expression. */

@@ -15,7 +15,7 @@
 #define HK_STATS_MAGIC     0x54534b4d4b4148ULL /* "HAKMKST" little-endian */
 #define HK_STATS_ABI_MAJOR 2                   /* bumped on any incompatible change */
 #define HK_STATS_ABI_MINOR 0                   /* bumped when fields are only appended */
-#define HK_STATS_NCLASSES  48                  /* size classes counted per slot */
+#define HK_STATS_NCLASSES  60                  /* size classes counted per slot */
 #define HK_STATS_NAME_LEN  16                  /* thread and counter names, NUL padded */
 #define HK_STATS_COMM_LEN  64                  /* command name, NUL padded */
 #define HK_STATS_DOC_LEN   80                  /* one-line counter description */

@@ -204,7 +204,7 @@ jcheck "-j: totals at least the workers' sum; the 64-byte class allocated >= 100
 tot = d["totals"]
 assert tot["malloc"] >= 10000 and tot["free"] >= 10000, (tot["malloc"], tot["free"])
 assert tot["malloc"] == d["retired"]["malloc"] + sum(t["malloc"] for t in d["threads"])
-assert len(d["classes"]) == 48
+assert len(d["classes"]) == 60
 c64 = [c for c in d["classes"] if c["size"] == 64]
 assert len(c64) == 1 and c64[0]["alloc"] >= 10000 and c64[0]["free"] >= 10000, c64
 assert c64[0]["live"] == c64[0]["alloc"] - c64[0]["free"], c64

@@ -392,8 +392,8 @@ static void test_valid(void)
     }
     tap_ok(built && rows[HS_VIEW_THREADS] == 2 && rows[HS_VIEW_CLASSES] == HK_STATS_NCLASSES &&
                rows[HS_VIEW_TOTALS] == HK_STAT_NCOUNTERS && rows[HS_VIEW_SITES] == 3,
-           "tables: 2 threads, 48 classes, %d counters, 3 sites named by symbol (%d %d %d %d)",
-           HK_STAT_NCOUNTERS, rows[0], rows[1], rows[2], rows[3]);
+           "tables: 2 threads, %d classes, %d counters, 3 sites named by symbol (%d %d %d %d)",
+           HK_STATS_NCLASSES, HK_STAT_NCOUNTERS, rows[0], rows[1], rows[2], rows[3]);
     char lines[HS_SUMMARY_LINES][HS_SUMMARY_LEN];
     int nl = hs_table_summary(lines, &seg, &s2, &s, false);
     tap_ok(nl >= 4 && strstr(lines[0], "hs-crafted") != NULL &&

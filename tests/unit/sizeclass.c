@@ -1,6 +1,7 @@
 /* sizeclass.c (unit): the size-class tables. Every size from 1 to the largest class maps
  * to the smallest class that holds it (checked against a linear search), class sizes are
- * increasing multiples of 16, every slab's blocks fit its bitmap, and the reciprocal
+ * increasing multiples of 16, a class wastes at most 25% of a request above 128 bytes and
+ * 12.5% between 1 and 8 KiB, every slab's blocks fit its bitmap, and the reciprocal
  * turns every block offset of every slab back into its index exactly. */
 #include "config.h"
 
@@ -19,7 +20,7 @@ static uint32_t class_by_search(size_t size)
 
 int main(void)
 {
-    tap_plan(9);
+    tap_plan(10);
     hk_ensure_init();
 
     uint32_t bad_mult = 0, bad_order = 0;
@@ -31,13 +32,17 @@ int main(void)
     TAP_EQ_U64(bad_order, 0, "class sizes increase");
     TAP_EQ_U64(hk_class_size[HK_NCLASSES - 1], HK_SMALL_MAX, "the last class is HK_SMALL_MAX");
 
-    uint64_t too_small = 0, not_smallest = 0, disagree = 0;
+    uint64_t too_small = 0, not_smallest = 0, disagree = 0, wasteful = 0;
     for (size_t size = 1; size <= HK_SMALL_MAX; size++) {
         uint32_t c = hk_size_class(size);
         if (c >= HK_NCLASSES || hk_class_size[c] < size) {
             if (too_small++ < 3) tap_diag("size %zu: class %u is too small", size, c);
             continue;
         }
+        /* waste / size above 1/4 (1/8 for 1-8 KiB: a page or 1 KiB plus a header) */
+        size_t waste = hk_class_size[c] - size, shift = size > 1024 && size <= 8192 ? 3 : 2;
+        if (size > 128 && waste > size >> shift && wasteful++ < 3)
+            tap_diag("size %zu: class %u of %u bytes wastes %zu", size, c, hk_class_size[c], waste);
         if (c > 0 && hk_class_size[c - 1] >= size && not_smallest++ < 3)
             tap_diag("size %zu: class %u, but class %u (%u bytes) holds it", size, c, c - 1,
                      hk_class_size[c - 1]);
@@ -48,6 +53,8 @@ int main(void)
     TAP_EQ_U64(not_smallest, 0, "... the smallest such class");
     TAP_EQ_U64(disagree, 0, "... the one a linear search finds");
     TAP_EQ_U64(hk_size_class(0), hk_size_class(1), "size 0 maps like size 1");
+    TAP_EQ_U64(wasteful, 0,
+               "a class wastes at most 1/4 of a request above 128 bytes, 1/8 in 1-8 KiB");
 
     /* A slab holds at least HK_SLAB_MIN_BLOCKS blocks and at most what its bitmap has bits
      * for, in at most the 63 pages a segment has after its header. */
