@@ -38,12 +38,14 @@
     X(HAKMEM_TINY_PROFILE, BOOL, tiny_profile, 0, 0, 0, "Boolean, default 0.",                     \
       "Time every malloc and free call (period 1) and print at exit, to standard error, one\n"     \
       "line per operation kind (see\n.B EXIT REPORTS\nbelow).")                                    \
-    X(HAKMEM_SITE_SAMPLE, UINT0, site_sample, 1024 * 1024, 256, (uint64_t)1 << 40,                 \
-      "Bytes between allocation-site samples, 0 (off) or 256 to 2^40, default 1048576.",           \
+    X(HAKMEM_SITE_SAMPLE, UINT0, site_sample, 4 * 1024 * 1024, 256, (uint64_t)1 << 40,             \
+      "Bytes between allocation-site samples, 0 (off) or 256 to 2^40, default 4194304.",           \
       "About once per this many bytes allocated, a thread records the return address of the\n"     \
       "allocating call in its slot; a block of s bytes is sampled with probability about\n"        \
       "s / N, so big and small allocations are fairly represented.\n"                              \
-      "The cost on the fast path is one compare of the running byte count.\n"                      \
+      "The cost on the fast path is one compare of the running byte count; a sample itself\n"      \
+      "takes one to two microseconds (mostly two system calls that check that the stack it\n"      \
+      "walks can be read).\n"                                                                      \
       "A sample also records up to 16 return addresses of the call's stack in the process-wide\n"  \
       "site table and is followed until it is freed, so that each stack has live bytes and\n"      \
       "lifetimes (see\n.BR \"STATISTICS SEGMENT\" ).\n"                                            \
