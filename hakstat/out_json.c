@@ -65,7 +65,7 @@ static void counters(FILE *f, const hs_seg_t *seg, const hs_counts_t *n)
     nums(f, keys, vals, sizeof(vals) / sizeof(vals[0]));
 }
 
-/* Threads started and exited, heaps adopted (ABI 1.1 writers; null otherwise), with
+/* Threads started and exited, heaps adopted (null for a header without them), with
  * rates per second when there is an interval. */
 static void lifecycle(FILE *f, const hs_snap_t *now, const hs_snap_t *prev, double dt)
 {

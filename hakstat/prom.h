@@ -53,7 +53,7 @@ typedef struct hs_prom_proc_s {
     uint64_t class_alloc[HK_STATS_NCLASSES], class_free[HK_STATS_NCLASSES];
     uint32_t class_size[HK_STATS_NCLASSES];
     uint32_t nclasses;
-    bool has_tail; /* the writer publishes thread figures (ABI 1.1) */
+    bool has_tail; /* the header has thread figures (its tail) */
     uint64_t threads_started, threads_exited, heaps_adopted;
     hs_memory_t mem; /* cls[] unused */
 } hs_prom_proc_t;

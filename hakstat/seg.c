@@ -158,7 +158,7 @@ static void validate_tail(hs_seg_t *seg, const hk_stats_header_t *hd)
     seg->has_tail = true;
 }
 
-/* The site table's fields of the ABI 1.1 tail (shifted as validate_tail's): its place,
+/* The site table's fields of the header tail (shifted as validate_tail's): its place,
  * used only when it lies after the slots, within the file, with the geometry this reader
  * knows; and the writer's wrapper list. */
 static void sitetab_place(hs_seg_t *seg, const hk_stats_header_t *hd)

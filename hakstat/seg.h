@@ -57,8 +57,8 @@ typedef struct hs_seg_s {
     uint64_t sites_offset; /* within a slot, or 0 when the writer keeps no sites */
     uint64_t site_period;  /* bytes between site samples in the writer */
     uint64_t flags;        /* HK_STATS_F_* */
-    /* ABI 1.1 parts, where the writer has them. Fields after the counters (the header's
-     * after `retired`, a slot's after `ctr`) lie `shift` bytes from where our own
+    /* The header tail (appended in ABI 1.1), where the header has it. Fields after the counters
+     * (the header's after `retired`, a slot's after `ctr`) lie `shift` bytes from where our own
      * structs put them: the writer's counter bytes minus ours. */
     int64_t shift;
     bool has_tail;      /* the header's thread figures, spill geometry, memory */
@@ -66,9 +66,9 @@ typedef struct hs_seg_s {
     uint64_t spill_offset;
     uint32_t spill_size;
     uint32_t class_slab_blocks[HK_STATS_NCLASSES];
-    pid_t ppid;              /* parent at start, 0 when the writer does not say (ABI 1.0) */
+    pid_t ppid;              /* parent at start, 0 when the header does not say */
     uint64_t exit_ns;        /* CLOCK_REALTIME at exit, in a retired record; else 0 */
-    uint64_t sitetab_offset; /* the process-wide site table (ABI 1.1), 0 when absent */
+    uint64_t sitetab_offset; /* the process-wide site table, 0 when absent */
     char site_wrappers[HK_SITE_WRAPPERS_LEN]; /* the writer's HAKMEM_SITE_WRAPPERS */
     char comm[HK_STATS_COMM_LEN + 1];
     hk_stat_desc_t desc[HS_SEG_MAX_COUNTERS]; /* NUL-terminated copies */

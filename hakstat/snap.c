@@ -51,11 +51,7 @@ static void derive(const hs_seg_t *seg, hs_counts_t *n, enum hk_stat_id total,
                    enum hk_stat_id large, const uint64_t *per_class)
 {
     int at = hs_snap_counter_pos(seg, total), from = hs_snap_counter_pos(seg, large);
-    if (at < 0) return;
-    uint64_t sum = from < 0 ? 0 : n->c[from];
-    for (int i = 0; i < HK_STATS_NCLASSES; i++)
-        sum += per_class[i];
-    n->c[at] = sum;
+    if (at >= 0) n->c[at] = (from < 0 ? 0 : n->c[from]) + hk_stats_class_sum(per_class);
 }
 
 /* Unpack counters laid out as the writer's hk_stat_counters_t: ncounters words, then
@@ -262,7 +258,7 @@ static int spill_pass(hs_seg_t *seg, hs_snap_t *snap, uint32_t count, unsigned c
     return 0;
 }
 
-/* The header's ABI 1.1 figures, from the copy in `a`; then the spill blocks. */
+/* The header tail's figures, from the copy in `a`; then the spill blocks. */
 static int tail_pass(hs_seg_t *seg, hs_snap_t *snap, unsigned char *a, unsigned char *b)
 {
     memset(&snap->spilled, 0, sizeof(snap->spilled));

@@ -54,7 +54,7 @@ typedef struct hs_snap_s {
     hs_counts_t spilled; /* live threads without a slot, counting in spill blocks */
     hs_counts_t total;   /* retired + live threads + spilled */
     uint32_t nspilled;   /* live spill blocks */
-    /* ABI 1.1 figures; has_tail false (an older writer): all zero. */
+    /* The header tail's figures; has_tail false (a header without it): all zero. */
     bool has_tail;
     uint64_t threads_started, threads_exited, heaps_adopted;
     hs_mem_t mem;               /* the process's slabs and held blocks per class */
@@ -111,7 +111,7 @@ typedef struct hs_class_mem_s {
 } hs_class_mem_t;
 
 typedef struct hs_memory_s {
-    bool known; /* the writer publishes memory by class (ABI 1.1) */
+    bool known; /* the header has memory by class (its tail) */
     uint64_t rss;
     int64_t mapped;
     uint64_t in_use, thread_cached, slab_free, large_bytes;

@@ -243,8 +243,8 @@ static void thread_row(hs_row_t *r, const hs_seg_t *seg, const hs_snap_t *now,
     cell_cyc(r, T_CYC_R, m.cyc_refill);
 }
 
-/* One row per class with slabs or live blocks; "-" where the writer publishes no
- * memory by class (before ABI 1.1). */
+/* One row per class with slabs or live blocks; "-" where the header has no memory
+ * by class (every ABI 2 writer's has; a truncated one may not). */
 static void memory_rows(hs_table_t *t, const hs_seg_t *seg, const hs_snap_t *now)
 {
     hs_memory_t m;

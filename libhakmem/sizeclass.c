@@ -13,6 +13,10 @@ const uint32_t hk_class_pages[HK_NCLASSES] = {HK_CLASSES(PAGES)};
 const uint32_t hk_class_bin_max[HK_NCLASSES] = {HK_CLASSES(BIN_MAX)};
 const uint64_t hk_class_recip[HK_NCLASSES] = {HK_CLASSES(RECIP)};
 
+_Static_assert(HK_CLASS_SIZE(HK_G1_FIRST - 1) == 1u << HK_G1_LO &&
+                   HK_CLASS_SIZE(HK_G2_FIRST - 1) == 1u << HK_G2_LO &&
+                   HK_CLASS_SIZE(HK_G3_FIRST - 1) == 1u << HK_G3_LO,
+               "each group of classes ends where the next one's doublings start");
 _Static_assert(HK_CLASS_SIZE(HK_NCLASSES - 1) == HK_SMALL_MAX, "the last class is HK_SMALL_MAX");
 _Static_assert(HK_CLASS_ABOVE_128(HK_SMALL_MAX) == HK_NCLASSES - 1, "and the formulas agree");
 _Static_assert(HK_CLASS_ABOVE_128(HK_TINY_MAX) < 256, "tiny classes fit in a byte");

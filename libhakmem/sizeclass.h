@@ -11,35 +11,47 @@
 
 #include "types.h"
 
-/* Classes of the doublings from 2^lo, `per` (4 or 8) to each, the first numbered `first`:
- * size of class c, and the class of a size s with 2^b < s <= 2^(b+1). */
-#define HK_STEP_SIZE(c, first, lo, per)                                                            \
-    ((1u << ((lo) + ((c) - (first)) / (per))) +                                                    \
-     (((c) - (first)) % (per) + 1u) *                                                              \
-         (1u << ((lo) - ((per) == 8 ? 3 : 2) + ((c) - (first)) / (per))))
-#define HK_STEP_CLASS(s, b, first, lo, per)                                                        \
-    ((first) + ((b) - (lo)) * (per) + (((s)-1) >> ((b) - ((per) == 8 ? 3 : 2)) & ((per)-1)))
+/* The classes above 128 bytes come in three groups of doublings, each doubling split
+ * into 2^lg steps: a group's first class, the log2 of the size its first doubling starts
+ * from, and lg. */
+#define HK_G1_FIRST 8 /* 129 B .. 1 KiB: 4 per doubling */
+#define HK_G1_LO    7
+#define HK_G1_LG    2
+#define HK_G2_FIRST 20 /* 1 KiB .. 8 KiB: 8 per doubling */
+#define HK_G2_LO    10
+#define HK_G2_LG    3
+#define HK_G3_FIRST 44 /* 8 KiB .. HK_SMALL_MAX: 4 per doubling */
+#define HK_G3_LO    13
+#define HK_G3_LG    2
 
-/* Size of class c: 16 * (c + 1) for the first eight, then the steps above: classes 8-19
- * up to 1 KiB, 20-43 up to 8 KiB, 44-59 up to 128 KiB. */
+/* In a group: the size of class c, and the class of a size s with 2^b < s <= 2^(b+1). */
+#define HK_STEP_SIZE(c, first, lo, lg)                                                             \
+    ((1u << ((lo) + (((c) - (first)) >> (lg)))) +                                                  \
+     ((((c) - (first)) & ((1u << (lg)) - 1)) + 1u) *                                               \
+         (1u << ((lo) - (lg) + (((c) - (first)) >> (lg)))))
+#define HK_STEP_CLASS(s, b, first, lo, lg)                                                         \
+    ((first) + (((b) - (lo)) << (lg)) + (((s)-1) >> ((b) - (lg)) & ((1u << (lg)) - 1)))
+
+/* Size of class c: 16 * (c + 1) for the first eight, then the groups above. */
 #define HK_CLASS_SIZE(c)                                                                           \
-    ((c) < 8    ? 16u * ((c) + 1u)                                                                 \
-     : (c) < 20 ? HK_STEP_SIZE(c, 8, 7, 4)                                                         \
-     : (c) < 44 ? HK_STEP_SIZE(c, 20, 10, 8)                                                       \
-                : HK_STEP_SIZE(c, 44, 13, 4))
+    ((c) < HK_G1_FIRST   ? 16u * ((c) + 1u)                                                        \
+     : (c) < HK_G2_FIRST ? HK_STEP_SIZE(c, HK_G1_FIRST, HK_G1_LO, HK_G1_LG)                        \
+     : (c) < HK_G3_FIRST ? HK_STEP_SIZE(c, HK_G2_FIRST, HK_G2_LO, HK_G2_LG)                        \
+                         : HK_STEP_SIZE(c, HK_G3_FIRST, HK_G3_LO, HK_G3_LG))
 
 /* Pages per slab: enough for HK_SLAB_MIN_BLOCKS blocks. */
 #define HK_CLASS_PAGES(c)                                                                          \
     ((HK_CLASS_SIZE(c) * HK_SLAB_MIN_BLOCKS + HK_PAGE_SIZE - 1) / HK_PAGE_SIZE)
 
-/* Thread-cache capacity: about 128 KiB per class (a bin grows to it only as refills
- * show the need), within [8, 512] blocks, and only a few blocks of the big classes so
- * that a cache cannot pin many slabs. */
+/* Thread-cache capacity: about HK_BIN_BYTES per class (a bin grows to it only as
+ * refills show the need), within [8, 512] blocks, and only a few blocks of the big
+ * classes so that a cache cannot pin many slabs. */
+#define HK_BIN_BYTES 131072u
 #define HK_CLASS_BIN_MAX(c)                                                                        \
-    (HK_CLASS_SIZE(c) > 16384          ? 4u                                                        \
-     : 131072 / HK_CLASS_SIZE(c) > 512 ? 512u                                                      \
-     : 131072 / HK_CLASS_SIZE(c) < 8   ? 8u                                                        \
-                                       : 131072 / HK_CLASS_SIZE(c))
+    (HK_CLASS_SIZE(c) > 16384                ? 4u                                                  \
+     : HK_BIN_BYTES / HK_CLASS_SIZE(c) > 512 ? 512u                                                \
+     : HK_BIN_BYTES / HK_CLASS_SIZE(c) < 8   ? 8u                                                  \
+                                             : HK_BIN_BYTES / HK_CLASS_SIZE(c))
 
 /* ceil(2^32 / size), exact for every block start: i * size * recip = i * 2^32 +
  * i * size * e with e < 1 and i * size < 2^32, so the shift drops only the error term. */
@@ -65,9 +77,11 @@ extern const uint64_t hk_class_recip[HK_NCLASSES];   /* offset -> block index */
  * size - 1. A constant expression for constant sizes. */
 #define HK_LOG2_BELOW(s) (63 - __builtin_clzl((s)-1)) /* b with 2^b < s <= 2^(b+1) */
 #define HK_CLASS_ABOVE_128(s)                                                                      \
-    (HK_LOG2_BELOW(s) < 10   ? HK_STEP_CLASS(s, HK_LOG2_BELOW(s), 8, 7, 4)                         \
-     : HK_LOG2_BELOW(s) < 13 ? HK_STEP_CLASS(s, HK_LOG2_BELOW(s), 20, 10, 8)                       \
-                             : HK_STEP_CLASS(s, HK_LOG2_BELOW(s), 44, 13, 4))
+    (HK_LOG2_BELOW(s) < HK_G2_LO                                                                   \
+         ? HK_STEP_CLASS(s, HK_LOG2_BELOW(s), HK_G1_FIRST, HK_G1_LO, HK_G1_LG)                     \
+     : HK_LOG2_BELOW(s) < HK_G3_LO                                                                 \
+         ? HK_STEP_CLASS(s, HK_LOG2_BELOW(s), HK_G2_FIRST, HK_G2_LO, HK_G2_LG)                     \
+         : HK_STEP_CLASS(s, HK_LOG2_BELOW(s), HK_G3_FIRST, HK_G3_LO, HK_G3_LG))
 
 /* Blocks in one slab of class c: what a slab's capacity is, and what the segment's header
  * tells readers, from the same expression. */

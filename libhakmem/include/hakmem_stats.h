@@ -69,20 +69,22 @@ typedef struct hk_stat_counters_s {
 /* `malloc` and `free` are not stored (ABI 2): every block is counted once, in its class
  * or as a large block, and a writer leaves these two words 0, so that the fast path pays
  * no store for them. Readers add them up, as these do. */
+static inline uint64_t hk_stats_class_sum(const uint64_t per_class[HK_STATS_NCLASSES])
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < HK_STATS_NCLASSES; i++)
+        sum += per_class[i];
+    return sum;
+}
+
 static inline uint64_t hk_stats_mallocs(const hk_stat_counters_t *n)
 {
-    uint64_t sum = n->c[HK_STAT_large_alloc];
-    for (int i = 0; i < HK_STATS_NCLASSES; i++)
-        sum += n->class_alloc[i];
-    return sum;
+    return n->c[HK_STAT_large_alloc] + hk_stats_class_sum(n->class_alloc);
 }
 
 static inline uint64_t hk_stats_frees(const hk_stat_counters_t *n)
 {
-    uint64_t sum = n->c[HK_STAT_large_free];
-    for (int i = 0; i < HK_STATS_NCLASSES; i++)
-        sum += n->class_free[i];
-    return sum;
+    return n->c[HK_STAT_large_free] + hk_stats_class_sum(n->class_free);
 }
 
 /* Memory a thread's heap moved, per size class, as net changes (two's complement: a

@@ -428,7 +428,7 @@ static void test_other_writers(void)
                    s.threads[1].n.class_alloc[5] == val_ca(2, 5) &&
                    hs_snap_get(&seg, &s.total, HK_STAT_free) ==
                        want_c(0, HK_STAT_free) + want_c(2, HK_STAT_free) + want_c(-1, HK_STAT_free),
-               "newer writer (ABI 1.9, 3 more counters): its counters and classes read");
+               "newer writer (ABI 2.9, 3 more counters): its counters and classes read");
         hs_table_t t;
         hs_table_build(&t, HS_VIEW_TOTALS, &seg, &s, NULL, true);
         tap_ok(t.nrows == (int)last + 1, "newer writer: totals table shows all %u counters",
@@ -436,7 +436,7 @@ static void test_other_writers(void)
         hs_table_free(&t);
         hs_snap_free(&s);
     } else {
-        tap_ok(0, "newer writer (ABI 1.9, 3 more counters) opens: %d/%d %s", st, sst, seg.error);
+        tap_ok(0, "newer writer (ABI 2.9, 3 more counters) opens: %d/%d %s", st, sst, seg.error);
         tap_ok(0, "newer writer: totals table");
     }
     if (st == HS_OK) hs_seg_close(&seg);
@@ -450,7 +450,8 @@ static void test_other_writers(void)
     if (sst == HS_OK) {
         tap_ok(hs_snap_counter_pos(&seg, HK_STAT_prof_malloc_cyc) == -1 &&
                    hs_snap_get(&seg, &s.total, HK_STAT_prof_malloc_cyc) == 0 &&
-                   s.threads[0].n.class_free[47] == val_cf(0, 47) &&
+                   s.threads[0].n.class_free[HK_STATS_NCLASSES - 1] ==
+                       val_cf(0, HK_STATS_NCLASSES - 1) &&
                    hs_snap_get(&seg, &s.total, HK_STAT_mapped) == val_c(0, HK_STAT_mapped) +
                                                                       val_c(2, HK_STAT_mapped) +
                                                                       val_c(-1, HK_STAT_mapped),
@@ -577,8 +578,11 @@ static void test_fields(void)
         {"ncounters 28 with room for 27", H(ncounters), F32, HK_STAT_NCOUNTERS + 1, HS_ERR_CORRUPT,
          NULL},
         {"nclasses 0", H(nclasses), F32, 0, HS_ERR_CORRUPT, "counter layout"},
-        {"nclasses 47", H(nclasses), F32, 47, HS_ERR_CORRUPT, "counter layout"},
-        {"nclasses 49", H(nclasses), F32, 49, HS_ERR_CORRUPT, "counter layout"},
+        {"nclasses one fewer", H(nclasses), F32, HK_STATS_NCLASSES - 1, HS_ERR_CORRUPT,
+         "counter layout"},
+        {"nclasses one more", H(nclasses), F32, HK_STATS_NCLASSES + 1, HS_ERR_CORRUPT,
+         "counter layout"},
+        {"nclasses 48 (ABI 1's)", H(nclasses), F32, 48, HS_ERR_CORRUPT, "counter layout"},
         {"file_size 0", H(file_size), F64, 0, HS_ERR_CORRUPT, NULL},
         {"file_size one less", H(file_size), F64, size - 1, HS_ERR_CORRUPT, NULL},
         {"file_size one more", H(file_size), F64, size + 1, HS_ERR_CORRUPT, NULL},
@@ -1162,9 +1166,9 @@ static const uint64_t interesting[] = {0,
                                        2,
                                        7,
                                        8,
-                                       47,
-                                       48,
-                                       49,
+                                       HK_STATS_NCLASSES - 1,
+                                       HK_STATS_NCLASSES,
+                                       HK_STATS_NCLASSES + 1,
                                        0x7f,
                                        0x80,
                                        0xff,
@@ -1321,7 +1325,7 @@ int main(void)
         printf("Bail out! mkdtemp: %s\n", strerror(errno));
         return 1;
     }
-    tap_plan(114);
+    tap_plan(115);
     test_valid();
     test_other_writers();
     test_truncated();

@@ -36,7 +36,7 @@ offsets=$("$tree" offsets) || fail_rest "tree-helper offsets failed"
 cat >"$HK_TMP/records.py" <<'EOF'
 import os, struct, sys
 d = sys.argv[1]
-o_pid, o_start, o_ppid, o_malloc, o_flags = map(int, sys.argv[2].split())
+o_pid, o_start, o_ppid, o_classes, o_flags, o_large, nclasses = map(int, sys.argv[2].split())
 for name in sorted(os.listdir(d)):
     if not name.startswith("retir"):
         continue
@@ -46,7 +46,9 @@ for name in sorted(os.listdir(d)):
     nslots, = struct.unpack_from("<I", data, 28)
     pid, = struct.unpack_from("<q", data, o_pid)
     ppid, = struct.unpack_from("<q", data, o_ppid)
-    malloc = sum(struct.unpack_from("<48Q", data, o_malloc))  # small mallocs: class_alloc
+    # the mallocs: the class counters' sum plus the large ones (ABI 2 stores no total)
+    malloc = sum(struct.unpack_from("<%dQ" % nclasses, data, o_classes))
+    malloc += struct.unpack_from("<Q", data, o_large)[0]
     flags, = struct.unpack_from("<Q", data, o_flags)
     print(name, pid, ppid, malloc, flags, nslots, "%o" % (st.st_mode & 0o777), st.st_size)
 EOF

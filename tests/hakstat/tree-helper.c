@@ -9,8 +9,10 @@
  *                         exits; do the same M pairs; wait for it; exit 0. Both last a few
  *                         milliseconds, so a watcher polling /proc rarely sees them run.
  *   tree-helper offsets   print the byte offsets in a segment header of pid, start_time,
- *                         ppid, the retired class_alloc counters (48 words, summed: the
- *                         mallocs) and flags, for tests that read or forge records.
+ *                         ppid, the retired class_alloc counters, flags, the retired
+ *                         large_alloc counter and the class count (the mallocs are the
+ *                         class counters' sum plus large_alloc), for tests that read or
+ *                         forge records.
  * Every exit is a normal one (exit(3)), so each process leaves a retired record. */
 #include "config.h"
 
@@ -71,10 +73,12 @@ static int run(long n, const char *m)
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "offsets") == 0) {
-        printf("%zu %zu %zu %zu %zu\n", offsetof(hk_stats_header_t, pid),
-               offsetof(hk_stats_header_t, start_time), offsetof(hk_stats_header_t, ppid),
-               offsetof(hk_stats_header_t, retired) + offsetof(hk_stat_counters_t, class_alloc),
-               offsetof(hk_stats_header_t, flags));
+        size_t retired = offsetof(hk_stats_header_t, retired);
+        printf(
+            "%zu %zu %zu %zu %zu %zu %d\n", offsetof(hk_stats_header_t, pid),
+            offsetof(hk_stats_header_t, start_time), offsetof(hk_stats_header_t, ppid),
+            retired + offsetof(hk_stat_counters_t, class_alloc), offsetof(hk_stats_header_t, flags),
+            retired + offsetof(hk_stat_counters_t, c) + 8 * HK_STAT_large_alloc, HK_STATS_NCLASSES);
         return 0;
     }
     if (argc == 4 && strcmp(argv[1], "run") == 0) return run(atol(argv[2]), argv[3]);

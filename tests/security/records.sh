@@ -97,12 +97,13 @@ model=$(ls "$adir" | grep '^retired-' | head -1)
 cat >"$HK_TMP/forge.py" <<'EOF'
 import os, struct, sys
 src, dst, pid, start, ppid, offsets = sys.argv[1:7]
-o_pid, o_start, o_ppid, o_malloc, o_flags = map(int, offsets.split())
+o_pid, o_start, o_ppid, o_classes, o_flags, o_large, nclasses = map(int, offsets.split())
 data = bytearray(open(src, "rb").read())
 struct.pack_into("<qQ", data, o_pid, int(pid), int(start))
 struct.pack_into("<q", data, o_ppid, int(ppid))
-# mallocs are the retired class_alloc words summed (ABI 2): 10**12 in the first, 0 elsewhere
-struct.pack_into("<48Q", data, o_malloc, 10**12, *([0] * 47))
+# the mallocs are the class counters' sum plus large_alloc (ABI 2): 10**12 in all
+struct.pack_into("<%dQ" % nclasses, data, o_classes, 10**12, *([0] * (nclasses - 1)))
+struct.pack_into("<Q", data, o_large, 0)
 with open(dst, "wb") as f:
     f.write(data)
 os.chmod(dst, 0o600)
