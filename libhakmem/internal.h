@@ -240,6 +240,7 @@ double hk_exp_gap(uint64_t *rng);
 void *hk_site_record(hk_heap_t *h, const hk_unwind_ctx_t *at, void *ra, size_t size, void *p,
                      uint32_t cls);
 void hk_site_freed(hk_segment_t *seg);
+void hk_site_resized(hk_segment_t *seg, size_t size);
 size_t hk_site_table_size(void);
 void hk_site_attach(hk_stats_header_t *hd);
 void hk_site_lock(void);

@@ -108,13 +108,19 @@ HK_EXPORT void *realloc(void *p, size_t size)
     }
     hk_segment_t *seg = hk_segment_of(p);
     size_t old = malloc_usable_size(p);
-    /* A sampled block moves as a new allocation would (its record follows one size). */
-    if (seg->kind == HK_SEG_LARGE && size > HK_SMALL_MAX && seg->track == 0) {
+    /* A large block is resized where it is or moved whole, a sampled one with its record
+     * (a copy at every step would make growth quadratic); a sampled small block, which
+     * lives in a large stand-in, moves as a new allocation would. */
+    if (seg->kind == HK_SEG_LARGE && size > HK_SMALL_MAX &&
+        (seg->track == 0 || seg->track_cls >= HK_NCLASSES)) {
         HK_ENTER();
         hk_heap_t *h = hk_heap_acquire();
         int saved = errno;
         void *q = hk_large_realloc(h, p, size);
-        if (q) errno = saved;
+        if (q) {
+            errno = saved;
+            if (hk_segment_of(q)->track) hk_site_resized(hk_segment_of(q), size);
+        }
         hk_heap_release(h);
         HK_LEAVE();
         return q;

@@ -348,6 +348,32 @@ void hk_site_freed(hk_segment_t *seg)
     hk_unlock(&sites_lock);
 }
 
+/* A followed large block that realloc resized: its record and its stack's live figures
+ * take the new size; the sample keeps its weight. */
+void hk_site_resized(hk_segment_t *seg, size_t size)
+{
+    uint32_t rec = seg->track - 1;
+    if (rec >= HK_SITE_TRACKED_MAX) return;
+    hk_lock(&sites_lock);
+    hk_stat_tracked_t *r = &tab->t[rec];
+    if (r->entry != 0) {
+        tab_gen_begin();
+        hk_stat_sitent_t *e = r->entry <= HK_SITE_ENTRIES ? &tab->e[r->entry - 1] : NULL;
+        if (e && e->epoch == r->epoch && e->live_blocks) {
+            /* hk_site_freed takes off what the block's size gives then */
+            uint64_t wb = rec_weight[rec], was = weight_allocs(r->size, wb);
+            uint64_t now = weight_allocs(size, wb);
+            e->live_bytes -= r->size < e->live_bytes ? r->size : e->live_bytes;
+            e->live_bytes += size;
+            e->est_live_blocks -= was < e->est_live_blocks ? was : e->est_live_blocks;
+            e->est_live_blocks += now;
+        }
+        r->size = size;
+        tab_gen_end();
+    }
+    hk_unlock(&sites_lock);
+}
+
 /* ---------------------------------------------------------------------------------------
  * Fork
  * ------------------------------------------------------------------------------------- */

@@ -18,6 +18,11 @@ check_PROGRAMS += %D%/spares-test
 %C%_spares_test_SOURCES = %D%/spares.c
 TESTS += %D%/spares-test
 
+## A followed large block grows by realloc in place or moved whole, its record following.
+check_PROGRAMS += %D%/realloc-test
+%C%_realloc_test_SOURCES = %D%/realloc.c
+TESTS += %D%/realloc-test
+
 ## Programs for the growth, C++ and stress tests: built without the tests' library and run
 ## with libhakmem preloaded, so the executables are the real files (no libtool wrapper).
 check_PROGRAMS += %D%/leak %D%/cxxsites %D%/stress
