@@ -129,4 +129,15 @@ static inline long tu_rss_kib(void)
     return tu_status_kib("VmRSS");
 }
 
+/* Run this program again with name=value in its environment, unless it already has it:
+ * the library reads its options once, at the first allocation. Returns only when set. */
+static inline void tu_reexec_with(char **argv, const char *name, const char *value)
+{
+    const char *now = getenv(name);
+    if (now != NULL && strcmp(now, value) == 0) return;
+    setenv(name, value, 1);
+    execv("/proc/self/exe", argv);
+    _exit(127);
+}
+
 #endif /* HAKMEM_TESTS_TESTUTIL_H */

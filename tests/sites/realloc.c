@@ -9,7 +9,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +42,7 @@ static const hk_stat_sitent_t *entry_with(const hk_stat_sitetab_t *tab, uint64_t
 int main(int argc, char **argv)
 {
     (void)argc;
-    if (getenv("REALLOC_TEST") == NULL) { /* options are read once, at the first call */
-        setenv("REALLOC_TEST", "1", 1);
-        setenv("HAKMEM_SITE_SAMPLE", "16384", 1);
-        execv("/proc/self/exe", argv);
-        tap_bail("execv: %s", strerror(errno));
-    }
+    tu_reexec_with(argv, "HAKMEM_SITE_SAMPLE", "16384");
     tap_plan(7);
     st_seg_t seg;
     if (!st_map_self(&seg, false)) tap_bail("own segment: %s", seg.why);

@@ -103,12 +103,7 @@ static long fill_and_free(void)
 int main(int argc, char **argv)
 {
     (void)argc;
-    if (getenv("SPARES_TEST") == NULL) { /* options are read once, at the first call */
-        setenv("SPARES_TEST", "1", 1);
-        setenv("HAKMEM_SITE_SAMPLE", "16384", 1);
-        execv("/proc/self/exe", argv);
-        tap_bail("execv: %s", strerror(errno));
-    }
+    tu_reexec_with(argv, "HAKMEM_SITE_SAMPLE", "16384");
     tap_plan(8);
     int n0 = stand_ins(), live, dirty;
 
