@@ -361,12 +361,11 @@ void hk_site_resized(hk_segment_t *seg, size_t size)
         hk_stat_sitent_t *e = r->entry <= HK_SITE_ENTRIES ? &tab->e[r->entry - 1] : NULL;
         if (e && e->epoch == r->epoch && e->live_blocks) {
             /* hk_site_freed takes off what the block's size gives then */
-            uint64_t wb = rec_weight[rec], was = weight_allocs(r->size, wb);
-            uint64_t now = weight_allocs(size, wb);
+            uint64_t wb = rec_weight[rec], before = weight_allocs(r->size, wb);
             e->live_bytes -= r->size < e->live_bytes ? r->size : e->live_bytes;
             e->live_bytes += size;
-            e->est_live_blocks -= was < e->est_live_blocks ? was : e->est_live_blocks;
-            e->est_live_blocks += now;
+            e->est_live_blocks -= before < e->est_live_blocks ? before : e->est_live_blocks;
+            e->est_live_blocks += weight_allocs(size, wb);
         }
         r->size = size;
         tab_gen_end();
