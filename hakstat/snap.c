@@ -483,12 +483,14 @@ static int by_est_bytes(const void *a, const void *b)
                                          : (x->addr > y->addr) - (x->addr < y->addr);
 }
 
-/* The process's TSC now, from its start and the measured rate; 0 when unknown. */
+/* The process's TSC now, from its start and the measured rate; 0 when unknown, or when a
+ * hostile rate or start puts it past what 64 bits hold. */
 static uint64_t tsc_now(const hs_snap_t *snap)
 {
     if (snap->tsc_hz == 0 || snap->start_tsc == 0 || snap->now_ns < snap->start_ns) return 0;
-    return snap->start_tsc +
-           (uint64_t)((double)(snap->now_ns - snap->start_ns) / 1e9 * (double)snap->tsc_hz);
+    double ticks = (double)(snap->now_ns - snap->start_ns) / 1e9 * (double)snap->tsc_hz;
+    if (!(ticks < 0x1p64)) return 0;
+    return snap->start_tsc + (uint64_t)ticks;
 }
 
 static void site_from_entry(const hs_snap_t *snap, const hk_stat_sitent_t *e, hs_site_t *s)
